@@ -1,0 +1,1 @@
+"""The requirement checks: one module per area of the customer's checklist."""

@@ -1,0 +1,196 @@
+"""Can this machine reach the Jira at all, and if not, at which layer does it break?
+
+Layer by layer: the URL, DNS, TCP, the proxy, TLS, then whether what answers is a running Jira
+at this base URL. Each failure names its layer, because each layer has a different fix.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
+from conformance.findings import finding
+from conformance.probes import network
+from conformance.target import JiraTarget
+
+
+@requirement("reachability.url", "The Jira URL is a well-formed base URL", Step.REACH)
+def test_url(jira: JiraTarget) -> None:
+    note(f"base URL: {jira.url}")
+    note(f"proxy: {jira.http.proxy.describe()}")
+    if urlsplit(jira.url).scheme == "http":
+        warn(finding("NET_PLAIN_HTTP", url=jira.url))
+
+
+@requirement(
+    "reachability.dns", "The Jira host name resolves", Step.REACH, after=["reachability.url"]
+)
+def test_dns(jira: JiraTarget) -> None:
+    evidence = jira.probe(network.dns)
+    show(evidence)
+    if not evidence.ok:
+        fail(finding("NET_DNS", host=evidence.fact("host"), error=evidence.fact("error")))
+    what = "proxy" if evidence.fact("via_proxy") else "Jira host"
+    note(f"{what} {evidence.fact('host')} resolves to {', '.join(evidence.fact('addresses'))}")
+
+
+@requirement(
+    "reachability.tcp", "A TCP connection to Jira opens", Step.REACH, after=["reachability.dns"]
+)
+def test_tcp(jira: JiraTarget) -> None:
+    evidence = jira.probe(network.tcp)
+    show(evidence)
+    params = {"host": evidence.fact("host"), "port": evidence.fact("port")}
+    if evidence.problem == "timeout":
+        fail(
+            finding("NET_TIMEOUT", timeout_s=jira.settings.timeout_s, stage="TCP connect", **params)
+        )
+    if not evidence.ok:
+        fail(finding("NET_REFUSED", **params), evidence=[evidence])
+    note(
+        f"connected to {evidence.fact('address')}:{evidence.fact('port')} in {evidence.fact('connect_ms'):.0f} ms"
+    )
+
+
+@requirement(
+    "reachability.tls",
+    "Jira's TLS certificate is valid and trusted",
+    Step.REACH,
+    after=["reachability.tcp"],
+)
+def test_tls(jira: JiraTarget) -> None:
+    if urlsplit(jira.url).scheme != "https":
+        not_applicable("the URL uses plain http: no TLS to verify")
+    evidence = jira.probe(network.tls)
+    show(evidence)
+    facts = evidence.facts
+    host = facts.get("host")
+    if evidence.problem == "proxy":
+        fail(
+            finding(
+                "NET_PROXY",
+                proxy=facts.get("proxy"),
+                host=host,
+                port=facts.get("port"),
+                reason=f"CONNECT answered {facts.get('proxy_status')} {facts.get('proxy_reason')}",
+            )
+        )
+    if evidence.problem == "expired":
+        fail(
+            finding(
+                "NET_TLS_EXPIRED",
+                host=host,
+                reason=facts.get("verify_message"),
+                not_after=facts.get("not_after"),
+            )
+        )
+    if evidence.problem == "hostname":
+        fail(
+            finding(
+                "NET_TLS_HOSTNAME",
+                host=host,
+                reason=facts.get("verify_message"),
+                names=", ".join(facts.get("names") or []) or "none",
+            )
+        )
+    if evidence.problem == "untrusted":
+        issuer = facts.get("issuer", "unknown")
+        if facts.get("self_signed"):
+            issuer += ", self-signed"
+        fail(
+            finding(
+                "NET_TLS_UNTRUSTED", host=host, reason=facts.get("verify_message"), issuer=issuer
+            )
+        )
+    if not evidence.ok:
+        fail(
+            finding(
+                "NET_TLS_UNTRUSTED",
+                host=host,
+                reason=facts.get("error"),
+                issuer=facts.get("issuer", "unknown"),
+            )
+        )
+    note(
+        f"certificate for {facts.get('subject')} issued by {facts.get('issuer')}, valid until {facts.get('not_after')}"
+    )
+
+
+@requirement(
+    "reachability.jira",
+    "A running Jira answers at this base URL",
+    Step.REACH,
+    after=["reachability.tls", "reachability.tcp"],
+)
+def test_running_jira(jira: JiraTarget) -> None:
+    evidence = jira.probe(network.status)
+    show(evidence)
+    state = evidence.fact("state")
+    if evidence.ok:
+        note(f"/status reports {state}")
+        return
+    if evidence.problem == "transport":
+        from conformance.diagnosis import transport_finding
+        from conformance.http import TransportFailure
+
+        fail(
+            transport_finding(
+                jira, TransportFailure(evidence.fact("failure"), evidence.fact("error"))
+            )
+        )
+    if evidence.fact("status") == 407:
+        fail(
+            finding(
+                "NET_PROXY",
+                proxy=jira.http.proxy.proxy,
+                host=jira.settings.host,
+                port="",
+                reason="407 Proxy Authentication Required",
+            )
+        )
+    if state:
+        fail(finding("NET_NOT_RUNNING", url=jira.url, state=state, advice=_state_advice(state)))
+    # /status missing: an old Jira (before 7.1), a wrong context path, or not Jira at all.
+    info = jira.probe(network.server_info_anonymous)
+    show(info)
+    if info.ok:
+        note(f"/status is missing, but serverInfo answers (Jira {info.fact('version')})")
+        return
+    moved = jira.probe(network.context_path)
+    show(moved)
+    if moved.ok:
+        fail(
+            finding(
+                "NET_CONTEXT_PATH",
+                url=jira.url,
+                suggested=moved.fact("suggested"),
+                context_path=moved.fact("context_path"),
+            )
+        )
+    reason = f"/status answered {evidence.fact('status')} ({evidence.fact('content_type') or 'no content type'}) without a Jira state"
+    fail(finding("NET_NOT_JIRA", url=jira.url, reason=reason))
+
+
+def _state_advice(state: str) -> str:
+    return {
+        "STARTING": "Jira is still starting; wait until /status reports RUNNING (a few minutes) and run again.",
+        "STOPPING": "Jira is shutting down; ask the administrator to start it again.",
+        "FIRST_RUN": "Jira's setup wizard has not been completed: open Jira in a browser and finish the setup.",
+        "MAINTENANCE": "Jira is in maintenance (e.g. a foreground reindex); wait until it finishes.",
+        "ERROR": "Jira failed to start; the administrator should read atlassian-jira.log in the Jira home.",
+    }.get(
+        state, f"Jira reports the unknown state {state!r}; ask the administrator to check its logs."
+    )
+
+
+@requirement(
+    "reachability.latency", "Jira answers quickly enough", Step.REACH, after=["reachability.jira"]
+)
+def test_latency(jira: JiraTarget) -> None:
+    evidence = jira.probe(network.round_trip)
+    if not evidence.ok:
+        not_applicable("no request has been answered yet")
+    elapsed = evidence.fact("elapsed_ms")
+    note(f"fastest round trip: {elapsed:.0f} ms")
+    if elapsed > jira.settings.slow_ms:
+        warn(finding("NET_SLOW", elapsed_ms=elapsed, limit_ms=jira.settings.slow_ms))

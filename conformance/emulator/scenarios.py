@@ -1,0 +1,167 @@
+"""Scenario catalogue: each name builds a world plus the switches that shape the wire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .personalities import PERSONALITIES, Personality
+from .world import FULL_USER_PERMISSIONS, READ_PERMISSIONS, Grant, World
+
+BOT_USER = "visor-bot"
+BOT_PASSWORD = "visor-bot-password"
+BOT_TOKEN = "visor-bot-token"
+BOT_DISPLAY = "Visor Bot"
+BOT_EMAIL = "visor-bot@example.com"
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "admin"
+MISMATCH_BASE_URL = "https://jira.internal.example:8443"
+
+SCENARIOS: dict[str, str] = {
+    "dc-healthy": "Data Center 10.3 LTS; the bot reads and writes VIS (~1,200 issues), OPS, MKT",
+    "dc-7.13": "Jira 7.13: no personal access tokens, only the old createmeta",
+    "dc-8.20": "Jira 8.20 LTS: both createmeta forms, personal access tokens",
+    "dc-9.12": "Jira 9.12 LTS: old createmeta removed (404), paged createmeta only",
+    "dc-11.3": "Jira 11.3 LTS: basic auth disabled by default (403), session login rejected; PAT",
+    "cloud": "Jira Cloud: e-mail + API token, search 410 (CHANGE-2046), /search/jql paging",
+    "captcha": "The bot is CAPTCHA-locked after failed logins (403 AUTHENTICATION_DENIED)",
+    "basic-auth-disabled": "10.3 with basic authentication blocked (403); PATs work",
+    "sso-redirect": "SAML SSO: /rest without a bearer token redirects (302) to an IdP",
+    "context-path": "Jira served under /jira; the root answers Tomcat's 404 page",
+    "read-only-bot": "The bot can browse and search but not create, edit, comment or delete",
+    "no-project-access": "The bot authenticates but sees no project",
+    "rate-limited": "DC rate limiting: small per-user token bucket, X-RateLimit-* and 429",
+    "base-url-mismatch": f"serverInfo.baseUrl and self links say {MISMATCH_BASE_URL}",
+    "anonymous-fallback": "Credentials are stripped: anonymous view (X-AUSERNAME: anonymous)",
+    "tls-self-signed": "HTTPS with a certificate from a private CA (server.ca_path)",
+    "not-running": "/status says STARTING and every /rest call answers 503",
+    "mixed-permissions": "VIS full; OPS without ADD_COMMENTS; MKT Task needs Customer Impact",
+    "first-run": "A fresh Jira before its setup wizard (/status FIRST_RUN until set up)",
+}
+
+
+@dataclass
+class ScenarioConfig:
+    """Everything the app needs to know about one scenario, beyond the world itself."""
+
+    name: str
+    personality: Personality
+    world: World
+    basic_auth_enabled: bool = True
+    sso: bool = False
+    context_path: str = ""
+    anonymous_fallback: bool = False
+    not_running: bool = False
+    first_run: bool = False
+    tls: bool = False
+    base_url: str | None = None
+    rate_limit: tuple[int, float] | None = None
+    captcha_users: set[str] = field(default_factory=set)
+
+
+def _grants(user: str, perms: frozenset[str] | set[str]) -> list[Grant]:
+    return [Grant("user", user, p) for p in sorted(perms)]
+
+
+def _default_projects(issues: int | None) -> list[tuple[str, str, int]]:
+    return [
+        ("VIS", "Visor", 1200 if issues is None else issues),
+        ("OPS", "Operations", 40),
+        ("MKT", "Marketing", 15),
+    ]
+
+
+def _generated_projects(count: int, issues: int | None) -> list[tuple[str, str, int]]:
+    out = []
+    for i in range(count):
+        n = (1200 if issues is None else issues) if i == 0 else 10 + (i * 7) % 40
+        out.append((f"P{i + 1:03d}", f"Project {i + 1}", n))
+    return out
+
+
+def build_scenario(
+    name: str,
+    *,
+    projects: int | None = None,
+    issues: int | None = None,
+    bot_user: str | None = None,
+    bot_password: str | None = None,
+    bot_token: str | None = None,
+    context_path: str | None = None,
+    tls: bool = False,
+    rate_limit: tuple[int, float] | None = None,
+) -> ScenarioConfig:
+    """Build the world and switches of scenario ``name`` (see :data:`SCENARIOS`)."""
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    line = {
+        "dc-7.13": "7.13",
+        "dc-8.20": "8.20",
+        "dc-9.12": "9.12",
+        "dc-11.3": "11.3",
+        "cloud": "cloud",
+    }.get(name, "10.3")
+    pers = PERSONALITIES[line]
+    bot = bot_user or BOT_USER
+    world = World()
+    cfg = ScenarioConfig(name, pers, world, basic_auth_enabled=pers.basic_auth_default)
+    world.add_user(
+        ADMIN_USER,
+        ADMIN_PASSWORD,
+        "Administrator",
+        "admin@example.com",
+        admin=True,
+        token="admin" if pers.cloud else None,
+    )
+    world.add_user(
+        bot, bot_password or BOT_PASSWORD, BOT_DISPLAY, BOT_EMAIL, token=bot_token or BOT_TOKEN
+    )
+    world.add_scheme("Default Permission Scheme", [], scheme_id=0)
+
+    specs = _generated_projects(projects, issues) if projects else _default_projects(issues)
+    for i, (key, pname, count) in enumerate(specs):
+        perms: set[str] = set(FULL_USER_PERMISSIONS)
+        if name == "read-only-bot":
+            perms = set(READ_PERMISSIONS)
+        elif name == "no-project-access":
+            perms = set()
+        elif name == "mixed-permissions" and key == "OPS":
+            perms.discard("ADD_COMMENTS")
+        scheme = world.add_scheme(
+            f"{pname} permission scheme", _grants(bot, perms), scheme_id=10000 + i
+        )
+        p = world.add_project(key, pname, count, scheme.id)
+        if name == "mixed-permissions" and key == "MKT":
+            p.required_fields["Task"] = ("customfield_10100",)
+    if name == "anonymous-fallback":
+        scheme = world.add_scheme(
+            "Public permission scheme", [Grant("anyone", None, "BROWSE_PROJECTS")], scheme_id=10999
+        )
+        world.add_project("PUB", "Public", 12, scheme.id)
+        world.public_projects.add("PUB")
+        cfg.anonymous_fallback = True
+
+    if name in ("basic-auth-disabled",):
+        cfg.basic_auth_enabled = False
+    if name == "sso-redirect":
+        cfg.sso = True
+    if name == "context-path":
+        cfg.context_path = "/jira"
+    if context_path is not None:
+        cfg.context_path = "/" + context_path.strip("/") if context_path.strip("/") else ""
+    if name == "not-running":
+        cfg.not_running = True
+    if name == "first-run":
+        cfg.first_run = True
+        world.users.clear()
+        world.projects.clear()
+    if name == "tls-self-signed" or tls:
+        cfg.tls = True
+    if name == "base-url-mismatch":
+        cfg.base_url = MISMATCH_BASE_URL
+    if name == "rate-limited":
+        cfg.rate_limit = (20, 5.0)
+    if rate_limit is not None:
+        cfg.rate_limit = rate_limit
+    if name == "captcha":
+        world.users[bot].captcha = True
+    return cfg

@@ -1,0 +1,342 @@
+"""Reachability probes: DNS, TCP, proxy, TLS and "is this a running Jira", layer by layer.
+
+These go below ``requests`` on purpose: a failing ``requests.get`` says little about *which*
+layer broke, and the remedy for a refused port (start Jira) is not the remedy for a dropped
+packet (open the firewall) or an untrusted certificate (``--jira-ca-bundle``).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from conformance.evidence import Evidence, Exchange
+
+if TYPE_CHECKING:
+    from conformance.target import JiraTarget
+
+# OpenSSL verify codes (x509_vfy.h) that name the reason a certificate was refused.
+X509_EXPIRED = 10
+X509_NOT_YET_VALID = 9
+X509_HOSTNAME_MISMATCH = 62
+X509_IP_MISMATCH = 64
+JIRA_STATES = ("RUNNING", "STARTING", "STOPPING", "FIRST_RUN", "MAINTENANCE", "ERROR")
+CONTEXT_PATH_CANDIDATES = ("/jira", "/jira-software", "/jirasoftware", "/issues")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where this machine opens its TCP connection: Jira itself, or the proxy in front of it."""
+
+    host: str
+    port: int
+    via_proxy: bool
+    jira_host: str
+    jira_port: int
+    tls: bool
+
+
+def endpoint(target: JiraTarget) -> Endpoint:
+    parts = urlsplit(target.url)
+    tls = parts.scheme == "https"
+    jira_port = parts.port or (443 if tls else 80)
+    jira_host = parts.hostname or ""
+    proxy = target.http.proxy.proxy
+    if proxy:
+        pparts = urlsplit(proxy)
+        return Endpoint(pparts.hostname or "", pparts.port or 8080, True, jira_host, jira_port, tls)
+    return Endpoint(jira_host, jira_port, False, jira_host, jira_port, tls)
+
+
+def dns(target: JiraTarget) -> Evidence:
+    """Resolve the host this machine connects to, with the run's timeout (getaddrinfo has none)."""
+    ep = endpoint(target)
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(socket.getaddrinfo, ep.host, ep.port, type=socket.SOCK_STREAM)
+    facts: dict[str, Any] = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
+    try:
+        infos = future.result(timeout=target.settings.timeout_s)
+    except FutureTimeout:
+        facts["error"] = f"no answer from the DNS resolver within {target.settings.timeout_s:g} s"
+        return Evidence("network.dns", False, facts, problem="timeout")
+    except (OSError, UnicodeError) as exc:
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+        return Evidence("network.dns", False, facts, problem="unresolved")
+    finally:
+        pool.shutdown(wait=False)
+    addresses = sorted({info[4][0] for info in infos})
+    facts.update(addresses=addresses, elapsed_ms=(time.monotonic() - started) * 1000)
+    return Evidence("network.dns", True, facts)
+
+
+def tcp(target: JiraTarget) -> Evidence:
+    """Open a TCP connection to each resolved address until one answers."""
+    ep = endpoint(target)
+    resolved = target.probe(dns)
+    facts: dict[str, Any] = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
+    if not resolved.ok:
+        return Evidence("network.tcp", False, facts, problem="dns")
+    attempts: list[str] = []
+    problem = "refused"
+    for address in resolved.facts["addresses"]:
+        started = time.monotonic()
+        try:
+            with socket.create_connection((address, ep.port), timeout=target.settings.timeout_s):
+                facts.update(address=address, connect_ms=(time.monotonic() - started) * 1000)
+                facts["attempts"] = attempts
+                return Evidence("network.tcp", True, facts)
+        except ConnectionRefusedError:
+            attempts.append(f"{address}: connection refused")
+        except TimeoutError:
+            attempts.append(f"{address}: no answer within {target.settings.timeout_s:g} s")
+            problem = "timeout"
+        except OSError as exc:
+            attempts.append(f"{address}: {exc.strerror or exc}")
+            if problem != "timeout":
+                problem = "unreachable"
+    facts["attempts"] = attempts
+    return Evidence("network.tcp", False, facts, problem=problem)
+
+
+def tls(target: JiraTarget) -> Evidence:
+    """Verify Jira's certificate as the HTTP layer will, and read it either way to explain."""
+    ep = endpoint(target)
+    facts: dict[str, Any] = {"host": ep.jira_host, "port": ep.jira_port, "via_proxy": ep.via_proxy}
+    if not ep.tls:
+        return Evidence("network.tls", True, {**facts, "skipped": "plain http"})
+    verify_error: ssl.SSLCertVerificationError | None = None
+    try:
+        with (
+            _open(target, ep) as raw,
+            _verifying_context(target).wrap_socket(raw, server_hostname=ep.jira_host) as tls_sock,
+        ):
+            facts["tls_version"] = tls_sock.version()
+            facts.update(_certificate_facts(tls_sock.getpeercert(binary_form=True)))
+            return Evidence("network.tls", True, facts)
+    except ProxyRefused as exc:
+        facts.update(
+            proxy_status=exc.status, proxy_reason=exc.reason, proxy=target.http.proxy.proxy
+        )
+        return Evidence("network.tls", False, facts, problem="proxy")
+    except ssl.SSLCertVerificationError as exc:
+        verify_error = exc
+    except (OSError, ssl.SSLError) as exc:
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+        return Evidence("network.tls", False, facts, problem="handshake")
+    facts["verify_code"] = verify_error.verify_code
+    facts["verify_message"] = verify_error.verify_message or str(verify_error)
+    try:
+        with (
+            _open(target, ep) as raw,
+            _inspecting_context().wrap_socket(raw, server_hostname=ep.jira_host) as s,
+        ):
+            facts.update(_certificate_facts(s.getpeercert(binary_form=True)))
+    except (OSError, ssl.SSLError, ProxyRefused):
+        pass
+    code = verify_error.verify_code
+    if code in (X509_EXPIRED, X509_NOT_YET_VALID):
+        problem = "expired"
+    elif code in (X509_HOSTNAME_MISMATCH, X509_IP_MISMATCH):
+        problem = "hostname"
+    else:
+        problem = "untrusted"
+    return Evidence("network.tls", False, facts, problem=problem)
+
+
+class ProxyRefused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+
+
+def _open(target: JiraTarget, ep: Endpoint) -> socket.socket:
+    """A TCP socket to Jira, through the proxy's CONNECT tunnel when there is one."""
+    sock = socket.create_connection((ep.host, ep.port), timeout=target.settings.timeout_s)
+    if not ep.via_proxy:
+        return sock
+    try:
+        request = (
+            f"CONNECT {ep.jira_host}:{ep.jira_port} HTTP/1.1\r\n"
+            f"Host: {ep.jira_host}:{ep.jira_port}\r\n{_proxy_auth(target)}\r\n"
+        )
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = status_line.split(" ", 2)
+        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        if status != 200:
+            raise ProxyRefused(status, parts[2] if len(parts) > 2 else status_line or "no answer")
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _proxy_auth(target: JiraTarget) -> str:
+    import base64
+    import os
+
+    env_proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or ""
+    parts = urlsplit(env_proxy)
+    if parts.username:
+        from urllib.parse import unquote
+
+        token = base64.b64encode(
+            f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        ).decode()
+        return f"Proxy-Authorization: Basic {token}\r\n"
+    return ""
+
+
+def _verifying_context(target: JiraTarget) -> ssl.SSLContext:
+    settings = target.settings
+    if settings.system_trust:
+        import truststore
+
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if settings.ca_bundle is not None:
+        return ssl.create_default_context(cafile=str(settings.ca_bundle))
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _inspecting_context() -> ssl.SSLContext:
+    """Reads a certificate without trusting it, only to describe it in the finding."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _certificate_facts(der: bytes | None) -> dict[str, Any]:
+    if not der:
+        return {}
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    cert = x509.load_der_x509_certificate(der)
+
+    def name(value: x509.Name) -> str:
+        common = value.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return str(common[0].value) if common else value.rfc4514_string()
+
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [str(n) for n in san.get_values_for_type(x509.DNSName)] + [
+            str(ip) for ip in san.get_values_for_type(x509.IPAddress)
+        ]
+    except x509.ExtensionNotFound:
+        names = []
+    not_after = cert.not_valid_after_utc
+    return {
+        "subject": name(cert.subject),
+        "issuer": name(cert.issuer),
+        "self_signed": cert.issuer == cert.subject,
+        "names": names,
+        "not_after": not_after.strftime("%Y-%m-%d %H:%M UTC"),
+        "expired": not_after < datetime.now(UTC),
+    }
+
+
+def status(target: JiraTarget, base: str | None = None) -> Evidence:
+    """``GET /status``: the state Jira reports, not just the status code (STARTING answers 200)."""
+    base = base or target.url
+    result = target.http.get(f"{base}/status", credentialed=False)
+    facts: dict[str, Any] = {
+        "url": f"{base}/status",
+        "status": result.status,
+        "elapsed_ms": result.exchange.elapsed_ms,
+    }
+    if result.failure is not None:
+        facts["failure"] = result.failure.kind
+        facts["error"] = result.failure.detail
+        return Evidence("network.status", False, facts, [result.exchange], problem="transport")
+    body, error = result.json()
+    facts["content_type"] = result.content_type
+    if isinstance(body, dict) and isinstance(body.get("state"), str):
+        facts["state"] = body["state"]
+        ok = body["state"] == "RUNNING" and result.status == 200
+        return Evidence(
+            "network.status", ok, facts, [result.exchange], problem=None if ok else "state"
+        )
+    facts["body_kind"] = (
+        "json" if error is None else ("html" if "html" in result.content_type else "other")
+    )
+    return Evidence("network.status", False, facts, [result.exchange], problem="no_state")
+
+
+def server_info_anonymous(target: JiraTarget, base: str | None = None) -> Evidence:
+    """serverInfo without credentials: tells a Jira (older than 7.1 has no /status) from anything else."""
+    base = base or target.url
+    result = target.http.get(f"{base}/rest/api/2/serverInfo", credentialed=False)
+    facts: dict[str, Any] = {"url": f"{base}/rest/api/2/serverInfo", "status": result.status}
+    body, _ = result.json()
+    ok = result.status == 200 and isinstance(body, dict) and "versionNumbers" in body
+    if ok:
+        facts["version"] = body.get("version")
+        facts["deploymentType"] = body.get("deploymentType")
+    return Evidence("network.serverinfo", ok, facts, [result.exchange])
+
+
+def context_path(target: JiraTarget) -> Evidence:
+    """Look for Jira under a context path the URL lacks (https://host/ vs https://host/jira)."""
+    base = target.url
+    candidates: list[str] = []
+    root = target.http.get(f"{base}/", credentialed=False)
+    location = root.header("Location") if root.response is not None else None
+    exchanges: list[Exchange] = [root.exchange]
+    if location:
+        path = urlsplit(location).path
+        first = "/" + path.strip("/").split("/")[0] if path.strip("/") else ""
+        if first and first not in ("/login.jsp", "/secure", "/rest"):
+            candidates.append(first)
+    candidates += [c for c in CONTEXT_PATH_CANDIDATES if c not in candidates]
+    for candidate in candidates:
+        evidence = target.probe(status, base + candidate)
+        exchanges += evidence.exchanges
+        if evidence.fact("state"):
+            return Evidence(
+                "network.context_path",
+                True,
+                {
+                    "context_path": candidate,
+                    "suggested": base + candidate,
+                    "state": evidence.fact("state"),
+                },
+                exchanges,
+            )
+        info = target.probe(server_info_anonymous, base + candidate)
+        exchanges += info.exchanges
+        if info.ok:
+            return Evidence(
+                "network.context_path",
+                True,
+                {"context_path": candidate, "suggested": base + candidate},
+                exchanges,
+            )
+    return Evidence("network.context_path", False, {"tried": candidates}, exchanges)
+
+
+def round_trip(target: JiraTarget) -> Evidence:
+    """The fastest answered request so far: a fair measure of the network path to Jira."""
+    answered = [x.elapsed_ms for x in target.http.exchanges if x.status is not None]
+    if not answered:
+        return Evidence("network.round_trip", False, {}, problem="no answer")
+    return Evidence(
+        "network.round_trip", True, {"elapsed_ms": min(answered), "samples": len(answered)}
+    )

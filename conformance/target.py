@@ -1,0 +1,93 @@
+"""The run's view of one Jira: settings, the HTTP layer, the profile, and the probe cache.
+
+``JiraTarget`` is what the public ``jira`` fixture hands to checks. Probes run at most once per
+run (cached by probe and arguments); independent ones can be fetched concurrently with
+``prefetch`` through the HTTP layer's gate.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
+
+from conformance.evidence import Evidence
+from conformance.http import JiraHttp
+from conformance.secrets import Redactor
+from conformance.settings import Settings
+
+if TYPE_CHECKING:
+    from conformance.check import CheckRecord
+    from conformance.profile import Profile
+
+P = ParamSpec("P")
+Probe = Callable[Concatenate["JiraTarget", P], Evidence]
+
+
+class JiraTarget:
+    def __init__(
+        self,
+        settings: Settings,
+        redactor: Redactor,
+        profile: Profile,
+        *,
+        http: JiraHttp | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redactor = redactor
+        self.profile = profile
+        self.http = http or JiraHttp(
+            settings, redactor, allow_writes=settings.write_project is not None
+        )
+        self.started_at = datetime.now(UTC)
+        self.started_monotonic = time.monotonic()
+        self.records: list[CheckRecord] = []
+        # What the run learned about the instance and the bot (serverInfo, /myself), for reports.
+        self.identity: dict[str, Any] = {}
+        self._cache: dict[tuple[Any, ...], Evidence] = {}
+        self._locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return self.settings.url
+
+    def probe(self, fn: Probe[P], *args: P.args, **kwargs: P.kwargs) -> Evidence:
+        """Run ``fn`` once per run for these arguments; later calls get the same evidence."""
+        key = (fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = fn(self, *args, **kwargs)
+            return self._cache[key]
+
+    def cached(self, fn: Callable[..., Evidence], *args: Any) -> Evidence | None:
+        """The evidence of a probe if it already ran (reports must not send requests)."""
+        return self._cache.get((fn.__module__, fn.__qualname__, args, ()))
+
+    def prefetch(self, fn: Callable[..., Evidence], arguments: Iterable[tuple[Any, ...]]) -> None:
+        """Run one probe for many arguments concurrently (bounded by --jira-concurrency)."""
+        pending = [args for args in arguments if self.cached(fn, *args) is None]
+        if len(pending) <= 1:
+            for args in pending:
+                self.probe(fn, *args)
+            return
+        workers = min(self.settings.concurrency, len(pending))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+            list(pool.map(lambda args: self.probe(fn, *args), pending))
+
+    def record(self, check_id: str, project: str | None = None) -> CheckRecord | None:
+        for record in self.records:
+            if record.id == check_id and record.project == project:
+                return record
+        return None
+
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    def close(self) -> None:
+        self.http.close()
