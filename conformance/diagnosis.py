@@ -6,6 +6,7 @@ this one translation so the same failure always reads the same way.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -16,33 +17,38 @@ if TYPE_CHECKING:
     from conformance.target import JiraTarget
 
 
+def _essence(detail: str) -> str:
+    """The informative part of a requests/urllib3 error chain, e.g. '[SSL: ...] certificate verify failed: ...'."""
+    match = re.search(r"\[SSL[^\]]*\][^()']*", detail) or re.search(
+        r"\[Errno [^\]]+\][^()']*", detail
+    )
+    if match:
+        return match.group(0).strip().rstrip(" (")
+    return detail.split(" <- ")[0][:200]
+
+
 def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
     parts = urlsplit(target.url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    common = {"host": host, "port": port, "url": target.url, "error": failure.detail}
+    reason = _essence(failure.detail)
+    common = {"host": host, "port": port, "url": target.url, "error": reason}
     kind = failure.kind
     if kind == "dns":
         return finding("NET_DNS", **common)
     if kind == "refused":
         return finding("NET_REFUSED", **common)
     if kind in ("timeout", "deadline"):
-        return finding(
-            "NET_TIMEOUT", timeout_s=target.settings.timeout_s, stage=failure.detail, **common
-        )
+        return finding("NET_TIMEOUT", timeout_s=target.settings.timeout_s, stage=reason, **common)
     if kind == "tls_expired":
-        return finding(
-            "NET_TLS_EXPIRED", reason=failure.detail, not_after="see the certificate", **common
-        )
+        return finding("NET_TLS_EXPIRED", reason=reason, not_after="see the certificate", **common)
     if kind == "tls_hostname":
-        return finding(
-            "NET_TLS_HOSTNAME", reason=failure.detail, names="see the certificate", **common
-        )
+        return finding("NET_TLS_HOSTNAME", reason=reason, names="see the certificate", **common)
     if kind in ("tls_untrusted", "tls_other"):
-        return finding("NET_TLS_UNTRUSTED", reason=failure.detail, issuer="unknown", **common)
+        return finding("NET_TLS_UNTRUSTED", reason=reason, issuer="unknown", **common)
     if kind == "proxy":
         return finding(
-            "NET_PROXY", proxy=target.http.proxy.proxy or "(proxy)", reason=failure.detail, **common
+            "NET_PROXY", proxy=target.http.proxy.proxy or "(proxy)", reason=reason, **common
         )
     return finding(
         "NET_NOT_JIRA",

@@ -174,8 +174,6 @@ class JiraHttp:
             session.mount(
                 "http://", requests.adapters.HTTPAdapter(pool_maxsize=self.settings.concurrency)
             )
-        if self.settings.ca_bundle is not None:
-            session.verify = str(self.settings.ca_bundle)
         return session
 
     def _proxy_info(self) -> ProxyInfo:
@@ -392,6 +390,8 @@ class JiraHttp:
                 timeout=(timeout_s, timeout_s),
                 allow_redirects=False,
                 stream=True,
+                # Explicit, because requests lets REQUESTS_CA_BUNDLE override a session's verify.
+                verify=str(self.settings.ca_bundle) if self.settings.ca_bundle else True,
             )
             truncated = self._read_body(response, min(self._deadline, started + 6 * timeout_s))
         except requests.RequestException as exc:

@@ -210,9 +210,15 @@ def _verifying_context(target: JiraTarget) -> ssl.SSLContext:
         return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if settings.ca_bundle is not None:
         return ssl.create_default_context(cafile=str(settings.ca_bundle))
+    # The same trust the HTTP layer gets from requests: its CA-bundle variables, else certifi.
+    import os
+
     import certifi
 
-    return ssl.create_default_context(cafile=certifi.where())
+    bundle = (
+        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+    )
+    return ssl.create_default_context(cafile=bundle)
 
 
 def _inspecting_context() -> ssl.SSLContext:
