@@ -48,7 +48,7 @@ def tiny_jira(*, state: str = "RUNNING", context_path: str = "") -> WsgiApp:
         if context_path:
             if not path.startswith(context_path + "/") and path != context_path:
                 return Response(
-                    "<html><body><h1>HTTP Status 404 – Not Found</h1></body></html>",
+                    "<html><body><h1>HTTP Status 404 - Not Found</h1></body></html>",
                     404,
                     mimetype="text/html",
                 )

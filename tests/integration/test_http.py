@@ -1,0 +1,224 @@
+"""The HTTP layer's rules, against a real local server: bounded, read-only, never locks the bot out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from werkzeug.wrappers import Request, Response
+
+from conformance.http import JiraHttp, retry_after_seconds
+from conformance.secrets import Redactor, Secret
+from conformance.settings import Credentials, Settings
+from tests.servers import black_hole, json_response, serve
+
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass
+class Recorder:
+    """A Jira-ish app that records what it was sent and answers as told."""
+
+    seen: list[tuple[str, str, str | None]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    throttle_first: int = 0
+    retry_after: str = "0"
+    delay_s: float = 0.0
+
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        return self.app(environ, start_response)
+
+    @Request.application
+    def app(self, request: Request) -> Response:
+        auth = request.authorization
+        with self.lock:
+            self.seen.append(
+                (request.method, request.full_path.rstrip("?"), auth.password if auth else None)
+            )
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            throttle = self.throttle_first > 0
+            if throttle:
+                self.throttle_first -= 1
+        try:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            if throttle:
+                return json_response({}, 429, {"Retry-After": self.retry_after})
+            if request.path == "/big":
+                return Response(b"x" * (20 * 1024 * 1024), mimetype="text/plain")
+            if auth is not None and auth.password != PASSWORD:
+                return json_response(
+                    {"message": "Client must be authenticated", "status-code": 401},
+                    401,
+                    {
+                        "X-Seraph-LoginReason": "AUTHENTICATED_FAILED",
+                        "Set-Cookie": "JSESSIONID=abc123",
+                    },
+                )
+            return json_response(
+                {"ok": True, "echo": request.args.get("q")},
+                headers={
+                    "X-AUSERNAME": auth.username if auth else "anonymous",
+                    "X-RateLimit-Remaining": "50",
+                },
+            )
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def url(recorder: Recorder) -> Iterator[str]:
+    with serve(recorder) as base:
+        yield base
+
+
+def make_http(
+    url: str, password: str = PASSWORD, *, concurrency: int = 4, writes: bool = False, **kw: object
+) -> JiraHttp:
+    creds = Credentials(
+        user="visor-bot",
+        secret=Secret(password),
+        scheme="basic",
+        secret_kind="password",
+        origin="test",
+    )
+    settings = Settings(url=url, credentials=creds, concurrency=concurrency, **kw)  # type: ignore[arg-type]
+    redactor = Redactor()
+    redactor.register(creds.secret)
+    return JiraHttp(settings, redactor, allow_writes=writes)
+
+
+def test_each_distinct_get_is_sent_once(url: str, recorder: Recorder) -> None:
+    http = make_http(url)
+    first = http.get("/rest/api/2/myself")
+    again = http.get("/rest/api/2/myself")
+    other = http.get("/rest/api/2/myself", {"q": "1"})
+    assert first is again and first.status == 200 and other.status == 200
+    assert [path for _, path, _ in recorder.seen] == [
+        "/rest/api/2/myself",
+        "/rest/api/2/myself?q=1",
+    ]
+    assert http.counters.requests == 2
+
+
+def test_after_one_rejected_login_no_credentialed_request_is_sent(
+    url: str, recorder: Recorder
+) -> None:
+    http = make_http(url, password="wrong-password", concurrency=8)
+    threads = [threading.Thread(target=http.get, args=(f"/rest/api/2/x{i}",)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    credentialed = [entry for entry in recorder.seen if entry[2] is not None]
+    assert len(credentialed) == 1, "concurrent probes must not multiply failed logins"
+    assert http.counters.failed_logins == 1 and http.login_state == "rejected"
+    latched = http.get("/rest/api/2/myself")
+    assert latched.failure is not None and latched.failure.kind == "latched"
+    anonymous = http.get("/status", credentialed=False)
+    assert anonymous.status == 200, "anonymous requests still go out"
+
+
+def test_read_only_refuses_mutating_requests_before_they_leave(
+    url: str, recorder: Recorder
+) -> None:
+    http = make_http(url)
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        result = http.send(method, "/rest/api/2/issue", json={"fields": {}})
+        assert result.failure is not None and result.failure.kind == "read_only"
+    assert recorder.seen == [] and http.counters.mutating_requests == 0
+
+
+def test_write_mode_counts_mutating_requests(url: str) -> None:
+    http = make_http(url, writes=True)
+    assert http.send("POST", "/rest/api/2/issue", json={"fields": {}}).status == 200
+    assert http.counters.mutating_requests == 1
+
+
+def test_429_waits_for_retry_after_then_succeeds(url: str, recorder: Recorder) -> None:
+    recorder.throttle_first, recorder.retry_after = 1, "0"
+    http = make_http(url)
+    started = time.monotonic()
+    result = http.get("/rest/api/2/myself")
+    assert result.status == 200
+    assert time.monotonic() - started >= 1.0, "Retry-After: 0 is clamped to at least one second"
+    assert http.counters.rate_limited == 1
+
+
+def test_retry_after_is_capped_and_parsed() -> None:
+    assert retry_after_seconds("0") == 1.0
+    assert retry_after_seconds(None) == 1.0
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("99999") == 30.0
+    assert retry_after_seconds("garbage") == 1.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 1.0
+
+
+def test_concurrency_gate_bounds_requests_in_flight(url: str, recorder: Recorder) -> None:
+    recorder.delay_s = 0.1
+    http = make_http(url, concurrency=3)
+    http.get("/warm-up")  # prove the login first, so requests may run concurrently
+    threads = [threading.Thread(target=http.get, args=(f"/p{i}",)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 2 <= recorder.max_in_flight <= 3
+
+
+def test_exchanges_are_redacted_and_keep_diagnostic_headers(url: str) -> None:
+    http = make_http(url, password="wrong-password")
+    result = http.get("/rest/api/2/myself")
+    exchange = result.exchange
+    assert exchange.status == 401
+    assert exchange.header("X-Seraph-LoginReason") == "AUTHENTICATED_FAILED"
+    assert exchange.header("Set-Cookie") is None, "cookies are not recorded"
+    assert "wrong-password" not in str(exchange.as_json()) + exchange.curl()
+    assert "$JIRA_PASSWORD" in exchange.curl()
+
+
+def test_a_hanging_server_costs_one_timeout(tmp_path: object) -> None:
+    with black_hole() as port:
+        http = make_http(f"http://127.0.0.1:{port}", timeout_s=0.5)
+        started = time.monotonic()
+        result = http.get("/status", credentialed=False)
+        assert time.monotonic() - started < 3
+    assert result.failure is not None and result.failure.kind == "timeout"
+
+
+def test_huge_bodies_are_cut(url: str) -> None:
+    http = make_http(url)
+    result = http.get("/big", credentialed=False)
+    assert result.response is not None and len(result.response.content) <= 16 * 1024 * 1024 + 65536
+    assert result.exchange.body_truncated
+
+
+def test_the_deadline_stops_further_requests(url: str) -> None:
+    http = make_http(url, deadline_s=0.2)
+    time.sleep(0.3)
+    result = http.get("/status", credentialed=False)
+    assert result.failure is not None and result.failure.kind == "deadline"
+
+
+def test_proxy_credentials_are_redacted_from_the_description(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://corp:proxy-pass-123@proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    http = make_http("https://jira.example.com")
+    assert http.proxy.proxy == "http://proxy.example:3128"
+    assert "proxy-pass-123" not in http.proxy.describe()
+    assert http.redactor.scrub("proxy-pass-123") != "proxy-pass-123"
