@@ -296,7 +296,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _report_paths(settings: Settings) -> dict[str, Path]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     host = re.sub(r"[^A-Za-z0-9.-]", "_", settings.host)
-    return {kind: settings.report_dir / f"{host}-{stamp}.{kind}" for kind in ("html", "json", "xml")}
+    return {
+        kind: settings.report_dir / f"{host}-{stamp}.{kind}" for kind in ("html", "json", "xml")
+    }
 
 
 def _start_emulator(scenario: str) -> Any:
@@ -332,6 +334,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"profile: {target.profile.source}",
         f"proxy: {target.http.proxy.describe()}",
         f"mode: {'write round trip in ' + s.write_project if s.write_project else 'read-only'}",
+        "settings: "
+        + ", ".join(f"{name} from {source}" for name, source in sorted(s.sources.items())),
     ]
     return lines
 

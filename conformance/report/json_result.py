@@ -52,6 +52,7 @@ def build(target: JiraTarget) -> dict[str, Any]:
             "mode": "write" if target.settings.write_project else "read-only",
             "proxy": target.http.proxy.describe(),
             "strict": target.settings.strict,
+            "settings_sources": dict(target.settings.sources),
         },
     }
 

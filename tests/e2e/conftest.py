@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.e2e.accounts import BOT
@@ -58,6 +60,10 @@ class SuiteRun:
         return found[-1]
 
 
+RESULT_SCHEMA = json.loads(
+    resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
+)
+
 RunSuite = Callable[..., SuiteRun]
 
 
@@ -95,6 +101,8 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Run
         )
         if json_path.exists():
             run.result = json.loads(json_path.read_text(encoding="utf-8"))
+            # Every result any end-to-end test produces must honour the published schema.
+            jsonschema.validate(run.result, RESULT_SCHEMA)
         assert "Traceback (most recent call last)" not in run.stdout + run.stderr, (
             run.stdout + run.stderr
         )
