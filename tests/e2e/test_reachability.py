@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import certifi
 import pytest
 import trustme
 
@@ -202,3 +203,17 @@ def test_unreadable_secret_file_is_a_usage_error(run_suite: RunSuite, tmp_path: 
     )
     assert run.ret == 4
     assert "--jira-secret-file" in run.stderr and "cannot be read" in run.stderr
+
+
+def test_system_trust_store_option_uses_the_operating_system_store(
+    run_suite: RunSuite, ca: trustme.CA, ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On Linux the system store is OpenSSL's default verify paths, which SSL_CERT_FILE names.
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    with serve(tiny_jira(), ssl_context=tls_context(ca, "127.0.0.1")) as url:
+        trusted = run_suite(url, "--jira-system-trust")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+        untrusted = run_suite(url)
+    assert trusted.outcome("reachability.tls") == "pass", trusted.outcomes()
+    assert trusted.outcome("reachability.jira") == "pass"
+    assert untrusted.codes("reachability.tls") == {"NET_TLS_UNTRUSTED"}
