@@ -1,1 +1,1 @@
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "conformance.emulator.pytest_plugin", "fixtures.pytest_container"]
