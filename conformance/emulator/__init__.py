@@ -12,6 +12,7 @@ from .faults import Fault
 from .log import LoggedRequest, RequestLog
 from .scenarios import (
     ADMIN_PASSWORD,
+    ADMIN_TOKEN,
     ADMIN_USER,
     BOT_EMAIL,
     BOT_PASSWORD,
@@ -23,6 +24,7 @@ from .server import EmulatorServer
 
 __all__ = [
     "ADMIN_PASSWORD",
+    "ADMIN_TOKEN",
     "ADMIN_USER",
     "BOT_EMAIL",
     "BOT_PASSWORD",

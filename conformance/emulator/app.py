@@ -13,13 +13,13 @@ import base64
 import contextlib
 import itertools
 import json
+import re
+import secrets
 import socket
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from datetime import timedelta
-from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -220,7 +220,9 @@ class Ctx:
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
-            ch = raw.strip()[:1].decode("latin-1")
+            text = raw.decode("utf-8", errors="replace")
+            pos = getattr(e, "pos", 0) or 0
+            ch = text[pos] if pos < len(text) else " "
             raise BadBody(
                 f"Unexpected character ('{ch}' (code {ord(ch)})): expected a valid value "
                 f"(number, String, array, object, 'true', 'false' or 'null')\n at [Source: "
@@ -373,8 +375,6 @@ class JiraApp:
             status = fault.status or 500
             return errors([f"Injected fault: HTTP {status}"], status=status)
         if self.cfg.not_running and path != "/status":
-            if path == "/status":
-                pass
             return Response(STARTING_HTML, status=503, content_type="text/html;charset=UTF-8")
         if self.wizard is not None and not self.wizard.done:
             answer = self.wizard.handle(request, path)
@@ -453,6 +453,9 @@ class JiraApp:
     def _finish(
         self, resp: Response, auth: AuthResult, extra: dict[str, str], limited: bool
     ) -> Response:
+        """Identity headers: DC sends ``X-AUSERNAME`` (url-encoded name, or ``anonymous``) on
+        every answer. Cloud has no user names (GDPR), so it sends ``X-AACCOUNTID`` for
+        authenticated calls and nothing for anonymous ones (a decision: UNCONFIRMED)."""
         for k, v in extra.items():
             resp.headers[k] = v
         if self.cfg.personality.cloud:
@@ -794,8 +797,6 @@ class JiraApp:
         key = str(body.get("key") or "")
         name = str(body.get("name") or "")
         errs: dict[str, str] = {}
-        import re
-
         if not re.fullmatch(r"[A-Z][A-Z0-9]{1,9}", key):
             errs["projectKey"] = (
                 "Project keys must start with an uppercase letter, followed by "
@@ -1593,7 +1594,7 @@ class JiraApp:
             msg = "Login denied" if status == 403 else "Login failed"
             resp = errors([msg], status=status)
             resp.headers.update(hdrs)
-            return _mark_failed(resp)
+            return resp
         sid = self.auth.sessions.create(res.user)
         resp = json_response(
             {
@@ -1626,9 +1627,7 @@ class JiraApp:
         if not name:
             return errors([], {"name": "Token name is required."})
         days = body.get("expirationDuration")
-        import secrets as _secrets
-
-        raw = _secrets.token_urlsafe(33)
+        raw = secrets.token_urlsafe(33)
         tok = self.world.add_token(ctx.user, name, raw, int(days) if days else None)
         return json_response(dict(self._token_bean(tok), rawToken=raw), 201)
 
@@ -1650,10 +1649,6 @@ class JiraApp:
         return d
 
 
-def _mark_failed(resp: Response) -> Response:
-    return resp
-
-
 def _int(value: Any, default: int) -> int:
     try:
         return int(value)
@@ -1669,4 +1664,4 @@ def _str(v: Any) -> str | None:
     return str(v)
 
 
-__all__ = ["JiraApp", "escape", "timedelta"]
+__all__ = ["JiraApp"]

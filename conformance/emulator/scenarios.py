@@ -14,6 +14,9 @@ BOT_DISPLAY = "Visor Bot"
 BOT_EMAIL = "visor-bot@example.com"
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin"
+# Not part of the account contract: lets the administrator in where basic auth is off (11.x,
+# basic-auth-disabled, sso-redirect). On Cloud the administrator's API token is "admin".
+ADMIN_TOKEN = "admin-token"
 MISMATCH_BASE_URL = "https://jira.internal.example:8443"
 
 SCENARIOS: dict[str, str] = {
@@ -110,7 +113,7 @@ def build_scenario(
         "Administrator",
         "admin@example.com",
         admin=True,
-        token="admin" if pers.cloud else None,
+        token="admin" if pers.cloud else (ADMIN_TOKEN if pers.pats else None),
     )
     world.add_user(
         bot, bot_password or BOT_PASSWORD, BOT_DISPLAY, BOT_EMAIL, token=bot_token or BOT_TOKEN

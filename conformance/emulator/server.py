@@ -4,6 +4,7 @@ optional TLS from a private CA made with trustme)."""
 from __future__ import annotations
 
 import contextlib
+import io
 import socket
 import ssl
 import tempfile
@@ -34,6 +35,8 @@ class _Handler(WSGIRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conns = getattr(self.server, "open_connections", None)
         if conns is not None:
             with self.server.conn_lock:  # type: ignore[attr-defined]
@@ -94,10 +97,11 @@ class _Handler(WSGIRequestHandler):
             self.send_header(key, value)
         if code not in (204, 304) and not 100 <= code < 200:
             self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
+        # headers and body in one write: avoids Nagle/delayed-ACK stalls on keep-alive
+        self._headers_buffer.append(b"\r\n")
         if environ["REQUEST_METHOD"] != "HEAD" and code not in (204, 304):
-            self.wfile.write(body)
-        self.wfile.flush()
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -117,8 +121,6 @@ class _BodyDrain:
         length = environ.get("CONTENT_LENGTH") or ""
         chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
         if stream is not None and ((length.isdigit() and int(length) > 0) or chunked):
-            import io
-
             data = stream.read() if chunked else stream.read(int(length))
             environ["wsgi.input"] = io.BytesIO(data)
             environ["CONTENT_LENGTH"] = str(len(data))
