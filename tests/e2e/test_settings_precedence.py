@@ -62,7 +62,7 @@ def test_three_reports_are_written_with_host_and_timestamp(run_suite: RunSuite) 
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"(https?:)?//", html), (
         "self-contained"
     )
-    assert f"Visor Jira readiness: {url}" in html
+    assert f"Jira readiness for Visor: {url}" in html
     last = run.stdout.strip().splitlines()[-1]
     assert str(html_file.name) in last and str(json_file.name) in last and "READY" in last
 
