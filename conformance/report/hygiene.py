@@ -1,57 +1,96 @@
 """Keep secrets and stray environment out of every artefact pytest writes.
 
 pytest and pytest-html leak through many channels (see reference/pytest-html-and-secrets.md):
-tracebacks with fixture values, captured output and logs, extras (base64 in self-contained HTML),
-and pytest-metadata's Environment table with CI variables. This plugin scrubs each report as it
-is logged, before pytest-html, JUnit or the terminal see it, and keeps the metadata to an allowlist.
+tracebacks with fixture values and locals, captured output and logs, extras (base64 in
+self-contained HTML), and pytest-metadata's Environment table with CI variables such as
+``GIT_URL`` (which may carry credentials) and ``JAVA_HOME``. This plugin scrubs every log record
+as it is made, every report as it is logged (before pytest-html, JUnit or the terminal see it),
+and keeps the Environment table to an allowlist of escaped values.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from conformance.secrets import Redactor
+from conformance.secrets import MASK, Redactor
 
+# What the Environment table may show: versions of Python, the platform and the plugins. Nothing
+# from the environment (CI variables, JAVA_HOME, URLs), nothing from --metadata.
 METADATA_ALLOWLIST = frozenset({"Python", "Platform", "Packages", "Plugins"})
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
 
-def filter_metadata(metadata: dict[str, Any]) -> None:
+def strip_url_credentials(text: str) -> str:
+    """``https://user:secret@host`` becomes ``https://********@host``."""
+    return _URL_CREDENTIALS.sub(lambda m: m.group(1) + MASK + "@", text)
+
+
+def _clean_value(value: Any) -> Any:
+    """An Environment value as pytest-html may show it: no credentials, HTML escaped (it is
+    inserted with innerHTML)."""
+    if isinstance(value, dict):
+        return {_clean_value(str(k)): _clean_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_value(v) for v in value]
+    return html.escape(strip_url_credentials(str(value)), quote=True)
+
+
+def filter_metadata(metadata: dict[str, Any], *, for_html: bool = False) -> None:
+    """Drop every key outside the allowlist; for the page, also clean and escape the values."""
     for key in list(metadata):
         if key not in METADATA_ALLOWLIST:
             del metadata[key]
-
-
-class _ScrubFilter(logging.Filter):
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        scrubbed = self.redactor.scrub(message)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
-        return True
+        elif for_html:
+            metadata[key] = _clean_value(metadata[key])
 
 
 class HygienePlugin:
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
-        self._filter = _ScrubFilter(redactor)
+        self._previous_factory: Callable[..., logging.LogRecord] | None = None
 
+    # -- logging: scrub each record where it is made, so every handler (pytest's capture, live
+    # -- logs, --log-file) only ever sees the clean text.
+
+    def _scrubbing_factory(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        assert self._previous_factory is not None
+        record = self._previous_factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it to logging to report
+            return record
+        scrubbed = self.redactor.scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return record
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self) -> None:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(self._filter)
-        logging.getLogger().addFilter(self._filter)
+        if self._previous_factory is None:
+            self._previous_factory = logging.getLogRecordFactory()
+            logging.setLogRecordFactory(self._scrubbing_factory)
+
+    def pytest_unconfigure(self) -> None:
+        if self._previous_factory is not None:
+            logging.setLogRecordFactory(self._previous_factory)
+            self._previous_factory = None
+
+    # -- reports: tracebacks (with -l locals and fixture values), captured output, extras.
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         scrub = self.redactor.scrub
-        if report.longrepr is not None:
-            text = str(report.longrepr)
+        longrepr = report.longrepr
+        if isinstance(longrepr, tuple):  # a skip: (path, line, reason) must stay a tuple
+            report.longrepr = tuple(scrub(p) if isinstance(p, str) else p for p in longrepr)
+        elif longrepr is not None:
+            text = str(longrepr)
             if scrub(text) != text:
                 report.longrepr = scrub(text)
         report.sections = [(scrub(title), scrub(body)) for title, body in report.sections]
@@ -64,10 +103,11 @@ class HygienePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Filter again at the end: plugins may add keys after pytest_metadata ran."""
         try:
             from pytest_metadata.plugin import metadata_key
         except ImportError:  # pragma: no cover
             return
         metadata = session.config.stash.get(metadata_key, None)
         if metadata is not None:
-            filter_metadata(metadata)
+            filter_metadata(metadata, for_html=True)

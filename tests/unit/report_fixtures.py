@@ -1,0 +1,71 @@
+"""A run's results built by hand, for the report unit tests: no Jira, no pytest run."""
+
+from __future__ import annotations
+
+from conformance.check import CheckRecord, Outcome, Requirement, Step
+from conformance.evidence import Evidence, Exchange
+from conformance.findings import finding
+from conformance.profile import load_profile
+from conformance.secrets import Redactor, Secret
+from conformance.settings import Credentials, Settings
+from conformance.target import JiraTarget
+
+PASSWORD = "unit-Secret+pw/42"
+
+
+def make_target(*, strict: bool = False, url: str = "https://jira.example.com") -> JiraTarget:
+    credentials = Credentials(
+        user="visor-bot",
+        secret=Secret(PASSWORD),
+        scheme="basic",
+        secret_kind="password",
+        origin="JIRA_PASSWORD",
+    )
+    redactor = Redactor()
+    redactor.register(credentials.secret)
+    settings = Settings(url=url, credentials=credentials, strict=strict)
+    return JiraTarget(settings, redactor, load_profile(None))
+
+
+def add(
+    target: JiraTarget,
+    check_id: str,
+    outcome: Outcome,
+    *,
+    project: str | None = None,
+    findings: tuple[str, ...] = (),
+    blocked_by: CheckRecord | None = None,
+    notes: tuple[str, ...] = (),
+    step: Step = Step.REACH,
+) -> CheckRecord:
+    params = {"host": "jira.example.com", "port": 443, "url": target.url, "error": "x"}
+    record = CheckRecord(
+        requirement=Requirement(check_id, f"Title of {check_id}", step),
+        project=project,
+        nodeid=f"test_{check_id.replace('.', '_')}.py::test_it",
+        outcome=outcome,
+        findings=[finding(code, **params) for code in findings],
+        blocked_by=blocked_by,
+        notes=list(notes),
+    )
+    target.records.append(record)
+    return record
+
+
+def exchange(**overrides: object) -> Exchange:
+    values: dict[str, object] = {
+        "method": "GET",
+        "url": "https://jira.example.com/rest/api/2/myself",
+        "status": 401,
+        "reason": "Unauthorized",
+        "headers": {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"},
+        "body_excerpt": '{"errorMessages":["login failed"]}',
+        "auth_scheme": "basic",
+        "user": "visor-bot",
+    }
+    values.update(overrides)
+    return Exchange(**values)  # type: ignore[arg-type]
+
+
+def evidence(*exchanges: Exchange, **facts: object) -> Evidence:
+    return Evidence("account.myself", False, dict(facts), list(exchanges), problem="rejected")
