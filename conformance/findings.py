@@ -187,39 +187,46 @@ _SPECS = [
     FindingSpec(
         "API_NOT_JSON",
         E,
-        "{endpoint} answered {status} with {kind} where Jira's REST API answers JSON.",
+        "{endpoint} answered {status} with {kind} (Content-Type {content_type}) where Jira's REST "
+        "API answers JSON.",
         "{advice}",
     ),
     FindingSpec(
         "API_V2_MISSING",
         E,
         "REST API v2 is not available at {url}/rest/api/2 ({reason}).",
-        "Jira's REST API may be blocked by a reverse proxy or a security app. Ask the Jira "
-        "administrator to let /rest/api/2/* through to Jira.",
+        "Something in front of Jira blocks or does not forward its REST API. Open "
+        "{url}/rest/api/2/serverInfo in a browser: Jira answers JSON there. If it does not, ask "
+        "the administrator of the reverse proxy or load balancer to forward /rest/api/2/* to "
+        "Jira, and the Jira administrator to check that no security app (Administration > "
+        "Manage apps) blocks REST calls.",
     ),
     FindingSpec(
         "API_BASEURL_MISMATCH",
         W,
-        "Jira's base URL is {base_url}, but it was reached at {url} (Jira's own "
-        '"Mismatched URL Hostname / Port" diagnostic).',
-        "Links in Jira's answers will point at {base_url}. If {url} is the right address, set it under "
-        "Administration > System > General configuration > Base URL; if Jira is behind a reverse "
-        "proxy, set proxyName/proxyPort/scheme in server.xml (ATL_PROXY_NAME, ATL_PROXY_PORT, "
-        "ATL_TOMCAT_SCHEME in Docker) to match.",
+        "Dashboard Diagnostics: Mismatched URL Hostname / Port. Jira's base URL is {base_url}, "
+        "but it was reached at {url}.",
+        "Links in Jira's answers (the self links Visor follows) will point at {base_url}. If {url} "
+        "is the address users and Visor should use, set it under Administration > System > "
+        "General configuration > Edit settings > Base URL. If Jira is behind a reverse proxy, "
+        "the proxy's host, port and scheme must also be set in Tomcat's server.xml connector "
+        '(proxyName, proxyPort, scheme="https" and secure="true"; ATL_PROXY_NAME, '
+        "ATL_PROXY_PORT and ATL_TOMCAT_SCHEME in Docker), then restart Jira.",
     ),
     FindingSpec(
         "API_SCHEMA",
         E,
         "{endpoint} answered JSON that does not match Jira's shape: {field} {problem}.",
-        "This is not a standard Jira answer; a proxy or an app may be rewriting it. "
-        "Send this report to Visor support.",
+        "A standard Jira never answers this. A reverse proxy, a security app or a "
+        "customisation is rewriting Jira's answers: ask the Jira administrator which one, and "
+        "send this report (it shows the answer) to Visor support.",
     ),
     FindingSpec(
         "API_SEARCH_REMOVED",
         W,
         "Jira Cloud answered 410 Gone to /rest/api/2/search: Atlassian removed it (CHANGE-2046).",
         "Nothing to change in Jira: Visor uses /rest/api/3/search/jql on Cloud, which was "
-        "checked instead.",
+        "checked instead. Only older integrations that still call /rest/api/2/search break.",
         ("https://developer.atlassian.com/changelog/#CHANGE-2046",),
     ),
     # --- Bot account --------------------------------------------------------------------------
@@ -227,26 +234,30 @@ _SPECS = [
         "AUTH_NO_CREDENTIALS",
         E,
         "No credentials were given for the bot account.",
-        "Set JIRA_USER and JIRA_PASSWORD (or JIRA_TOKEN for a personal access token), or use "
-        "--jira-secret-file or ~/.netrc.",
+        "Set JIRA_USER and JIRA_PASSWORD (or JIRA_TOKEN alone for a Data Center personal access "
+        "token; JIRA_USER with the e-mail address and JIRA_TOKEN with an API token on Cloud), or "
+        "use --jira-secret-file or ~/.netrc. Secrets are never accepted on the command line.",
     ),
     FindingSpec(
         "AUTH_BAD_CREDENTIALS",
         E,
-        "Jira rejected the bot's {secret_kind} for {user} ({status}, {reason}).",
+        "Jira rejected the bot's {secret_kind} for {user} (HTTP {status}, {reason}).",
         "Check the user name and the {secret_kind}: log in once in a browser as {user} to confirm "
-        "them, and check the account is active under Administration > User management. The "
-        "suite stopped after this one rejected login, so the account is not locked by this run.",
+        "them (a token may have expired or been revoked: the bot's profile > Personal Access "
+        "Tokens), and check that the account is active under Administration > User management. "
+        "The suite stopped after this one rejected login, so this run did not lock the account.",
     ),
     FindingSpec(
         "AUTH_CAPTCHA",
         E,
-        "Jira requires a CAPTCHA for {user}: after repeated failed logins it refuses logins over "
-        "the REST API ({reason}).",
-        "Log in once as {user} in a browser and answer the CAPTCHA, or have a Jira administrator "
-        "reset the failed login count (Administration > User management > {user} > Reset failed "
-        "login count). Better: give the bot a personal access token (Jira 8.14+), which is not "
-        "subject to CAPTCHA.",
+        "Jira requires a CAPTCHA for {user}: after repeated failed logins it refuses every "
+        "password login over the REST API, even with the right password ({reason}).",
+        "Log in once as {user} in a browser at {login_url} and answer the CAPTCHA, or have a "
+        "Jira administrator reset the count (Administration > User management > Users > {user} "
+        "> Reset failed login count). Then correct the password wherever it is stored, or the "
+        "lock comes back. Better: use a personal access token (Jira 8.14+; set JIRA_TOKEN "
+        "without JIRA_USER), which is never subject to the CAPTCHA. This run sent a single "
+        "login and stopped.",
     ),
     FindingSpec(
         "AUTH_BASIC_DISABLED",
@@ -260,147 +271,195 @@ _SPECS = [
     FindingSpec(
         "AUTH_WRONG_SCHEME",
         E,
-        "The bot's {secret_kind} was sent as {scheme} authentication, which {deployment} does not accept: {reason}.",
+        "The bot's {secret_kind} was sent as {scheme} authentication, which {deployment} does "
+        "not accept: {reason}.",
         "{advice}",
     ),
     FindingSpec(
         "AUTH_ANONYMOUS",
         E,
-        "Jira answered as the anonymous user although credentials were sent ({reason}).",
+        "Jira answered as the anonymous user although the bot's credentials were sent ({reason}).",
         "Something between this machine and Jira drops the Authorization header (a reverse "
-        "proxy or SSO app), so Visor would see only public data. Configure the proxy to pass "
-        "the Authorization header through to Jira.",
+        "proxy, a load balancer or an SSO app), so Visor would see only what anonymous users "
+        "see. Configure the proxy to pass the Authorization header through to Jira unchanged "
+        "(Apache: no 'RequestHeader unset Authorization'; nginx: do not clear "
+        "proxy_set_header Authorization), then run again.",
     ),
     FindingSpec(
         "AUTH_SSO_REDIRECT",
         E,
-        "Jira redirected the API call to a single sign-on page ({location}).",
-        "API calls must not go through SSO. In the SSO app (Administration > System > "
-        "Authentication methods), allow basic authentication or personal access tokens on API "
-        "calls, or exempt /rest/* from the redirect.",
+        "Jira sent the API call to a single sign-on page ({location}) instead of answering it.",
+        "API calls must not go through SSO. Give the bot a personal access token (Data Center "
+        "8.14+; set JIRA_TOKEN without JIRA_USER): SSO apps let bearer tokens through. Or, in "
+        "the SSO settings (Administration > System > Authentication methods), allow basic "
+        "authentication on API calls, or exempt /rest/* from the redirect.",
     ),
     FindingSpec(
         "AUTH_USER_MISMATCH",
         E,
-        "The credentials log in as {actual}, not as {expected}.",
-        "Check JIRA_USER and the secret: they belong to different accounts (a personal access "
-        "token always logs in as the user who created it). Create the token while logged in as "
-        "the bot.",
+        "The credentials log in as {actual}, not as {expected} ({where}).",
+        "The user name and the secret belong to different accounts. A personal access token "
+        "always logs in as the user who created it: log in as {expected}, create the token under "
+        "the profile's Personal Access Tokens, and use that one; or set JIRA_USER to the account "
+        "the secret belongs to, if that account is the bot.",
     ),
     FindingSpec(
         "AUTH_ADMIN_BOT",
         W,
-        "The bot account {user} is a Jira administrator: it has more rights than Visor needs.",
-        "Remove {user} from the jira-administrators and jira-system-administrators groups "
-        "(Administration > User management > Groups) and grant only the project permissions "
-        "listed in this report.",
+        "The bot account {user} is a Jira administrator ({how}): it has more rights than Visor "
+        "needs.",
+        "A leaked bot credential should not be able to change Jira's configuration. Remove "
+        "{user} from the jira-administrators and jira-system-administrators groups "
+        "(Administration > User management > Groups) and from any group granted the Jira "
+        "Administrators global permission (Administration > System > Global permissions); grant "
+        "only the project permissions listed in this report.",
     ),
     # --- Version --------------------------------------------------------------------------------
     FindingSpec(
         "VER_UNSUPPORTED",
         E,
         "Jira {version} ({deployment}) is outside the versions Visor supports ({supported}).",
-        "Upgrade Jira to a supported version, or contact Visor support about this version.",
+        "Upgrade Jira to a supported version (an LTS release is best), or ask Visor support "
+        "whether this version can be added to your integration profile.",
     ),
     FindingSpec(
         "VER_EOL",
         W,
-        "Jira {version} is past Atlassian's end of support ({line} ended {eol}).",
-        "Plan an upgrade to a supported Data Center LTS release; Visor supports it for now, "
-        "but Atlassian no longer fixes security problems in this line.",
+        "Jira {version} is past Atlassian's end of support: {line} ended {eol}{server_note}.",
+        "Plan an upgrade to a supported Data Center LTS release. Visor still works with this "
+        "version, but Atlassian no longer fixes security problems in it.",
     ),
     FindingSpec(
         "VER_UNKNOWN",
         E,
         "Jira's version could not be learned ({reason}).",
-        "/rest/api/2/serverInfo must answer with versionNumbers; check that REST API v2 is reachable.",
+        "{url}/rest/api/2/serverInfo must answer versionNumbers and deploymentType as Jira does. "
+        "If a proxy or app rewrites that answer, exempt /rest/api/2/serverInfo; otherwise send "
+        "this report to Visor support.",
     ),
     # --- Permissions --------------------------------------------------------------------------
     FindingSpec(
         "PERM_PROJECT_INVISIBLE",
         E,
-        "The bot cannot see project {project}: Jira answers as if it did not exist ({reason}).",
-        'Jira says "does not exist" when the bot merely lacks Browse Projects. If the key is '
-        "right, grant the bot Browse Projects in {project}: Project settings > Permissions "
-        "(the project's permission scheme) > Browse Projects > Grant > User {user}.",
+        "The bot cannot see {subject}: {reason}.",
+        "Jira hides every project the bot may not browse: it leaves it out of the project list "
+        'and answers "No project could be found", as if it did not exist, when the bot merely '
+        "lacks the Browse Projects permission. If the project key is right, grant Browse "
+        "Projects to {user} in {where}: Project settings > Permissions > Actions > Edit "
+        "permissions > Browse Projects > Grant > Single user {user} (or a group or project role "
+        "{user} belongs to).",
     ),
     FindingSpec(
         "PERM_MISSING",
         E,
-        "The bot lacks {missing} in project {project} (needed for {mode} access).",
-        "In {project}: Project settings > Permissions (permission scheme {scheme}) > grant "
-        "{missing} to the bot's user or a group it belongs to.",
+        "The bot lacks {missing} in project {project}, which Visor needs to {purpose}.",
+        "In {project}: Project settings > Permissions (permission scheme {scheme}) > Actions > "
+        "Edit permissions: grant {missing} to Single user {user} (or to a group or project role "
+        "{user} belongs to). A scheme shared by several projects changes them all.",
     ),
     FindingSpec(
         "PERM_REQUIRED_FIELD",
         E,
-        "Creating a {issue_type} in {project} requires the field {field} ({field_id}), which Visor does not fill.",
+        "Creating a {issue_type} in {project} requires the field {field} ({field_id}), which "
+        "Visor does not fill.",
         "Make {field} optional or give it a default value (Administration > Issues > Field "
-        "configurations, or the field's context for custom fields), or remove it from the "
-        "create screen of {issue_type} in {project}.",
+        "configurations > the configuration {project} uses > {field} > Optional; a custom field's "
+        "context can set a default), or take it off the create screen of {issue_type} in "
+        "{project} (Project settings > Screens). If Visor should fill it, add {field_id} to "
+        "fields.write in the integration profile.",
+    ),
+    FindingSpec(
+        "PERM_ISSUE_TYPE_MISSING",
+        E,
+        "Visor creates {issue_type} issues in {project}, but Jira does not offer {issue_type} "
+        "there (offered: {offered}).",
+        "Add {issue_type} to the issue type scheme of {project} (Project settings > Issue types "
+        "> Actions > Edit issue types), or set issue_types for {project} in the integration "
+        "profile to a type the project has.",
+    ),
+    FindingSpec(
+        "PERM_FIELD_NOT_EDITABLE",
+        E,
+        "The field {field} that Visor writes is not on the edit screen of {issue_type} issues in "
+        "{project} (read from {issue}).",
+        "Add {field} to the edit screen of {issue_type} in {project} (Project settings > Screens "
+        "> the screen used for Edit Issue > Add field), or remove it from fields.write in the "
+        "integration profile.",
     ),
     # --- Import ---------------------------------------------------------------------------------
     FindingSpec(
         "IMP_SEARCH_FAILED",
         E,
-        "Searching {project} failed ({status}): {message}",
+        "Searching {project} with the profile's JQL failed at {where} ({status}): {message}",
         "{advice}",
     ),
     FindingSpec(
         "IMP_PAGINATION",
         E,
         "Paging through {project} was inconsistent: {problem}.",
-        "Jira returned pages that do not add up; a reindex (Administration > System > Indexing) "
-        "usually fixes a stale index. Send this report to Visor support if it persists.",
+        "Visor's import pages exactly like this, so it would miss or repeat issues. A stale "
+        "search index is the usual cause: a Jira administrator should run a full reindex "
+        "(Administration > System > Indexing > Full re-index) and run this check again. Send "
+        "this report to Visor support if it persists.",
     ),
     FindingSpec(
         "IMP_FIELD_MISSING",
         E,
-        "Issues in {project} do not carry the field {field} that Visor reads.",
-        "Add {field} to the field configuration and screens of {project}, or check the field "
-        "name in the integration profile.",
+        "{missing} of {inspected} sampled issues in {project} do not carry the field {field} "
+        "that Visor reads (e.g. {example}).",
+        "Make {field} visible to the bot in {project}: add it to the field configuration "
+        "(Administration > Issues > Field configurations > Show) and to the project's screens "
+        "(Project settings > Screens), and check field-level security apps. If the profile "
+        "names the wrong field, correct fields.read in the integration profile.",
     ),
     FindingSpec(
         "IMP_SLOW",
         W,
-        "A full import of {project} would take about {projected} ({rate:.1f} issues/s for {total} issues), above the limit of {limit}.",
-        "Expect a slow first import. Check Jira's load and the network path, or narrow the "
-        "profile's JQL.",
+        "A full import of {project} would take about {projected} ({rate:.1f} issues/s for "
+        "{total} issues), above the profile's limit of {limit}.",
+        "Expect a slow first import. Check Jira's load and the network path between Visor and "
+        "Jira (proxy, VPN), exempt the bot from rate limiting, or narrow import.jql in the "
+        "integration profile.",
     ),
     # --- Write round trip -----------------------------------------------------------------------
     FindingSpec(
         "WRITE_CREATE_FAILED",
         E,
-        "Creating a test issue in {project} failed ({status}): {message}",
+        "Creating a test {issue_type} in {project} failed ({status}): {message}",
         "{advice}",
     ),
     FindingSpec(
         "WRITE_EDIT_FAILED",
         E,
-        "Changing the test issue {key} failed at step {step} ({status}): {message}",
+        "The write round trip on the test issue {key} failed at step {step} ({status}): {message}",
         "{advice}",
     ),
     FindingSpec(
         "WRITE_READBACK_MISMATCH",
         E,
-        "The test issue {key} read back differently from what was written: {difference}.",
-        "A workflow post-function, listener or app rewrites fields on create or edit; check the "
-        "project's workflow and installed apps.",
+        "The test issue {key} read back differently from what was written at step {step}: "
+        "{difference}.",
+        "A workflow post-function, a listener or an app rewrites fields on create or edit, so "
+        "Visor's changes would not stick. Check the workflow of {project} (Project settings > "
+        "Workflows > post functions) and the installed apps.",
     ),
     FindingSpec(
         "WRITE_CLEANUP_FAILED",
         E,
         "The test issue {key} could not be deleted ({reason}): it is still in Jira at {link}.",
-        "Delete {key} by hand (it is labelled visor-conformance and its summary says it is safe "
-        "to delete), and grant the bot Delete Issues in {project}.",
+        "Delete {key} by hand (it is labelled visor-conformance and its summary says it is a "
+        "conformance check and safe to delete), and grant the bot Delete Issues in {project} "
+        "(Project settings > Permissions > Delete Issues) so the next run cleans up after itself.",
     ),
     # --- Rate limits ----------------------------------------------------------------------------
     FindingSpec(
         "RATE_LIMITED",
         W,
-        "Jira rate-limited the bot: {count} request(s) answered 429 (limit {limit}, refill {fill_rate}).",
+        "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests (limit "
+        "{limit}, refill {fill_rate}).",
         "Visor backs off when limited, but imports will be slower. A Jira administrator can "
-        "exempt the bot under Administration > System > Rate limiting.",
+        "exempt the bot or raise its allowance under Administration > System > Rate limiting "
+        "> Exemptions.",
     ),
 ]
 

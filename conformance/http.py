@@ -238,10 +238,19 @@ class JiraHttp:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         credentialed: bool = True,
+        cleanup: bool = False,
     ) -> HttpResult:
-        """Any other request; mutating ones only in write mode."""
+        """Any other request; mutating ones only in write mode.
+
+        ``cleanup`` marks the deletion of something this run created: it is sent even after the
+        run's deadline (bounded by its own timeout), because leaving data behind is worse.
+        """
         return self._send(
-            method.upper(), self.url_for(path, params), json=json, credentialed=credentialed
+            method.upper(),
+            self.url_for(path, params),
+            json=json,
+            credentialed=credentialed,
+            cleanup=cleanup,
         )
 
     # -- machinery --------------------------------------------------------------------------------
@@ -254,6 +263,7 @@ class JiraHttp:
         json: Any = None,
         credentialed: bool = True,
         timeout_s: float | None = None,
+        cleanup: bool = False,
     ) -> HttpResult:
         creds = self.settings.credentials if credentialed else None
         exchange = Exchange(
@@ -274,14 +284,14 @@ class JiraHttp:
             return self._not_sent(exchange, "latched", self._latch_reason())
         if creds is None or self.login_state == "proven":
             return self._send_gated(
-                method, url, exchange, json=json, creds=creds, timeout_s=timeout_s
+                method, url, exchange, json=json, creds=creds, timeout_s=timeout_s, cleanup=cleanup
             )
         # Until a login has been accepted, credentialed requests go one at a time.
         with self._login_lock:
             if self.login_state == "rejected":
                 return self._not_sent(exchange, "latched", self._latch_reason())
             return self._send_gated(
-                method, url, exchange, json=json, creds=creds, timeout_s=timeout_s
+                method, url, exchange, json=json, creds=creds, timeout_s=timeout_s, cleanup=cleanup
             )
 
     def _latch_reason(self) -> str:
@@ -304,12 +314,15 @@ class JiraHttp:
         json: Any,
         creds: Any,
         timeout_s: float | None,
+        cleanup: bool = False,
     ) -> HttpResult:
         attempt = 0
         while True:
             attempt += 1
             exchange.attempt = attempt
             remaining = self.remaining_s()
+            if cleanup:
+                remaining = max(remaining, self.settings.timeout_s)
             if remaining <= 0:
                 return self._not_sent(
                     exchange,

@@ -364,6 +364,7 @@ def jira(request: pytest.FixtureRequest) -> JiraTarget:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One row per project for checks taking ``project``; ids are the project keys themselves."""
     if "project" not in metafunc.fixturenames:
         return
     target = metafunc.config.stash.get(TARGET_KEY, None)
@@ -374,17 +375,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def project_keys(target: JiraTarget) -> list[str]:
-    """The projects to check: --jira-project, else the profile's list, else every visible one."""
-    if target.settings.projects:
-        return list(target.settings.projects)
-    if target.profile.projects is not None:
-        return [spec.key for spec in target.profile.projects]
-    from conformance.probes import account, projects
+    """The projects to check: --jira-project, else the profile's list, else every visible one.
 
-    if not target.probe(account.myself).ok:
-        return []
-    visible = target.probe(projects.visible_projects)
-    return list(visible.fact("keys") or [])
+    The --jira-write-project is always among them: its permissions explain the round trip. The
+    visible projects are asked for only if Jira answers at all (a dead host costs one timeout,
+    not two) and the bot's login was accepted (so a rejected login is not repeated).
+    """
+    from conformance.probes import account, network, projects
+
+    if target.settings.projects:
+        keys = list(target.settings.projects)
+    elif target.profile.projects is not None:
+        keys = [spec.key for spec in target.profile.projects]
+    elif target.probe(network.status).problem == "transport" or not target.probe(account.myself).ok:
+        keys = []
+    else:
+        keys = list(target.probe(projects.visible_projects).fact("keys") or [])
+    write_project = target.settings.write_project
+    if write_project and write_project not in keys:
+        keys.append(write_project)
+    return keys
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -399,6 +409,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER)
 
     items.sort(key=area_rank)
+    # A check runs after the checks it names in ``after``, even those of a later area (e.g.
+    # api.search_endpoint after auth.authenticates), so that "blocked" can apply to it.
+    by_id: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        req = requirement_of(item)
+        if req is not None:
+            by_id.setdefault(req.id, []).append(item)
+    ordered: list[pytest.Item] = []
+    placed: set[int] = set()
+
+    def place(item: pytest.Item, trail: frozenset[int]) -> None:
+        if id(item) in placed or id(item) in trail:
+            return
+        req = requirement_of(item)
+        for dep in req.after if req is not None else ():
+            for prior in by_id.get(dep, []):
+                if _project_of(prior) in (None, _project_of(item)):
+                    place(prior, trail | {id(item)})
+        placed.add(id(item))
+        ordered.append(item)
+
+    for item in items:
+        place(item, frozenset())
+    items[:] = ordered
+
+
+def _project_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("project") if callspec is not None else None
 
 
 def requirement_of(item: pytest.Item) -> Requirement | None:
@@ -420,6 +459,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     callspec = getattr(item, "callspec", None)
     project = callspec.params.get("project") if callspec is not None else None
+    if project is None and req.id.startswith("write."):
+        project = target.settings.write_project  # the write round trip's row is its project's
     record = CheckRecord(requirement=req, project=project, nodeid=item.nodeid)
     item.stash[RECORD_KEY] = record
     target.records.append(record)
@@ -501,8 +542,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = config.stash.get(TARGET_KEY, None)
     if target is None:
         return
+    from conformance.probes import write
     from conformance.report import json_result
 
+    write.cleanup_leftovers(target)  # safety net: delete any test issue a round trip left
     result = json_result.build(target)
     paths = config.stash.get(PATHS_KEY, {})
     json_result.write(result, paths["json"], target.redactor)

@@ -1,12 +1,16 @@
 """Integration profiles: what Visor needs from a Jira, as YAML validated by a JSON Schema.
 
-An invalid profile is a usage error that names the file, the line and the offending key in one
-sentence, because the person who wrote it is the one reading the error.
+A profile says which projects Visor uses (or every project the bot can see), whether it only
+reads them or also writes, which fields it reads and writes, which Jira versions it supports and
+how it imports. An invalid profile is a usage error that names the file, the line and the
+offending key in one sentence, because the person who wrote it is the one reading the error.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,11 +18,14 @@ from typing import Any, Literal
 
 import jsonschema
 import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from conformance.settings import SettingsError
 
 Access = Literal["read", "write"]
 BUNDLED = ("visor-default", "visor-two-way")
+_LINES = "__lines__"  # key -> line of that key, kept on every mapping while validating
+_LINE = "__line__"  # line where the mapping starts
 
 
 @dataclass(frozen=True)
@@ -64,50 +71,51 @@ class Profile:
         return self.issue_types
 
 
-def _schema() -> dict[str, Any]:
-    text = resources.files("conformance.schemas").joinpath("profile.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+# -- reading -------------------------------------------------------------------------------------
+
+
+class ProfileError(SettingsError):
+    """An invalid profile: a usage error whose message names the file, the line and the key."""
+
+    def __init__(self, label: str, line: int | None, key: str | None, problem: str) -> None:
+        where = f"line {line}" if line else "an unknown line"
+        what = f", key {key!r}" if key else ""
+        super().__init__(f"The profile {label} is invalid at {where}{what}: {problem}.")
+        self.label, self.line, self.key, self.problem = label, line, key, problem
 
 
 class _LineLoader(yaml.SafeLoader):
-    """Keeps the line of every mapping key, so errors can point at it."""
+    """Keeps the line of every mapping key, so errors can point at it, and refuses duplicates."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    lines = {}
-    for key_node, _ in node.value:
-        lines[loader.construct_object(key_node)] = key_node.start_mark.line + 1
-    mapping["__lines__"] = lines  # type: ignore[index]
-    mapping["__line__"] = node.start_mark.line + 1  # type: ignore[index]
+    loader.flatten_mapping(node)
+    mapping: dict[Any, Any] = {}
+    lines: dict[Any, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in lines:
+            raise _DuplicateKey(str(key), line, lines[key])
+        lines[key] = line
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    mapping[_LINES] = lines
+    mapping[_LINE] = node.start_mark.line + 1
     return mapping
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _strip_lines(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k not in ("__lines__", "__line__")}
-    if isinstance(value, list):
-        return [_strip_lines(v) for v in value]
-    return value
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int, first_line: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first_line = key, line, first_line
 
 
-def _line_of(document: Any, path: list[Any]) -> int | None:
-    node = document
-    line = node.get("__line__") if isinstance(node, dict) else None
-    for part in path:
-        if isinstance(node, dict) and part in node:
-            line = node.get("__lines__", {}).get(part, line)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-            if isinstance(node, dict):
-                line = node.get("__line__", line)
-        else:
-            break
-    return line
+def _schema() -> dict[str, Any]:
+    text = resources.files("conformance.schemas").joinpath("profile.schema.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def resolve_profile_path(name_or_path: str | None) -> tuple[str, str]:
@@ -119,65 +127,221 @@ def resolve_profile_path(name_or_path: str | None) -> tuple[str, str]:
     path = Path(name).expanduser()
     try:
         return str(path), path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise SettingsError(
-            f"--jira-profile {str(path)!r} cannot be read ({exc.strerror or exc}); give a readable YAML "
+            f"--jira-profile {str(path)!r} cannot be read ({reason}); give a readable YAML "
             f"file or one of the bundled profiles: {', '.join(BUNDLED)}"
         ) from None
 
 
 def load_profile(name_or_path: str | None) -> Profile:
+    """Read, validate and build a profile; any problem is a ``ProfileError`` (exit 4)."""
     label, text = resolve_profile_path(name_or_path)
-    try:
-        document = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SettingsError(f"profile {label}{where}: not valid YAML ({problem})") from None
-    if not isinstance(document, dict):
-        raise SettingsError(
-            f"profile {label} line 1: the profile must be a YAML mapping (key: value lines)"
-        )
+    document = _parse(label, text)
     data = _strip_lines(document)
-    errors = sorted(
-        jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path)
-    )
-    if errors:
-        error = jsonschema.exceptions.best_match(errors)
-        path = list(error.absolute_path)
-        key = ".".join(str(p) for p in path) or "(top level)"
-        message = error.message
-        if error.validator == "additionalProperties":
-            extra = sorted(
-                set((error.instance or {}).keys()) - set(error.schema.get("properties", {}))
+    validator = jsonschema.Draft202012Validator(_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        key_path, problem = describe_schema_error(error)
+        raise ProfileError(label, _line_of(document, key_path), _key_name(key_path), problem)
+    return _build(document, data, label)
+
+
+def _parse(label: str, text: str) -> dict[str, Any]:
+    try:
+        document = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
+    except _DuplicateKey as dup:
+        raise ProfileError(
+            label, dup.line, dup.key, f"the key appears twice (first at line {dup.first_line})"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = min(mark.line + 1, max(1, len(text.splitlines()))) if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProfileError(
+            label, line, _key_near(text, line), f"this is not valid YAML ({problem})"
+        ) from None
+    if document is None:
+        raise ProfileError(
+            label, 1, None, "the file is empty; a profile needs at least 'name' and 'projects'"
+        )
+    if not isinstance(document, dict):
+        raise ProfileError(
+            label,
+            1,
+            None,
+            f"a profile is a mapping of 'key: value' lines, not {_describe_value(document)}",
+        )
+    return document
+
+
+def _key_near(text: str, line: int | None) -> str | None:
+    """The mapping key on or above a YAML error's line: what the author was writing."""
+    if line is None:
+        return None
+    lines = text.splitlines()
+    for number in range(min(line, len(lines)), 0, -1):
+        match = re.match(r"\s*(?:-\s+)?([A-Za-z_][\w-]*)\s*:", lines[number - 1])
+        if match:
+            return match.group(1)
+    return None
+
+
+def _strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k not in (_LINES, _LINE)}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def _line_of(document: Any, path: list[Any]) -> int | None:
+    """The line of the deepest key (or list item) of ``path`` found in the parsed document."""
+    node = document
+    line = node.get(_LINE) if isinstance(node, dict) else None
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            line = node.get(_LINES, {}).get(part, line)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            if isinstance(node, dict):
+                line = node.get(_LINE, line)
+        else:
+            break
+    return line
+
+
+def _key_name(path: list[Any]) -> str | None:
+    """``projects[1].access`` from ``["projects", 1, "access"]``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+# -- schema errors in plain words ----------------------------------------------------------------
+
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping of 'key: value' lines",
+    "null": "empty",
+}
+
+
+def _describe_value(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def describe_schema_error(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
+    """(path of the offending key, what is wrong with it) for one JSON Schema error."""
+    path = list(error.absolute_path)
+    kind = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    value = error.instance
+    if kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        unknown = sorted(set(value) - set(allowed)) if isinstance(value, dict) else []
+        if unknown:
+            guess = difflib.get_close_matches(unknown[0], allowed, n=1)
+            hint = f"did you mean {guess[0]!r}? " if guess else ""
+            return [*path, unknown[0]], (
+                f"unknown key {unknown[0]!r} ({hint}allowed here: {', '.join(allowed)})"
             )
-            if extra:
-                key = ".".join([*map(str, path), extra[0]])
-                path = [*path, extra[0]]
-                message = f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(error.schema.get('properties', {})))})"
-        line = _line_of(document, path)
-        where = f" line {line}" if line else ""
-        raise SettingsError(f"profile {label}{where}, key {key}: {message}")
-    return _build(data, label)
+    if kind == "required":
+        missing = next((k for k in schema.get("required", []) if k not in (value or {})), None)
+        if missing is not None:
+            return [*path, missing], "this required key is missing"
+    if kind == "type" and path == ["projects"]:
+        return path, f"must be 'all-visible' or a list of projects, not {_describe_value(value)}"
+    if kind == "type":
+        expected = schema.get("type")
+        names = expected if isinstance(expected, list) else [expected]
+        wanted = " or ".join(_TYPE_NAMES.get(str(n), str(n)) for n in names)
+        return path, f"must be {wanted}, not {_describe_value(value)}"
+    if kind == "enum":
+        choices = " or ".join(repr(c) for c in schema.get("enum", []))
+        return path, f"must be {choices}, not {_describe_value(value)}"
+    if kind == "const" and path == ["projects"]:
+        return path, f"must be 'all-visible' or a list of projects, not {_describe_value(value)}"
+    if kind == "minItems":
+        if path == ["projects"]:
+            return path, (
+                "the project list is empty; list at least one project (- key: ABC) "
+                "or write 'projects: all-visible'"
+            )
+        return path, "the list is empty; give at least one item or remove the key"
+    if kind == "minLength":
+        return path, "must not be empty"
+    if kind == "pattern" and path and path[-1] == "key":
+        return path, (
+            f"{value!r} is not a Jira project key (capital letters, digits and _, "
+            "starting with a letter, as in VIS or OPS2)"
+        )
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {
+            "minimum": "at least",
+            "maximum": "at most",
+            "exclusiveMinimum": "more than",
+            "exclusiveMaximum": "less than",
+        }
+        return path, f"must be {words[kind]} {error.validator_value}, not {value}"
+    return path, error.message
 
 
-def _build(data: dict[str, Any], label: str) -> Profile:
-    projects_raw = data["projects"]
+# -- building ------------------------------------------------------------------------------------
+
+
+def _build(document: dict[str, Any], data: dict[str, Any], label: str) -> Profile:
     default_access: Access = data.get("default_access", "read")
     projects = None
-    if projects_raw != "all-visible":
-        projects = tuple(
-            ProjectSpec(
-                key=item["key"],
-                access=item.get("access", default_access),
-                issue_types=tuple(item.get("issue_types", ())),
+    if data["projects"] != "all-visible":
+        specs: list[ProjectSpec] = []
+        seen: dict[str, int] = {}
+        for index, item in enumerate(data["projects"]):
+            if item["key"] in seen:
+                raise ProfileError(
+                    label,
+                    _line_of(document, ["projects", index, "key"]),
+                    f"projects[{index}].key",
+                    f"project {item['key']} is listed twice (first as projects[{seen[item['key']]}])",
+                )
+            seen[item["key"]] = index
+            specs.append(
+                ProjectSpec(
+                    key=item["key"],
+                    access=item.get("access", default_access),
+                    issue_types=tuple(item.get("issue_types", ())),
+                )
             )
-            for item in projects_raw
-        )
+        projects = tuple(specs)
     fields = data.get("fields", {})
     versions = data.get("versions", {})
-    imp = data.get("import", {})
+    server_versions = versions.get("server", ">=7.13")
+    try:
+        SpecifierSet(server_versions)
+    except InvalidSpecifier:
+        raise ProfileError(
+            label,
+            _line_of(document, ["versions", "server"]),
+            "versions.server",
+            f"{server_versions!r} is not a version range; write it like '>=8.5' or '>=8.5,<12'",
+        ) from None
     return Profile(
         name=data["name"],
         source=label,
@@ -187,7 +351,7 @@ def _build(data: dict[str, Any], label: str) -> Profile:
         issue_types=tuple(data.get("issue_types", ("Task",))),
         read_fields=tuple(fields.get("read", Profile.read_fields)),
         write_fields=tuple(fields.get("write", ())),
-        server_versions=versions.get("server", ">=7.13"),
+        server_versions=server_versions,
         cloud_supported=versions.get("cloud", True),
-        import_settings=ImportSettings(**imp),
+        import_settings=ImportSettings(**data.get("import", {})),
     )

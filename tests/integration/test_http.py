@@ -222,3 +222,17 @@ def test_proxy_credentials_are_redacted_from_the_description(
     assert http.proxy.proxy == "http://proxy.example:3128"
     assert "proxy-pass-123" not in http.proxy.describe()
     assert http.redactor.scrub("proxy-pass-123") != "proxy-pass-123"
+
+
+def test_cleanup_is_sent_after_the_deadline_but_other_requests_are_not(
+    url: str, recorder: Recorder
+) -> None:
+    http = make_http(url, writes=True, deadline_s=0.2)
+    time.sleep(0.3)
+    refused = http.send("DELETE", "/rest/api/2/issue/VIS-1")
+    assert refused.failure is not None and refused.failure.kind == "deadline"
+    cleaned = http.send("DELETE", "/rest/api/2/issue/VIS-1", cleanup=True)
+    assert cleaned.failure is None and cleaned.status == 200
+    assert [(method, path) for method, path, _ in recorder.seen] == [
+        ("DELETE", "/rest/api/2/issue/VIS-1")
+    ]

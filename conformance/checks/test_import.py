@@ -1,0 +1,224 @@
+"""Step 3 of the guide: a test import, done the way Visor's import does it, before Visor does.
+
+Per project: search with the profile's JQL and page as the deployment requires, check the pages
+add up, check each issue has Jira's shape and the fields Visor reads, and project how long a
+full import would take. All of it judges one probe (``search.import_sample``), run once per
+project and shared by the four checks.
+"""
+
+from __future__ import annotations
+
+from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
+from conformance.diagnosis import transport_finding
+from conformance.evidence import Evidence
+from conformance.findings import Finding, finding
+from conformance.http import TransportFailure
+from conformance.probes import search
+from conformance.target import JiraTarget
+
+
+def _sample(jira: JiraTarget, project: str | None) -> Evidence:
+    if project is None:
+        not_applicable("no project is known to import from")
+    return jira.probe(search.import_sample, project)
+
+
+@requirement(
+    "import.search",
+    "The bot can search each project with the profile's JQL",
+    Step.IMPORT,
+    after=["permissions.visible"],
+)
+def test_search(jira: JiraTarget, project: str | None) -> None:
+    evidence = _sample(jira, project)
+    show(evidence)
+    facts = evidence.facts
+    if facts.get("switched_after_410"):
+        note("/rest/api/2/search answered 410 Gone (Cloud, CHANGE-2046): paged /search/jql instead")
+    if not evidence.ok:
+        fail(_search_failure(jira, evidence))
+    note(f"JQL: {facts['jql']}")
+    note(
+        f"read {facts['issues_read']} issue(s) of {_total_text(facts)} through {facts['endpoint']} "
+        f"in {facts['pages']} page(s) ({facts['deployment']} paging)"
+    )
+
+
+def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
+    facts = evidence.facts
+    kind = facts.get("failure")
+    if kind is not None:
+        return transport_finding(jira, TransportFailure(kind, facts.get("error") or kind))
+    status = facts.get("status")
+    return finding(
+        "IMP_SEARCH_FAILED",
+        project=facts["project"],
+        where=facts.get("failed_at"),
+        status=status,
+        message=facts.get("message"),
+        advice=_advice(status, facts),
+    )
+
+
+def _advice(status: int | None, facts: dict[str, object]) -> str:
+    project = facts["project"]
+    if status == 400:
+        return (
+            f"Jira rejected the JQL {facts['jql']!r}. Correct import.jql in the integration "
+            "profile: it must be valid JQL on this Jira (test it in Issues > Search for issues "
+            "> Advanced), with {project} standing for the project key."
+        )
+    if status in (401, 403):
+        return (
+            f"Grant the bot Browse Projects in {project} (Project settings > Permissions), and "
+            "check that no app or proxy blocks /rest/api/*/search for it."
+        )
+    if status == 404:
+        return "A reverse proxy or app hides Jira's search API: let /rest/api/* through to Jira."
+    if status == 429:
+        return (
+            "Jira kept rate-limiting the bot after retries: exempt it under Administration > "
+            "System > Rate limiting."
+        )
+    return (
+        "Jira failed while searching. Its administrator will find the cause in "
+        "atlassian-jira.log; a broken search index is the usual one (Administration > System > "
+        "Indexing > Full re-index). Paging beyond the search engine's result window also fails "
+        "this way on newer Data Center versions."
+    )
+
+
+def _total_text(facts: dict[str, object]) -> str:
+    total = facts.get("total")
+    if total is None:
+        return "an unknown number"
+    return f"more than {total}" if facts.get("total_complete") is False else str(total)
+
+
+@requirement(
+    "import.pagination",
+    "Paging through each project returns every issue exactly once",
+    Step.IMPORT,
+    after=["import.search"],
+)
+def test_pagination(jira: JiraTarget, project: str | None) -> None:
+    evidence = _sample(jira, project)
+    show(evidence)
+    facts = evidence.facts
+    asked, served = facts["page_size"], facts.get("server_page_size")
+    if served is not None and served < asked:
+        note(f"Jira clamps maxResults to {served} (asked {asked}): paging follows Jira's value")
+    for line in facts.get("paging_notes") or []:
+        note(line)
+    problems = facts.get("pagination_problems") or []
+    if problems:
+        fail(*(finding("IMP_PAGINATION", project=project, problem=p) for p in problems))
+    scope = "the whole project" if facts.get("exhausted") else f"a sample of {facts['distinct']}"
+    note(f"{facts['pages']} page(s), {facts['distinct']} distinct issue(s), {scope}, no repeats")
+
+
+@requirement(
+    "import.fields",
+    "Imported issues have Jira's shape and carry every field Visor reads",
+    Step.IMPORT,
+    after=["import.search"],
+)
+def test_fields(jira: JiraTarget, project: str | None) -> None:
+    evidence = _sample(jira, project)
+    show(evidence)
+    facts = evidence.facts
+    inspected = facts["inspected"]
+    findings: list[Finding] = [
+        finding(
+            "IMP_FIELD_MISSING",
+            project=project,
+            field=name,
+            missing="all",
+            inspected=inspected,
+            example="no issue was read",
+        )
+        for name in facts.get("unknown_fields") or []
+    ]
+    for field_id, count in sorted(facts["missing_fields"].items()):
+        findings.append(
+            finding(
+                "IMP_FIELD_MISSING",
+                project=project,
+                field=field_id,
+                missing=count,
+                inspected=inspected,
+                example=facts["missing_example"].get(field_id),
+            )
+        )
+    if facts["schema_errors"]:
+        findings.append(
+            finding(
+                "API_SCHEMA",
+                endpoint=facts["endpoint"],
+                field=f"{facts['schema_errors']} value(s) in {project}'s issues, e.g.",
+                problem="; ".join(facts["schema_examples"]),
+            )
+        )
+    if findings:
+        fail(*findings)
+    if inspected == 0:
+        note(f"{project} has no issue matching the JQL: no field to check")
+        return
+    wanted = ", ".join(facts["fields"]) + (" and the changelog" if facts["changelog"] else "")
+    note(f"all {inspected} issue(s) match the issue schema and carry {wanted}")
+
+
+@requirement(
+    "import.throughput",
+    "A full import of each project finishes within the profile's limit",
+    Step.IMPORT,
+    after=["import.search"],
+)
+def test_throughput(jira: JiraTarget, project: str | None) -> None:
+    evidence = _sample(jira, project)
+    show(evidence)
+    facts = evidence.facts
+    limited = facts.get("rate_limited_requests") or 0
+    if limited:
+        limits = facts.get("rate_limit") or {}
+        warn(
+            finding(
+                "RATE_LIMITED",
+                count=limited,
+                limit=limits.get("X-RateLimit-Limit", "unknown"),
+                fill_rate=limits.get("X-RateLimit-FillRate", "unknown"),
+            )
+        )
+    rate, total = facts.get("rate"), facts.get("total")
+    if not rate:
+        not_applicable(f"{project} has no issue matching the JQL: nothing to measure")
+    note(f"read {facts['issues_read']} issue(s) in {facts['elapsed_s']:.2f} s: {rate:.1f} issues/s")
+    if total is None:
+        note("the project's size is unknown, so a full import cannot be projected")
+        return
+    projected_s = total / rate
+    limit_min = jira.profile.import_settings.max_full_import_minutes
+    spoken = "less than a second" if projected_s < 1 else f"about {duration(projected_s)}"
+    note(f"projected full import of {_total_text(facts)} issue(s): {spoken}")
+    if projected_s > limit_min * 60:
+        warn(
+            finding(
+                "IMP_SLOW",
+                project=project,
+                projected=duration(projected_s),
+                rate=rate,
+                total=_total_text(facts),
+                limit=duration(limit_min * 60),
+            )
+        )
+
+
+def duration(seconds: float) -> str:
+    """A span as people say it: '40 s', '12 min', '3 h 20 min'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    hours, rest = divmod(round(minutes), 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"

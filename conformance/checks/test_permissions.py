@@ -1,0 +1,259 @@
+"""Can the bot read, and where Visor writes, write each project it will use?
+
+One report row per project and requirement: the project is visible to the bot; each permission
+its access mode (from the integration profile) needs is granted; and, for projects Visor writes,
+creating an issue asks for nothing Visor cannot fill and the fields Visor edits are editable.
+Write readiness is judged from metadata, without writing anything.
+
+The first per-project check prefetches every project's evidence concurrently; each check then
+judges the cached evidence of its own project.
+"""
+
+from __future__ import annotations
+
+from conformance.check import Step, fail, not_applicable, note, requirement, show
+from conformance.diagnosis import transport_finding
+from conformance.evidence import Evidence
+from conformance.findings import Finding, finding
+from conformance.http import TransportFailure
+from conformance.plugin import project_keys
+from conformance.probes import account, projects
+from conformance.probes import permissions as perms
+from conformance.target import JiraTarget
+
+PURPOSES = {
+    "read": "read (import) its issues",
+    "write": "write changes back to its issues (two-way sync)",
+}
+
+
+def prefetch_projects(jira: JiraTarget, project: str) -> None:
+    """Fetch every project's evidence at once, concurrently, the first time any check needs it."""
+    jira.prefetch(perms.survey, [(key,) for key in project_keys(jira)])
+    jira.probe(perms.survey, project)
+
+
+def bot_user(jira: JiraTarget) -> str:
+    """How to name the bot in a remediation: its Jira user name, else the login given."""
+    user = jira.probe(account.myself).fact("user") or {}
+    return str(user.get("name") or user.get("displayName") or jira.settings.user or "the bot")
+
+
+def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
+    """The finding for a request that got no usable answer: the failing layer, or the shape."""
+    endpoint = evidence.fact("endpoint") or evidence.probe
+    if evidence.problem == "transport":
+        failure = TransportFailure(evidence.fact("failure"), evidence.fact("error"))
+        if failure.kind == "latched":
+            return finding(
+                "AUTH_BAD_CREDENTIALS",
+                secret_kind=jira.settings.credentials.secret_kind
+                if jira.settings.credentials
+                else "secret",
+                user=jira.settings.user or "the bot",
+                status="rejected earlier",
+                reason=failure.detail,
+            )
+        return transport_finding(jira, failure)
+    if evidence.problem == "not_json":
+        return finding(
+            "API_NOT_JSON",
+            endpoint=endpoint,
+            status=evidence.fact("status"),
+            kind=evidence.fact("content_type") or "a non-JSON body",
+            advice="Something between this machine and Jira (a proxy, SSO or security app) "
+            "answers instead of Jira; let /rest/api/2/* through to Jira.",
+        )
+    return finding(
+        "API_SCHEMA",
+        endpoint=endpoint,
+        field="the answer",
+        problem=f"is HTTP {evidence.fact('status')}: {evidence.fact('error')}",
+    )
+
+
+def write_project(jira: JiraTarget, project: str | None) -> str:
+    """The project key, for checks that only concern projects Visor writes."""
+    if project is None:
+        not_applicable("no project to check")
+    if perms.access_of(jira, project) != "write":
+        not_applicable(
+            f"Visor only reads {project} (profile {jira.profile.name}): it creates and edits nothing there"
+        )
+    return project
+
+
+@requirement(
+    "permissions.visible",
+    "The bot can see the project",
+    Step.PROJECTS,
+    after=["auth.authenticates"],
+)
+def test_project_visible(jira: JiraTarget, project: str | None) -> None:
+    if project is None:
+        listing = jira.probe(projects.visible_projects)
+        show(listing)
+        if not listing.ok:
+            fail(answer_problem(jira, listing))
+        fail(
+            finding(
+                "PERM_PROJECT_INVISIBLE",
+                subject="any project",
+                reason=f"{listing.fact('endpoint')} lists no project at all for {bot_user(jira)}",
+                user=bot_user(jira),
+                where="the permission scheme of each project Visor should use",
+            )
+        )
+    prefetch_projects(jira, project)
+    evidence = jira.probe(perms.project_permissions, project)
+    show(evidence)
+    if evidence.problem == "invisible":
+        fail(
+            finding(
+                "PERM_PROJECT_INVISIBLE",
+                subject=f"project {project}",
+                reason=f'Jira answered "{str(evidence.fact("reason")).rstrip(".")}"',
+                user=bot_user(jira),
+                where=f"{project}'s permission scheme",
+            )
+        )
+    if not evidence.ok:
+        fail(answer_problem(jira, evidence))
+    listing = jira.cached(projects.visible_projects)  # not fetched just for a name
+    name = listing.fact("names", {}).get(project) if listing is not None else None
+    note(f"{project}{f' ({name})' if name else ''} is visible to the bot")
+
+
+@requirement(
+    "permissions.granted",
+    "The bot holds every permission its access mode needs in the project",
+    Step.PROJECTS,
+    after=["permissions.visible"],
+)
+def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
+    if project is None:
+        not_applicable("no project to check")
+    prefetch_projects(jira, project)
+    evidence = jira.probe(perms.project_permissions, project)
+    show(evidence)
+    if not evidence.ok:
+        fail(answer_problem(jira, evidence))
+    grants = perms.Grants(evidence.fact("granted"), frozenset(evidence.fact("via_alias")))
+    access = perms.access_of(jira, project)
+    round_trip = project == jira.settings.write_project
+    needed = perms.required_permissions(access, round_trip=round_trip)
+    source = "--jira-write-project" if round_trip else f"profile {jira.profile.name}"
+    note(f"access mode: {access} ({source})")
+    held = [perms.permission_name(k) for k in perms.ASKED if grants.granted.get(k)]
+    note(f"granted: {', '.join(held) or 'none of those Visor uses'}")
+    if grants.via_alias:
+        aliased = ", ".join(perms.permission_name(k) for k in sorted(grants.via_alias))
+        note(f"read from Jira's deprecated permission keys: {aliased}")
+    for key in perms.ROUND_TRIP_NEEDS:
+        if not round_trip and not grants.granted.get(key):
+            note(
+                f"{perms.permission_name(key)} is not granted: needed only for the opt-in write "
+                "round trip (--jira-write-project), not for Visor itself"
+            )
+    missing = grants.missing(needed)
+    if missing:
+        scheme = jira.probe(perms.permission_scheme, project)
+        purpose = (
+            "run the write round trip (create, edit, then delete a test issue)"
+            if round_trip
+            else PURPOSES[access]
+        )
+        fail(
+            finding(
+                "PERM_MISSING",
+                missing=perms.listing(perms.permission_name(k) for k in missing),
+                project=project,
+                purpose=purpose,
+                scheme=repr(scheme.fact("name")) if scheme.ok else "of the project",
+                user=bot_user(jira),
+                evidence={"missing": missing, "access": access},
+            ),
+            evidence=[scheme],
+        )
+
+
+@requirement(
+    "permissions.create_fields",
+    "Creating the issue types Visor uses asks for no field Visor cannot fill",
+    Step.PROJECTS,
+    after=["permissions.granted"],
+)
+def test_create_fields(jira: JiraTarget, project: str | None) -> None:
+    key = write_project(jira, project)
+    prefetch_projects(jira, key)
+    evidence = jira.probe(perms.create_metadata, key)
+    show(evidence)
+    if not evidence.ok:
+        fail(answer_problem(jira, evidence))
+    note(f"create metadata read through the {evidence.fact('form')} createmeta form")
+    offered: dict[str, str] = evidence.fact("issue_types") or {}
+    problems: list[Finding] = []
+    for issue_type in evidence.fact("wanted"):
+        fields = evidence.fact("fields", {}).get(issue_type)
+        if fields is None:
+            problems.append(
+                finding(
+                    "PERM_ISSUE_TYPE_MISSING",
+                    issue_type=issue_type,
+                    project=key,
+                    offered=", ".join(offered) or "none",
+                )
+            )
+            continue
+        blocking = perms.unfillable_required(fields, jira.profile.write_fields)
+        problems += [
+            finding(
+                "PERM_REQUIRED_FIELD",
+                issue_type=issue_type,
+                project=key,
+                field=meta.name,
+                field_id=meta.id,
+            )
+            for meta in blocking
+        ]
+        if not blocking:
+            required = [f.name for f in fields if f.required]
+            note(f"{issue_type}: required fields {', '.join(required) or 'none'}, all filled")
+    if problems:
+        fail(*problems)
+
+
+@requirement(
+    "permissions.edit_fields",
+    "The fields Visor writes are on the edit screen",
+    Step.PROJECTS,
+    after=["permissions.granted"],
+)
+def test_edit_fields(jira: JiraTarget, project: str | None) -> None:
+    key = write_project(jira, project)
+    prefetch_projects(jira, key)
+    evidence = jira.probe(perms.edit_metadata, key)
+    show(evidence)
+    if evidence.problem == "no_issue":
+        not_applicable(f"{key} has no issue to read the edit screen from")
+    if not evidence.ok:
+        fail(answer_problem(jira, evidence))
+    fields: list[perms.FieldMeta] = evidence.fact("fields")
+    absent = [
+        name for name in jira.profile.write_fields if not any(f.matches([name]) for f in fields)
+    ]
+    if absent:
+        fail(
+            *(
+                finding(
+                    "PERM_FIELD_NOT_EDITABLE",
+                    field=name,
+                    issue_type=evidence.fact("issue_type") or "the",
+                    project=key,
+                    issue=evidence.fact("issue"),
+                )
+                for name in absent
+            )
+        )
+    written = ", ".join(jira.profile.write_fields) or "no field (the profile lists none)"
+    note(f"editable on {evidence.fact('issue')}: {written}")

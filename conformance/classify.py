@@ -1,0 +1,665 @@
+"""Classify any HTTP answer Jira (or whatever stands in front of it) gives to a REST call.
+
+Support tickets are decided by *what* answered: Jira's JSON, Jira's login page, an identity
+provider's sign-in page, a reverse proxy's error page, a CAPTCHA lock, basic authentication
+switched off, a Cloud deprecation notice. Each has its own fix, so each gets its own finding.
+
+Everything here is a pure function of the status, the headers and the body (plus what was asked),
+so that property-based tests can feed it anything: whatever arrives, ``judge`` returns a
+``Verdict`` (a pass, or a finding) and never raises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from conformance import versions
+from conformance.findings import Finding, finding
+
+SNIFF_CHARS = 65536
+MESSAGE_CHARS = 300
+
+CAPTCHA_MARKERS = ("AUTHENTICATION_DENIED", "CAPTCHA")
+BASIC_DISABLED_MARKER = "basic authentication has been disabled"
+CLOUD_PASSWORD_MARKER = "basic authentication with passwords is deprecated"
+SEARCH_REMOVED_MARKERS = ("change-2046", "the requested api has been removed")
+NOT_AUTHENTICATED_MARKER = "client must be authenticated"
+
+# Where single sign-on sends a browser: SAML/OIDC parameters and the usual identity providers.
+IDP_MARKERS = (
+    "samlrequest",
+    "saml2",
+    "/saml/",
+    "/adfs/",
+    "login.microsoftonline.com",
+    "okta.com",
+    "/oauth2/",
+    "/openid-connect/",
+    "/realms/",
+    "auth0.com",
+    "onelogin.com",
+    "pingidentity",
+    "/idp/",
+    "/_idp/",
+    "accounts.google.com",
+    "id.atlassian.com",
+)
+IDP_PAGE_MARKERS = (
+    "samlrequest",
+    "identity provider",
+    "single sign-on",
+    "microsoftonline",
+    "okta",
+    "adfs",
+    "keycloak",
+    "onelogin",
+    "ping identity",
+    "auth0",
+    "sign in - ",
+)
+JIRA_LOGIN_MARKERS = ('id="login-form"', "os_username", "<title>log in - jira", "login.jsp")
+JIRA_STARTING_MARKERS = ("jira-starting", "jira is starting")
+PROXY_PAGE_MARKERS = (
+    "bad gateway",
+    "gateway timeout",
+    "gateway time-out",
+    "proxy error",
+    "service unavailable",
+    "<center>nginx",
+    "apache/2",
+    "squid",
+    "cloudflare",
+    "haproxy",
+    "envoy",
+    "varnish",
+    "the proxy server",
+    "upstream connect error",
+)
+PROXY_STATUSES = frozenset({407, 502, 503, 504})
+
+
+class Kind(StrEnum):
+    """What kind of answer came back; the checks branch on it."""
+
+    JSON = "json"  # a Jira JSON answer of the expected shape (a pass)
+    LOGIN_REQUIRED = "login_required"  # an anonymous request refused: ask with credentials
+    CAPTCHA = "captcha"
+    BASIC_DISABLED = "basic_disabled"
+    WRONG_SCHEME = "wrong_scheme"
+    BAD_CREDENTIALS = "bad_credentials"
+    ANONYMOUS = "anonymous"
+    SSO = "sso"
+    LOGIN_PAGE = "login_page"
+    PROXY_PAGE = "proxy_page"
+    HTML = "html"
+    NOT_JSON = "not_json"  # empty, binary, plain text or malformed JSON
+    REDIRECT = "redirect"
+    SEARCH_REMOVED = "search_removed"
+    NOT_FOUND = "not_found"
+    ERROR_STATUS = "error_status"
+    RATE_LIMITED = "rate_limited"
+
+
+# Kinds that say the answer is not Jira's REST API at all (a page where JSON was expected).
+PAGE_KINDS = frozenset(
+    {Kind.SSO, Kind.LOGIN_PAGE, Kind.PROXY_PAGE, Kind.HTML, Kind.NOT_JSON, Kind.REDIRECT}
+)
+# Kinds that are the bot's login being refused (judged by the bot-account checks).
+LOGIN_KINDS = frozenset(
+    {Kind.CAPTCHA, Kind.BASIC_DISABLED, Kind.WRONG_SCHEME, Kind.BAD_CREDENTIALS, Kind.ANONYMOUS}
+)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What was asked and how: the same answer means different things in different contexts."""
+
+    endpoint: str = "/rest/api/2/serverInfo"
+    url: str = ""  # the base URL the suite uses
+    credentialed: bool = False
+    scheme: str | None = None  # "basic" / "bearer"
+    secret_kind: str | None = None  # "password" / "token"
+    secret_origin: str | None = None  # "JIRA_TOKEN", "JIRA_PASSWORD", ".netrc"...
+    user: str | None = None
+    deployment: str | None = None  # serverInfo's deploymentType, when known
+    version: tuple[int, ...] | None = None  # serverInfo's versionNumbers, when known
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: Kind
+    finding: Finding | None = None  # None: a pass
+    value: Any = None  # the parsed JSON, when there was some
+    detail: str = ""  # a short phrase for notes, e.g. "Jira's login page"
+
+    @property
+    def passed(self) -> bool:
+        return self.finding is None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    text: str
+    binary: bool
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    @property
+    def content_type(self) -> str:
+        return self.header("content-type").split(";")[0].strip().lower()
+
+    @property
+    def sniff(self) -> str:
+        return self.text[:SNIFF_CHARS].lower()
+
+
+def judge(status: Any, headers: Any, body: Any, asked: Asked | None = None) -> Verdict:
+    """Classify one answer. Never raises: whatever comes back, a verdict comes out."""
+    asked = asked or Asked()
+    answer = _normalise(status, headers, body)
+    try:
+        return _judge(answer, asked)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # A shape nobody foresaw must still read as a finding, never as a crash of the suite.
+        return Verdict(
+            Kind.NOT_JSON,
+            _not_json(asked, answer, "an answer that could not be read", str(exc)[:200]),
+            detail="unreadable answer",
+        )
+
+
+def _normalise(status: Any, headers: Any, body: Any) -> _Answer:
+    try:
+        code = int(status)
+    except (TypeError, ValueError, OverflowError):
+        code = 0
+    lowered: dict[str, str] = {}
+    if isinstance(headers, Mapping):
+        for name, value in headers.items():
+            lowered[str(name).lower()] = str(value)
+    if isinstance(body, bytes | bytearray | memoryview):
+        raw = bytes(body)
+        binary = _looks_binary(raw)
+        text = raw.decode("utf-8", errors="replace")
+    else:
+        text = "" if body is None else str(body)
+        binary = "\x00" in text[:SNIFF_CHARS]
+    return _Answer(code, lowered, text, binary)
+
+
+def _looks_binary(raw: bytes) -> bool:
+    head = raw[:4096]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the sniff boundary is still text.
+        return exc.start < len(head) - 4
+    return False
+
+
+def _judge(answer: _Answer, asked: Asked) -> Verdict:
+    login = _login_refusal(answer, asked)
+    if login is not None:
+        return login
+    if 300 <= answer.status < 400:
+        return _redirect(answer, asked)
+    if answer.status == 429:
+        return Verdict(
+            Kind.RATE_LIMITED,
+            finding(
+                "RATE_LIMITED",
+                count=1,
+                limit=answer.header("x-ratelimit-limit") or "not stated",
+                fill_rate=answer.header("x-ratelimit-fillrate") or "not stated",
+            ),
+            detail="rate limited (429)",
+        )
+    if answer.binary:
+        return Verdict(
+            Kind.NOT_JSON, _not_json(asked, answer, "binary data", _ADVICE_UNKNOWN), detail="binary"
+        )
+    value, parse_error = _parse_json(answer)
+    if parse_error is None:
+        return _json_answer(answer, asked, value)
+    if _is_html(answer):
+        return _html_answer(answer, asked)
+    if not answer.text.strip():
+        if 200 <= answer.status < 300:
+            return Verdict(
+                Kind.NOT_JSON,
+                _not_json(asked, answer, "an empty body", _ADVICE_UNKNOWN),
+                detail="empty body",
+            )
+        return _status_only(answer, asked, f"answered {answer.status} with an empty body")
+    if _json_declared(answer) or answer.text.lstrip()[:1] in ("{", "["):
+        return Verdict(
+            Kind.NOT_JSON,
+            _not_json(asked, answer, f"malformed JSON ({parse_error})", _ADVICE_TRUNCATED),
+            detail="malformed JSON",
+        )
+    if answer.status in PROXY_STATUSES or _has_any(answer.sniff, PROXY_PAGE_MARKERS):
+        return Verdict(
+            Kind.PROXY_PAGE,
+            _not_json(asked, answer, "a proxy's error message", _ADVICE_PROXY),
+            detail="proxy error",
+        )
+    if answer.status == 404:
+        return _not_found(answer, asked)
+    return Verdict(
+        Kind.NOT_JSON,
+        _not_json(asked, answer, f"plain text ({_excerpt(answer.text)!r})", _ADVICE_UNKNOWN),
+        detail="plain text",
+    )
+
+
+# -- the bot's login refused ---------------------------------------------------------------------
+
+
+def _login_refusal(answer: _Answer, asked: Asked) -> Verdict | None:
+    """Jira refusing the credentials themselves, whatever the status (CAPTCHA can answer 200)."""
+    reason = answer.header("x-seraph-loginreason").upper()
+    denied = answer.header("x-authentication-denied-reason")
+    if any(m in reason for m in CAPTCHA_MARKERS) or "CAPTCHA" in denied.upper():
+        login_url = _login_url(denied) or (asked.url + "/login.jsp" if asked.url else "login.jsp")
+        why = f"X-Seraph-LoginReason: {reason or 'none'}"
+        if denied:
+            why += f", X-Authentication-Denied-Reason: {denied}"
+        return Verdict(
+            Kind.CAPTCHA,
+            finding(
+                "AUTH_CAPTCHA",
+                user=asked.user or "the bot",
+                reason=f"HTTP {answer.status}, {why}",
+                login_url=login_url,
+            ),
+            detail="CAPTCHA required",
+        )
+    if answer.status == 403 and BASIC_DISABLED_MARKER in answer.sniff:
+        return Verdict(
+            Kind.BASIC_DISABLED,
+            finding(
+                "AUTH_BASIC_DISABLED",
+                message=(_message(answer) or "Basic Authentication has been disabled").rstrip("."),
+                advice=versions.basic_disabled_advice(asked.version, asked.user),
+            ),
+            detail="basic authentication disabled",
+        )
+    if answer.status == 401 and CLOUD_PASSWORD_MARKER in answer.sniff:
+        return _wrong_scheme(
+            asked,
+            answer,
+            secret_kind="password",
+            scheme="basic",
+            deployment="Jira Cloud",
+            reason="Cloud answered that basic authentication with passwords is deprecated",
+            advice=versions.CLOUD_API_TOKEN_ADVICE,
+        )
+    if answer.status != 401:
+        return None
+    if not asked.credentialed:
+        return Verdict(Kind.LOGIN_REQUIRED, None, detail="needs a login")
+    return _rejected_401(answer, asked)
+
+
+def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
+    """A credentialed request answered 401: which of the wrong-scheme cases, or a bad secret?"""
+    reason = answer.header("x-seraph-loginreason").upper()
+    cloud = asked.deployment == "Cloud"
+    version = asked.version
+    if cloud and asked.scheme == "bearer":
+        return _wrong_scheme(
+            asked,
+            answer,
+            secret_kind="token",
+            scheme="bearer",
+            deployment="Jira Cloud",
+            reason="Cloud accepts API tokens only as basic authentication with the account's e-mail",
+            advice=versions.CLOUD_API_TOKEN_ADVICE,
+        )
+    if not cloud and asked.scheme == "bearer" and version and not versions.has_pats(version):
+        return _wrong_scheme(
+            asked,
+            answer,
+            secret_kind="token",
+            scheme="bearer",
+            deployment=f"Jira {versions.label(version)}",
+            reason=f"personal access tokens exist only from Jira {versions.label(versions.PATS_SINCE)}",
+            advice=versions.no_pat_advice(version),
+        )
+    if (
+        asked.deployment == "Server"
+        and asked.scheme == "basic"
+        and asked.secret_kind == "token"
+        and asked.secret_origin == "JIRA_TOKEN"
+    ):
+        return _wrong_scheme(
+            asked,
+            answer,
+            secret_kind="personal access token",
+            scheme="basic",
+            deployment="Jira Data Center",
+            reason="Data Center accepts a personal access token only as 'Authorization: Bearer', "
+            "never as a password",
+            advice=versions.pat_as_password_advice(version),
+        )
+    anonymous = answer.header("x-ausername").lower() == "anonymous"
+    if (
+        asked.scheme == "basic"
+        and not cloud
+        and "AUTHENTICATED_FAILED" not in reason
+        and (anonymous or NOT_AUTHENTICATED_MARKER in answer.sniff)
+    ):
+        return Verdict(
+            Kind.ANONYMOUS,
+            finding(
+                "AUTH_ANONYMOUS",
+                reason=f"{asked.endpoint} answered 401 "
+                + (
+                    f'("{_message(answer).rstrip(".")}")'
+                    if _message(answer)
+                    else "without a reason"
+                )
+                + (" with X-AUSERNAME: anonymous" if anonymous else ""),
+            ),
+            detail="credentials not seen by Jira",
+        )
+    return Verdict(
+        Kind.BAD_CREDENTIALS,
+        finding(
+            "AUTH_BAD_CREDENTIALS",
+            secret_kind=_secret_words(asked),
+            user=asked.user or "the token's owner",
+            status=answer.status,
+            reason=(f"X-Seraph-LoginReason: {reason}" if reason else _message(answer))
+            or "no reason given",
+        ),
+        detail="credentials rejected",
+    )
+
+
+def _wrong_scheme(
+    asked: Asked,
+    answer: _Answer,
+    *,
+    secret_kind: str,
+    scheme: str,
+    deployment: str,
+    reason: str,
+    advice: str,
+) -> Verdict:
+    return Verdict(
+        Kind.WRONG_SCHEME,
+        finding(
+            "AUTH_WRONG_SCHEME",
+            secret_kind=secret_kind,
+            scheme=scheme,
+            deployment=deployment,
+            reason=f"{reason} (HTTP {answer.status})",
+            advice=advice,
+        ),
+        detail="wrong authentication scheme",
+    )
+
+
+def _secret_words(asked: Asked) -> str:
+    if asked.scheme == "bearer":
+        return "personal access token"
+    if asked.deployment == "Cloud":
+        return "API token"
+    return asked.secret_kind or "password"
+
+
+# -- redirects, pages and JSON -------------------------------------------------------------------
+
+
+def _redirect(answer: _Answer, asked: Asked) -> Verdict:
+    location = answer.header("location")
+    lowered = unquote(location).lower()
+    if _has_any(lowered, IDP_MARKERS):
+        return Verdict(
+            Kind.SSO,
+            finding("AUTH_SSO_REDIRECT", location=_short_url(location)),
+            detail="redirect to single sign-on",
+        )
+    if "login.jsp" in lowered or "/login" in lowered:
+        return Verdict(
+            Kind.LOGIN_PAGE,
+            _not_json(
+                asked,
+                answer,
+                f"a redirect to Jira's login page ({_short_url(location)})",
+                _ADVICE_LOGIN_PAGE,
+            ),
+            detail="redirect to the login page",
+        )
+    advice = _ADVICE_REDIRECT
+    if asked.url.startswith("http://") and location.startswith("https://"):
+        advice = (
+            "Jira redirects plain http to https: use the https address as --jira-url "
+            "(Visor must use https too)."
+        )
+    where = _short_url(location) if location else "nowhere (no Location header)"
+    return Verdict(
+        Kind.REDIRECT,
+        _not_json(asked, answer, f"a redirect to {where}", advice),
+        detail="redirect",
+    )
+
+
+def _json_answer(answer: _Answer, asked: Asked, value: Any) -> Verdict:
+    status = answer.status
+    if 200 <= status < 300:
+        if asked.credentialed and answer.header("x-ausername").lower() == "anonymous":
+            return Verdict(
+                Kind.ANONYMOUS,
+                finding(
+                    "AUTH_ANONYMOUS",
+                    reason=f"{asked.endpoint} answered {status} with X-AUSERNAME: anonymous",
+                ),
+                value=value,
+                detail="answered as anonymous",
+            )
+        return Verdict(Kind.JSON, None, value=value, detail="JSON")
+    lowered = answer.sniff
+    if status == 410 and _has_any(lowered, SEARCH_REMOVED_MARKERS):
+        return Verdict(
+            Kind.SEARCH_REMOVED,
+            finding("API_SEARCH_REMOVED"),
+            value=value,
+            detail="search removed (CHANGE-2046)",
+        )
+    if status == 404:
+        return _not_found(answer, asked, value)
+    return _status_only(
+        answer, asked, f"answered {status}: {_message(answer) or 'no message'}", value
+    )
+
+
+def _html_answer(answer: _Answer, asked: Asked) -> Verdict:
+    sniff = answer.sniff
+    if _has_any(sniff, IDP_PAGE_MARKERS) and not _has_any(sniff, JIRA_LOGIN_MARKERS[:2]):
+        return Verdict(
+            Kind.SSO,
+            finding(
+                "AUTH_SSO_REDIRECT", location=f"an identity provider's page at {asked.endpoint}"
+            ),
+            detail="identity provider page",
+        )
+    if _has_any(sniff, JIRA_LOGIN_MARKERS):
+        return Verdict(
+            Kind.LOGIN_PAGE,
+            _not_json(asked, answer, "Jira's login page", _ADVICE_LOGIN_PAGE),
+            detail="Jira's login page",
+        )
+    if _has_any(sniff, JIRA_STARTING_MARKERS):
+        return Verdict(
+            Kind.HTML,
+            _not_json(asked, answer, "Jira's 'starting' page", _ADVICE_STARTING),
+            detail="Jira is starting",
+        )
+    if answer.status in PROXY_STATUSES or _has_any(sniff, PROXY_PAGE_MARKERS):
+        title = _title(answer.text)
+        what = f"a proxy error page ({title!r})" if title else "a proxy error page"
+        return Verdict(
+            Kind.PROXY_PAGE, _not_json(asked, answer, what, _ADVICE_PROXY), detail="proxy page"
+        )
+    if answer.status == 404:
+        return _not_found(answer, asked)
+    title = _title(answer.text)
+    what = f"an HTML page ({title!r})" if title else "an HTML page"
+    return Verdict(Kind.HTML, _not_json(asked, answer, what, _ADVICE_UNKNOWN), detail="HTML page")
+
+
+def _not_found(answer: _Answer, asked: Asked, value: Any = None) -> Verdict:
+    message = _message(answer) or ("an HTML 'not found' page" if _is_html(answer) else "not found")
+    return Verdict(
+        Kind.NOT_FOUND,
+        finding(
+            "API_V2_MISSING",
+            url=asked.url,
+            reason=f"{asked.endpoint} answered 404: {message}",
+        ),
+        value=value,
+        detail="not found",
+    )
+
+
+def _status_only(answer: _Answer, asked: Asked, reason: str, value: Any = None) -> Verdict:
+    return Verdict(
+        Kind.ERROR_STATUS,
+        finding("API_V2_MISSING", url=asked.url, reason=f"{asked.endpoint} {reason}"),
+        value=value,
+        detail=f"HTTP {answer.status}",
+    )
+
+
+def _not_json(asked: Asked, answer: _Answer, kind: str, advice: str) -> Finding:
+    return finding(
+        "API_NOT_JSON",
+        endpoint=asked.endpoint,
+        status=answer.status,
+        kind=kind,
+        advice=advice,
+        content_type=answer.content_type or "none",
+    )
+
+
+_ADVICE_LOGIN_PAGE = (
+    "Jira served its login page instead of answering the REST call: the request was not "
+    "authenticated, or a proxy or SSO app sends /rest/* to the login page. Check the bot's "
+    "credentials, and that /rest/* reaches Jira directly (no login redirect for API calls)."
+)
+_ADVICE_PROXY = (
+    "A reverse proxy or load balancer answered instead of Jira (its own error page). Ask the "
+    "administrator of the proxy in front of Jira to check that it forwards /rest/* to Jira and "
+    "that Jira is up behind it; the proxy's error log names the cause."
+)
+_ADVICE_STARTING = "Jira is still starting; wait until /status reports RUNNING and run again."
+_ADVICE_REDIRECT = (
+    "Jira's REST API does not redirect: use the final address as --jira-url, or ask the "
+    "administrator of the proxy in front of Jira why it redirects /rest/* calls."
+)
+_ADVICE_TRUNCATED = (
+    "The JSON was cut off or corrupted on the way: a proxy may be truncating large answers or "
+    "rewriting them. Send this report to Visor support with the proxy's details."
+)
+_ADVICE_UNKNOWN = (
+    "Something other than Jira's REST API answered at this address. Check that --jira-url is "
+    "Jira's base URL and that no proxy, firewall or security app rewrites /rest/* answers."
+)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _parse_json(answer: _Answer) -> tuple[Any, str | None]:
+    text = answer.text.strip()
+    if not text:
+        return None, "empty"
+    if not _json_declared(answer) and text[:1] not in ("{", "["):
+        return None, "not JSON"
+    try:
+        return json.loads(text), None
+    except (ValueError, RecursionError) as exc:
+        return None, type(exc).__name__ if isinstance(exc, RecursionError) else _short(str(exc))
+
+
+def _json_declared(answer: _Answer) -> bool:
+    ctype = answer.content_type
+    return ctype == "application/json" or ctype.endswith("+json")
+
+
+def _is_html(answer: _Answer) -> bool:
+    if "html" in answer.content_type:
+        return True
+    head = answer.text[:512].lstrip().lower()
+    return head.startswith(("<!doctype html", "<html", "<head", "<body")) or "<html" in head
+
+
+def _message(answer: _Answer) -> str:
+    """Jira's own words: message, errorMessages, or an HTML title/paragraph."""
+    value, error = _parse_json(answer)
+    parts: list[str] = []
+    if error is None and isinstance(value, dict):
+        message = value.get("message")
+        if isinstance(message, str) and message:
+            parts.append(message)
+        messages = value.get("errorMessages")
+        if isinstance(messages, list):
+            parts += [str(m) for m in messages if isinstance(m, str | int | float) and str(m)]
+        errors = value.get("errors")
+        if isinstance(errors, dict):
+            parts += [f"{k}: {v}" for k, v in list(errors.items())[:5]]
+    elif _is_html(answer):
+        title = _title(answer.text)
+        if title:
+            parts.append(title)
+    elif answer.text.strip() and not answer.binary:
+        parts.append(answer.text.strip())
+    return _short("; ".join(parts))
+
+
+def _title(text: str) -> str:
+    match = re.search(r"<title[^>]*>(.*?)</title>", text[:SNIFF_CHARS], re.I | re.S)
+    return _short(re.sub(r"\s+", " ", match.group(1)).strip()) if match else ""
+
+
+def _login_url(denied: str) -> str | None:
+    match = re.search(r"login-url=(\S+)", denied)
+    return match.group(1).rstrip(";,") if match else None
+
+
+def _has_any(text: str, markers: tuple[str, ...]) -> bool:
+    return any(marker in text for marker in markers)
+
+
+def _short(text: str, limit: int = MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _excerpt(text: str) -> str:
+    return _short(re.sub(r"\s+", " ", text.strip()), 80)
+
+
+def _short_url(location: str) -> str:
+    """A Location without its (long, opaque) query: host and path say where it goes."""
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return _short(location, 120)
+    if not parts.netloc:
+        return _short(location.split("?")[0], 120) or "(empty)"
+    return _short(f"{parts.scheme}://{parts.netloc}{parts.path}", 120)

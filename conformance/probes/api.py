@@ -1,0 +1,206 @@
+"""REST API probes: serverInfo (what the instance is), and the search endpoint the deployment needs.
+
+serverInfo is public on Data Center and Cloud, so it is asked anonymously first: the run learns
+the deployment and version before it sends a single credentialed request, and can judge the
+bot's first login in that light. Only when the anonymous call is refused (a login or SSO gate in
+front of /rest) is it asked again with the bot's credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from conformance import versions
+from conformance.classify import Asked, Kind, Verdict, judge
+from conformance.evidence import Evidence, Exchange
+from conformance.http import HttpResult
+
+if TYPE_CHECKING:
+    from conformance.target import JiraTarget
+
+SERVER_INFO = "/rest/api/2/serverInfo"
+# Answers to an anonymous serverInfo that the bot's login may get past: a 401 for any login; a
+# single sign-on or login-page gate only for a bearer token (SSO apps let personal access tokens
+# through, while a basic login meets the same redirect and would only repeat the request).
+RETRY_ANY_LOGIN = frozenset({Kind.LOGIN_REQUIRED})
+RETRY_BEARER = frozenset({Kind.SSO, Kind.LOGIN_PAGE})
+# The search the check asks once per run: one issue, one field; a bounded JQL for Cloud, which
+# refuses unbounded queries on /search/jql.
+SEARCH_PARAMS = {"maxResults": 1, "fields": "summary"}
+CLOUD_SEARCH_JQL = "created IS NOT EMPTY ORDER BY created DESC"
+
+
+# -- judging answers in the run's context ----------------------------------------------------------
+
+
+def asked(target: JiraTarget, endpoint: str, *, credentialed: bool) -> Asked:
+    """What the classifier needs to know about a request of this run."""
+    creds = target.settings.credentials if credentialed else None
+    numbers = target.identity.get("versionNumbers")
+    kind = target.identity.get("deploymentType")
+    return Asked(
+        endpoint=endpoint,
+        url=target.url,
+        credentialed=creds is not None,
+        scheme=creds.scheme if creds else None,
+        secret_kind=creds.secret_kind if creds else None,
+        secret_origin=creds.origin if creds else None,
+        user=creds.user if creds else None,
+        # Data Center answers "Server" (and nothing here depends on Server vs Data Center).
+        deployment="Cloud" if kind == "Cloud" else ("Server" if kind else None),
+        version=tuple(numbers) if isinstance(numbers, list) else None,
+    )
+
+
+def endpoint_of(target: JiraTarget, url: str) -> str:
+    """The path of a request below the base URL, for findings ("/rest/api/2/myself")."""
+    base_path = urlsplit(target.url).path
+    path = urlsplit(url).path
+    return path[len(base_path) :] if base_path and path.startswith(base_path) else path or url
+
+
+def judged(target: JiraTarget, exchange: Exchange) -> Verdict:
+    """Classify a recorded exchange in what the run knows now (deployment, version, scheme)."""
+    return judge(
+        exchange.status,
+        exchange.headers,
+        exchange.body_excerpt,
+        asked(
+            target,
+            endpoint_of(target, exchange.url),
+            credentialed=exchange.auth_scheme is not None,
+        ),
+    )
+
+
+def judged_result(target: JiraTarget, result: HttpResult, endpoint: str) -> Verdict:
+    """Classify a live answer with its whole body and headers."""
+    response = result.response
+    return judge(
+        result.status,
+        dict(response.headers) if response is not None else {},
+        response.content if response is not None else b"",
+        asked(target, endpoint, credentialed=result.exchange.auth_scheme is not None),
+    )
+
+
+# -- serverInfo ------------------------------------------------------------------------------------
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    """A packaged JSON Schema of a Jira answer (conformance/schemas/jira/<name>.schema.json)."""
+    text = resources.files("conformance.schemas").joinpath("jira", f"{name}.schema.json")
+    return json.loads(text.read_text("utf-8"))  # type: ignore[no-any-return]
+
+
+def schema_problem(name: str, value: Any) -> tuple[str, str] | None:
+    """(field, what is wrong with it) for the most relevant schema error, or None."""
+    validator = jsonschema.Draft202012Validator(schema(name))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        present = value if isinstance(value, dict) else {}
+        missing = [k for k in error.validator_value if k not in present]
+        return (missing[0] if missing else "(object)"), "is missing"
+    if error.validator == "anyOf":
+        return "name or accountId", "is missing (one of them identifies the user)"
+    field = "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
+        for i, p in enumerate(error.absolute_path)
+    )
+    shown = json.dumps(error.instance)[:80]
+    return field or "(the answer)", f"is {shown}: {error.message[:160]}"
+
+
+def server_info(target: JiraTarget) -> Evidence:
+    """serverInfo, anonymously first; learns the instance's identity for the whole run."""
+    anonymous = target.http.get(SERVER_INFO, credentialed=False)
+    exchanges = [anonymous.exchange]
+    chosen = anonymous
+    creds = target.settings.credentials
+    if anonymous.failure is None and creds is not None:
+        first = judged_result(target, anonymous, SERVER_INFO)
+        retry = RETRY_ANY_LOGIN | (RETRY_BEARER if creds.scheme == "bearer" else frozenset())
+        if first.kind in retry:
+            chosen = target.http.get(SERVER_INFO)
+            exchanges.append(chosen.exchange)
+    facts: dict[str, Any] = {
+        "status": chosen.status,
+        "anonymous": chosen is anonymous,
+        "anonymous_status": anonymous.status,
+    }
+    if chosen.failure is not None:
+        facts.update(failure=chosen.failure.kind, error=chosen.failure.detail)
+        return Evidence("api.server_info", False, facts, exchanges, problem="transport")
+    verdict = judged_result(target, chosen, SERVER_INFO)
+    facts["kind"] = verdict.kind.value
+    if not verdict.passed or not isinstance(verdict.value, dict):
+        problem = "refused" if not verdict.passed else "not_object"
+        if verdict.passed:
+            facts["schema"] = ("(the answer)", "is not a JSON object")
+        return Evidence("api.server_info", False, facts, exchanges, problem=problem)
+    body: dict[str, Any] = verdict.value
+    facts["body"] = body
+    _learn_identity(target, body)
+    wrong = schema_problem("serverInfo", body)
+    if wrong is not None:
+        facts["schema"] = wrong
+        return Evidence("api.server_info", False, facts, exchanges, problem="schema")
+    return Evidence("api.server_info", True, facts, exchanges)
+
+
+def _learn_identity(target: JiraTarget, body: dict[str, Any]) -> None:
+    """Keep what serverInfo says for the report header; only values of the right type."""
+    for key in ("baseUrl", "deploymentType", "version"):
+        if isinstance(body.get(key), str):
+            target.identity[key] = body[key]
+    build = body.get("buildNumber")
+    if isinstance(build, int) and not isinstance(build, bool):
+        target.identity["buildNumber"] = build
+    version, _ = versions.learn(body)
+    if version is not None:
+        target.identity["versionNumbers"] = list(version.numbers)
+
+
+def learned_version(target: JiraTarget) -> tuple[versions.JiraVersion | None, str]:
+    """The version serverInfo told the run (asking it if nobody has yet), or why it is unknown."""
+    evidence = target.probe(server_info)
+    body = evidence.fact("body")
+    if body is None:
+        return None, f"serverInfo could not be read ({evidence.problem or 'no answer'})"
+    return versions.learn(body)
+
+
+# -- search ----------------------------------------------------------------------------------------
+
+
+def search(target: JiraTarget, path: str) -> Evidence:
+    """One small search at ``path`` (one issue, one field), to show the endpoint answers."""
+    params: dict[str, Any] = dict(SEARCH_PARAMS)
+    if path.endswith("/search/jql"):
+        params["jql"] = CLOUD_SEARCH_JQL
+    result = target.http.get(path, params)
+    facts: dict[str, Any] = {"path": path, "status": result.status}
+    if result.failure is not None:
+        facts.update(failure=result.failure.kind, error=result.failure.detail)
+        return Evidence("api.search", False, facts, [result.exchange], problem="transport")
+    verdict = judged_result(target, result, path)
+    facts["kind"] = verdict.kind.value
+    body = verdict.value
+    if verdict.passed and isinstance(body, dict) and isinstance(body.get("issues"), list):
+        facts["issues"] = len(body["issues"])
+        if isinstance(body.get("total"), int):
+            facts["total"] = body["total"]
+        return Evidence("api.search", True, facts, [result.exchange])
+    if verdict.passed:
+        facts["schema"] = ("issues", "is missing or not a list")
+        return Evidence("api.search", False, facts, [result.exchange], problem="schema")
+    return Evidence("api.search", False, facts, [result.exchange], problem=verdict.kind.value)

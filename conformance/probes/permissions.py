@@ -1,0 +1,433 @@
+"""Permission probes: what the bot may do in each project, and what creating and editing asks for.
+
+Per project, one pipeline of dependent requests (``survey``): ``mypermissions`` for the
+project, then, for projects Visor writes, the create metadata (in the form the Jira version
+serves) and the edit screen of one existing issue. ``survey`` is what the checks prefetch across
+all projects at once, so that hundreds of projects cost about (depth x projects / concurrency)
+round trips, not one round trip after another.
+
+The pure helpers at the top (which permissions a mode needs, how to read a ``mypermissions``
+body, which required fields Visor cannot fill) are the rules; the probes below only fetch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from conformance.evidence import Evidence, Exchange
+from conformance.http import HttpResult
+
+if TYPE_CHECKING:
+    from conformance.profile import Access
+    from conformance.target import JiraTarget
+
+# Names as the Jira administration screen (Project settings > Permissions) shows them.
+PERMISSION_NAMES: dict[str, str] = {
+    "BROWSE_PROJECTS": "Browse Projects",
+    "CREATE_ISSUES": "Create Issues",
+    "EDIT_ISSUES": "Edit Issues",
+    "ADD_COMMENTS": "Add Comments",
+    "TRANSITION_ISSUES": "Transition Issues",
+    "DELETE_ISSUES": "Delete Issues",
+    "RESOLVE_ISSUES": "Resolve Issues",
+    "ASSIGN_ISSUES": "Assign Issues",
+}
+# Old keys (deprecated since Jira 6.3) that Data Center still returns next to the new ones.
+DEPRECATED_ALIASES: dict[str, str] = {
+    "BROWSE": "BROWSE_PROJECTS",
+    "CREATE_ISSUE": "CREATE_ISSUES",
+    "EDIT_ISSUE": "EDIT_ISSUES",
+    "COMMENT_ISSUE": "ADD_COMMENTS",
+    "DELETE_ISSUE": "DELETE_ISSUES",
+    "RESOLVE_ISSUE": "RESOLVE_ISSUES",
+    "ASSIGN_ISSUE": "ASSIGN_ISSUES",
+}
+READ_NEEDS = ("BROWSE_PROJECTS",)
+WRITE_NEEDS = (
+    "BROWSE_PROJECTS",
+    "CREATE_ISSUES",
+    "EDIT_ISSUES",
+    "ADD_COMMENTS",
+    "TRANSITION_ISSUES",
+)
+ROUND_TRIP_NEEDS = ("DELETE_ISSUES",)
+# Asked of every project in one request; Cloud requires the list and refuses deprecated keys.
+ASKED = (*WRITE_NEEDS, *ROUND_TRIP_NEEDS)
+# Fields Visor always sets when it creates an issue, whatever the profile says.
+ALWAYS_FILLED = ("project", "issuetype", "summary")
+PAGE_SIZE = 100
+MAX_PAGES = 20
+CreatemetaForm = Literal["paged", "old", "unknown"]
+
+
+# -- rules ---------------------------------------------------------------------------------------
+
+
+def permission_name(key: str) -> str:
+    """The admin-screen name of a permission key (``ADD_COMMENTS`` -> ``Add Comments``)."""
+    return PERMISSION_NAMES.get(key) or key.replace("_", " ").title()
+
+
+def listing(names: Iterable[str]) -> str:
+    """``A, B and C``: how a finding names several permissions."""
+    items = list(names)
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def access_of(target: JiraTarget, key: str | None) -> Access:
+    """The access mode Visor needs in a project: the write round trip's project is written."""
+    if key is not None and key == target.settings.write_project:
+        return "write"
+    return target.profile.access_for(key) if key is not None else target.profile.default_access
+
+
+def required_permissions(access: Access, *, round_trip: bool = False) -> tuple[str, ...]:
+    """The permission keys an access mode needs; the opt-in write round trip also deletes."""
+    needs = WRITE_NEEDS if access == "write" else READ_NEEDS
+    return (*needs, *ROUND_TRIP_NEEDS) if round_trip else needs
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What ``mypermissions`` says: key -> granted, with the keys only an old alias reported."""
+
+    granted: dict[str, bool] = field(default_factory=dict)
+    via_alias: frozenset[str] = frozenset()
+
+    def missing(self, needed: Iterable[str]) -> list[str]:
+        """The needed keys not granted (a key Jira did not report at all counts as missing)."""
+        return [key for key in needed if not self.granted.get(key, False)]
+
+
+def read_grants(body: Any) -> Grants | None:
+    """Read a ``mypermissions`` body; new keys win, deprecated aliases fill in where missing."""
+    permissions = body.get("permissions") if isinstance(body, dict) else None
+    if not isinstance(permissions, dict):
+        return None
+    granted: dict[str, bool] = {}
+    from_alias: dict[str, bool] = {}
+    for name, bean in permissions.items():
+        if not isinstance(bean, dict):
+            continue
+        have = bean.get("havePermission") is True
+        key = DEPRECATED_ALIASES.get(str(name))
+        if key is None and bean.get("deprecatedKey") is True:
+            key = DEPRECATED_ALIASES.get(str(bean.get("key")))
+        if key is not None:
+            from_alias[key] = from_alias.get(key, False) or have
+        else:
+            granted[str(name)] = have
+    via_alias = frozenset(k for k in from_alias if k not in granted)
+    return Grants({**{k: from_alias[k] for k in via_alias}, **granted}, via_alias)
+
+
+def createmeta_form(version_numbers: Any, deployment: Any) -> CreatemetaForm:
+    """Paged createmeta from 8.4 (and on Cloud); the old single request before; unknown: try."""
+    if deployment == "Cloud":
+        return "paged"
+    if not isinstance(version_numbers, list | tuple) or len(version_numbers) < 2:
+        return "unknown"
+    try:
+        major, minor = int(version_numbers[0]), int(version_numbers[1])
+    except (TypeError, ValueError):
+        return "unknown"
+    return "paged" if (major, minor) >= (8, 4) else "old"
+
+
+@dataclass(frozen=True)
+class FieldMeta:
+    """One field of a create or edit screen."""
+
+    id: str
+    name: str
+    required: bool = False
+    has_default: bool = False
+
+    def matches(self, wanted: Iterable[str]) -> bool:
+        """Profiles name fields by id (``customfield_10100``) or by name (``Customer Impact``)."""
+        lowered = {w.casefold() for w in wanted}
+        return self.id.casefold() in lowered or self.name.casefold() in lowered
+
+
+def unfillable_required(
+    fields: Iterable[FieldMeta], write_fields: Iterable[str]
+) -> list[FieldMeta]:
+    """Required create fields without a default that Visor does not set."""
+    fillable = (*ALWAYS_FILLED, *write_fields)
+    return [f for f in fields if f.required and not f.has_default and not f.matches(fillable)]
+
+
+def field_meta(raw: Mapping[str, Any], fallback_id: str = "") -> FieldMeta:
+    """A FieldMeta from either createmeta form (``fieldId`` paged, ``key`` old) or editmeta."""
+    fid = str(raw.get("fieldId") or raw.get("key") or fallback_id)
+    return FieldMeta(
+        id=fid,
+        name=str(raw.get("name") or fid),
+        required=raw.get("required") is True,
+        has_default=raw.get("hasDefaultValue") is True,
+    )
+
+
+# -- probes --------------------------------------------------------------------------------------
+
+
+def _failed(name: str, facts: dict[str, Any], result: HttpResult) -> Evidence:
+    """Evidence of a request that got no usable answer, classified for the checks."""
+    facts["status"] = result.status
+    if result.failure is not None:
+        facts.update(failure=result.failure.kind, error=result.failure.detail)
+        return Evidence(name, False, facts, [result.exchange], problem="transport")
+    body, error = result.json()
+    facts["content_type"] = result.content_type
+    if error is not None:
+        facts["error"] = error
+        return Evidence(name, False, facts, [result.exchange], problem="not_json")
+    facts["error"] = _jira_message(body) or f"HTTP {result.status}"
+    return Evidence(name, False, facts, [result.exchange], problem="unexpected")
+
+
+def _jira_message(body: Any) -> str:
+    """The message of a Jira error body (``errorMessages``/``errors`` or ``message``)."""
+    if not isinstance(body, dict):
+        return ""
+    messages = [str(m) for m in body.get("errorMessages") or [] if m]
+    errors = body.get("errors")
+    if isinstance(errors, dict):
+        messages += [f"{k}: {v}" for k, v in errors.items()]
+    if body.get("message"):
+        messages.append(str(body["message"]))
+    return "; ".join(messages)
+
+
+def project_permissions(target: JiraTarget, key: str) -> Evidence:
+    """``GET /mypermissions?projectKey=KEY&permissions=...``: the bot's grants in one project.
+
+    Jira answers 404 "No project could be found" when the bot lacks Browse Projects, exactly as
+    if the project did not exist.
+    """
+    path = "/rest/api/2/mypermissions"
+    result = target.http.get(path, {"projectKey": key, "permissions": ",".join(ASKED)})
+    facts: dict[str, Any] = {"project": key, "endpoint": path}
+    if result.status == 404 and result.failure is None:
+        body, _ = result.json()
+        facts.update(status=404, reason=_jira_message(body) or "404 Not Found")
+        return Evidence("permissions.project", False, facts, [result.exchange], problem="invisible")
+    if result.status != 200:
+        return _failed("permissions.project", facts, result)
+    body, error = result.json()
+    grants = read_grants(body) if error is None else None
+    if grants is None:
+        facts.update(status=200, error=error or "no 'permissions' object in the answer")
+        problem = "not_json" if error else "schema"
+        return Evidence("permissions.project", False, facts, [result.exchange], problem=problem)
+    facts.update(status=200, granted=grants.granted, via_alias=sorted(grants.via_alias))
+    if not grants.granted.get("BROWSE_PROJECTS", False):
+        facts["reason"] = "Jira reports Browse Projects as not granted"
+        return Evidence("permissions.project", False, facts, [result.exchange], problem="invisible")
+    return Evidence("permissions.project", True, facts, [result.exchange])
+
+
+def permission_scheme(target: JiraTarget, key: str) -> Evidence:
+    """The name of the project's permission scheme, to say where to grant (often admin-only)."""
+    result = target.http.get(f"/rest/api/2/project/{key}/permissionscheme")
+    body, error = result.json()
+    if result.status == 200 and error is None and isinstance(body, dict) and body.get("name"):
+        return Evidence("permissions.scheme", True, {"name": str(body["name"])}, [result.exchange])
+    return Evidence("permissions.scheme", False, {"status": result.status}, [result.exchange])
+
+
+def _version(target: JiraTarget) -> tuple[Any, Any]:
+    """(versionNumbers, deploymentType), learning them through the API probe if nobody has yet."""
+    if "versionNumbers" not in target.identity:
+        try:
+            api = importlib.import_module("conformance.probes.api")
+        except ImportError:
+            api = None
+        if api is not None and hasattr(api, "server_info"):
+            target.probe(api.server_info)
+    return target.identity.get("versionNumbers"), target.identity.get("deploymentType")
+
+
+def _pages(
+    target: JiraTarget, path: str, list_keys: tuple[str, ...]
+) -> tuple[list[Any], list[Exchange], HttpResult | None]:
+    """Every value of a paged createmeta resource; the failing answer if a page did not come."""
+    values: list[Any] = []
+    exchanges: list[Exchange] = []
+    start = 0
+    for _ in range(MAX_PAGES):
+        result = target.http.get(path, {"startAt": start, "maxResults": PAGE_SIZE})
+        exchanges.append(result.exchange)
+        body, error = result.json()
+        if result.status != 200 or error is not None or not isinstance(body, dict):
+            return values, exchanges, result
+        page = next((body[k] for k in list_keys if isinstance(body.get(k), list)), [])
+        values += page
+        total = body.get("total")
+        start += len(page)
+        if body.get("isLast") is True or not page or (isinstance(total, int) and start >= total):
+            break
+    return values, exchanges, None
+
+
+def create_metadata(target: JiraTarget, key: str) -> Evidence:
+    """The issue types the bot may create in ``key`` and the create-screen fields of Visor's.
+
+    Jira 8.4+ (and Cloud) serve ``/issue/createmeta/{key}/issuetypes[/{id}]``, paged; 9.0 removed
+    the old ``/issue/createmeta?projectKeys=&expand=projects.issuetypes.fields`` (404).
+    """
+    wanted = target.profile.issue_types_for(key)
+    form = createmeta_form(*_version(target))
+    facts: dict[str, Any] = {"project": key, "wanted": list(wanted)}
+    if form in ("paged", "unknown"):
+        evidence = _paged_create_metadata(target, key, wanted, facts)
+        if form == "paged" or evidence.ok or evidence.fact("status") != 404:
+            return evidence
+        facts = {"project": key, "wanted": list(wanted), "paged_404": True}
+        old = _old_create_metadata(target, key, facts)
+        old.exchanges[:0] = evidence.exchanges
+        return old
+    return _old_create_metadata(target, key, facts)
+
+
+def _paged_create_metadata(
+    target: JiraTarget, key: str, wanted: tuple[str, ...], facts: dict[str, Any]
+) -> Evidence:
+    base = f"/rest/api/2/issue/createmeta/{key}/issuetypes"
+    facts.update(form="paged", endpoint=base)
+    types, exchanges, failed = _pages(target, base, ("values", "issueTypes"))
+    if failed is not None:
+        evidence = _failed("permissions.createmeta", facts, failed)
+        evidence.exchanges = exchanges
+        return evidence
+    offered = {str(t.get("name")): str(t.get("id")) for t in types if isinstance(t, dict)}
+    facts["issue_types"] = offered
+    fields: dict[str, list[FieldMeta]] = {}
+    for name in wanted:
+        type_id = _lookup(offered, name)
+        if type_id is None:
+            continue
+        values, more, failed = _pages(target, f"{base}/{type_id}", ("values", "fields"))
+        exchanges += more
+        if failed is not None:
+            evidence = _failed("permissions.createmeta", facts, failed)
+            evidence.exchanges = exchanges
+            return evidence
+        fields[name] = [field_meta(v) for v in values if isinstance(v, dict)]
+    facts["fields"] = fields
+    return Evidence("permissions.createmeta", True, facts, exchanges)
+
+
+def _old_create_metadata(target: JiraTarget, key: str, facts: dict[str, Any]) -> Evidence:
+    path = "/rest/api/2/issue/createmeta"
+    facts.update(form="old", endpoint=path)
+    result = target.http.get(path, {"projectKeys": key, "expand": "projects.issuetypes.fields"})
+    body, error = result.json()
+    if result.status != 200 or error is not None or not isinstance(body, dict):
+        return _failed("permissions.createmeta", facts, result)
+    project = next(
+        (p for p in body.get("projects") or [] if isinstance(p, dict) and p.get("key") == key), {}
+    )
+    types = {str(t.get("name")): t for t in project.get("issuetypes") or [] if isinstance(t, dict)}
+    facts["issue_types"] = {name: str(t.get("id")) for name, t in types.items()}
+    fields: dict[str, list[FieldMeta]] = {}
+    for name in facts["wanted"]:
+        found = next((t for n, t in types.items() if n.casefold() == name.casefold()), None)
+        if found is not None and isinstance(found.get("fields"), dict):
+            fields[name] = [
+                field_meta(meta, fid)
+                for fid, meta in found["fields"].items()
+                if isinstance(meta, dict)
+            ]
+    facts["fields"] = fields
+    return Evidence("permissions.createmeta", True, facts, [result.exchange])
+
+
+def _lookup(offered: Mapping[str, str], *names: str) -> str | None:
+    """The id of the first of ``names`` among offered issue types (names compare case-blind)."""
+    folded = {n.casefold(): i for n, i in offered.items()}
+    for name in names:
+        if name.casefold() in folded:
+            return folded[name.casefold()]
+    return None
+
+
+def edit_metadata(target: JiraTarget, key: str) -> Evidence:
+    """The edit screen of one existing issue in ``key`` (preferably of a type Visor uses).
+
+    ``editmeta`` needs an issue; the newest one is found with the search Visor imports with
+    (``/search``, or ``/search/jql`` where Cloud answers 410).
+    """
+    facts: dict[str, Any] = {"project": key}
+    types = ", ".join(
+        '"' + t.replace('"', '\\"') + '"' for t in target.profile.issue_types_for(key)
+    )
+    exchanges: list[Exchange] = []
+    issue = None
+    for jql in (
+        f"project = {key} AND issuetype in ({types}) ORDER BY key DESC",
+        f"project = {key} ORDER BY key DESC",
+    ):
+        found = _first_issue(target, jql)
+        exchanges += found.exchanges
+        if not found.ok:
+            found.exchanges = exchanges
+            return found
+        issue = found.fact("issue")
+        if issue is not None:
+            facts.update(issue=issue, issue_type=found.fact("issue_type"))
+            break
+    if issue is None:
+        return Evidence("permissions.editmeta", False, facts, exchanges, problem="no_issue")
+    path = f"/rest/api/2/issue/{issue}/editmeta"
+    result = target.http.get(path)
+    facts["endpoint"] = path
+    body, error = result.json()
+    if result.status != 200 or error is not None or not isinstance(body, dict):
+        evidence = _failed("permissions.editmeta", facts, result)
+        evidence.exchanges[:0] = exchanges
+        return evidence
+    raw = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+    facts["fields"] = [field_meta(meta, fid) for fid, meta in raw.items() if isinstance(meta, dict)]
+    return Evidence("permissions.editmeta", True, facts, [*exchanges, result.exchange])
+
+
+def _first_issue(target: JiraTarget, jql: str) -> Evidence:
+    params = {"jql": jql, "maxResults": 1, "fields": "issuetype"}
+    result = target.http.get("/rest/api/2/search", params)
+    if result.status == 410:  # Cloud removed /search (CHANGE-2046)
+        result = target.http.get("/rest/api/2/search/jql", params)
+    body, error = result.json()
+    if result.status != 200 or error is not None or not isinstance(body, dict):
+        return _failed("permissions.search", {"jql": jql}, result)
+    issues = [i for i in body.get("issues") or [] if isinstance(i, dict) and i.get("key")]
+    facts: dict[str, Any] = {"jql": jql, "issue": None}
+    if issues:
+        issue_type = (issues[0].get("fields") or {}).get("issuetype") or {}
+        facts.update(issue=str(issues[0]["key"]), issue_type=issue_type.get("name"))
+    return Evidence("permissions.search", True, facts, [result.exchange])
+
+
+def survey(target: JiraTarget, key: str) -> Evidence:
+    """Everything the permission checks need about one project, as one dependent pipeline.
+
+    Prefetched across projects: grants for every project; for projects Visor writes, the create
+    and edit metadata too (only when the grants allow creating and editing at all); the
+    permission scheme's name only where something is missing, to say where to grant it.
+    """
+    grants = target.probe(project_permissions, key)
+    access = access_of(target, key)
+    round_trip = key == target.settings.write_project
+    fetched = [grants.probe]
+    granted = grants.fact("granted") or {}
+    if grants.ok and Grants(granted).missing(required_permissions(access, round_trip=round_trip)):
+        fetched.append(target.probe(permission_scheme, key).probe)
+    if grants.ok and access == "write":
+        if granted.get("CREATE_ISSUES"):
+            fetched.append(target.probe(create_metadata, key).probe)
+        if granted.get("EDIT_ISSUES"):
+            fetched.append(target.probe(edit_metadata, key).probe)
+    return Evidence("permissions.survey", True, {"project": key, "fetched": fetched})

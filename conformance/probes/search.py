@@ -1,0 +1,364 @@
+"""Search probes: a test import of one project, paged the way the deployment requires.
+
+Data Center pages ``/rest/api/2/search`` with ``startAt`` and reads back the server's own clamp
+on ``maxResults``; Cloud pages ``/rest/api/3/search/jql`` with ``nextPageToken`` (CHANGE-2046
+removed ``/search`` there). Pages are streamed: each is inspected and dropped, so the probe keeps
+counts, the keys of its bounded sample and a few examples, never the issues themselves. Memory
+depends on the profile's sample size, not on the size of the project.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+
+from conformance.evidence import Evidence, Exchange
+from conformance.http import HttpResult
+from conformance.probes import network
+
+if TYPE_CHECKING:
+    from conformance.target import JiraTarget
+
+DC_SEARCH = "/rest/api/2/search"
+CLOUD_SEARCH = "/rest/api/3/search/jql"
+FIELD_LIST = "/rest/api/2/field"
+EXAMPLES = 5  # how many examples of each problem the evidence keeps
+CLOUD_COUNT_PAGE = 5000  # Cloud returns up to 5,000 ids per page when no fields are asked for
+CLOUD_COUNT_MAX_PAGES = 40  # counting stops after 200,000 issues: "more than" is enough then
+FIELD_ID = re.compile(r"^(customfield_[0-9]+|[a-z][a-zA-Z0-9]*)$")
+
+
+# -- pure paging logic (unit-tested without a server) --------------------------------------------
+
+
+@dataclass
+class Paging:
+    """What the pages of one search added up to, and where they did not add up."""
+
+    sample_size: int
+    keys: set[str] = field(default_factory=set)
+    read: int = 0
+    pages: int = 0
+    duplicates: int = 0
+    total: int | None = None
+    server_page_size: int | None = None
+    exhausted: bool = False  # paging reached the end of the result
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _last_token: str | None = None
+
+    def _take(self, issues: list[Any], where: str) -> None:
+        self.pages += 1
+        repeated: list[str] = []
+        for issue in issues:
+            self.read += 1
+            key = str(issue.get("key") or issue.get("id")) if isinstance(issue, dict) else "?"
+            if key in self.keys:
+                self.duplicates += 1
+                repeated.append(key)
+            else:
+                self.keys.add(key)
+        if repeated:
+            shown = ", ".join(repeated[:3]) + (" …" if len(repeated) > 3 else "")
+            self._problem(
+                f"the page at {where} repeated {len(repeated)} issue(s) already read ({shown})"
+            )
+
+    def _problem(self, text: str) -> None:
+        if len(self.problems) < EXAMPLES:
+            self.problems.append(text)
+
+    def _sampled(self) -> bool:
+        return self.read >= self.sample_size
+
+    def dc_page(self, start_at: int, body: dict[str, Any]) -> int | None:
+        """Account for one Data Center page; the next ``startAt``, or None when paging stops.
+
+        The next page starts after the issues actually returned, so a server that clamps
+        ``maxResults`` below what was asked loses nothing.
+        """
+        issues = body.get("issues") or []
+        total = body.get("total")
+        echoed = body.get("startAt")
+        if isinstance(echoed, int) and echoed != start_at:
+            self._problem(f"asked for startAt={start_at}, Jira answered startAt={echoed}")
+        if isinstance(body.get("maxResults"), int) and self.server_page_size is None:
+            self.server_page_size = body["maxResults"]
+        if isinstance(total, int):
+            if self.total is None:
+                self.total = total
+            elif total != self.total and len(self.notes) < EXAMPLES:
+                self.notes.append(f"total changed from {self.total} to {total} while paging")
+                self.total = total
+        self._take(issues, f"startAt={start_at}")
+        following = start_at + len(issues)
+        if not issues or (self.total is not None and following >= self.total):
+            self.exhausted = True
+            return None
+        return None if self._sampled() else following
+
+    def cloud_page(self, body: dict[str, Any]) -> str | None:
+        """Account for one Cloud page; the next ``nextPageToken``, or None when paging stops."""
+        issues = body.get("issues") or []
+        token = body.get("nextPageToken")
+        self._take(issues, f"page {self.pages + 1}")
+        if body.get("isLast") is True or not token:
+            self.exhausted = True
+            return None
+        if token == self._last_token:
+            self._problem(f"Jira returned the same nextPageToken twice (page {self.pages})")
+            return None
+        if not issues:
+            self._problem(f"page {self.pages} was empty, yet isLast is not true")
+            return None
+        self._last_token = str(token)
+        return None if self._sampled() else str(token)
+
+    def finish(self) -> None:
+        """Judge what only the end can tell: does ``total`` agree with what was paged?"""
+        if self.exhausted and self.total is not None and len(self.keys) != self.total:
+            missing = self.total - len(self.keys)
+            if missing > 0:
+                self._problem(
+                    f"total says {self.total} issues, but paging to the end returned "
+                    f"{len(self.keys)} distinct issues ({missing} missing)"
+                )
+            else:
+                self._problem(
+                    f"total says {self.total} issues, but paging returned {len(self.keys)} distinct issues"
+                )
+
+
+@cache
+def _issue_validator() -> jsonschema.Draft202012Validator:
+    text = (
+        resources.files("conformance.schemas")
+        .joinpath("jira", "issue.schema.json")
+        .read_text("utf-8")
+    )
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+@dataclass
+class IssueInspection:
+    """Each issue against the issue schema and the fields Visor reads; counts, not issues."""
+
+    field_ids: tuple[str, ...]
+    changelog: bool = False
+    inspected: int = 0
+    missing: dict[str, int] = field(default_factory=dict)
+    missing_example: dict[str, str] = field(default_factory=dict)
+    schema_errors: int = 0
+    schema_examples: list[str] = field(default_factory=list)
+
+    def inspect(self, issue: Any) -> None:
+        self.inspected += 1
+        key = issue.get("key", "?") if isinstance(issue, dict) else "?"
+        for error in _issue_validator().iter_errors(issue):
+            self.schema_errors += 1
+            if len(self.schema_examples) < EXAMPLES:
+                where = "/".join(str(p) for p in error.absolute_path) or "(issue)"
+                self.schema_examples.append(f"{key} {where}: {error.message[:200]}")
+        fields = issue.get("fields") if isinstance(issue, dict) else None
+        present = fields if isinstance(fields, dict) else {}
+        wanted = [*self.field_ids, *(["changelog"] if self.changelog else [])]
+        for field_id in wanted:
+            holder = issue if field_id == "changelog" else present
+            if not isinstance(holder, dict) or field_id not in holder:
+                self.missing[field_id] = self.missing.get(field_id, 0) + 1
+                self.missing_example.setdefault(field_id, str(key))
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+
+def deployment_type(target: JiraTarget) -> str | None:
+    """ "Server" or "Cloud", as serverInfo told the run (asking it if nobody did yet)."""
+    known = target.identity.get("deploymentType")
+    if known:
+        return str(known)
+    try:
+        from conformance.probes import api  # another area's probe; it stores the identity
+
+        target.probe(api.server_info)
+        if target.identity.get("deploymentType"):
+            return str(target.identity["deploymentType"])
+    except (ImportError, AttributeError):
+        pass
+    anonymous = target.probe(network.server_info_anonymous)
+    kind = anonymous.fact("deploymentType")
+    return str(kind) if kind else None
+
+
+def field_ids(target: JiraTarget, names: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
+    """The profile's read fields as Jira field ids (names looked up in /field); and the unknown."""
+    if all(FIELD_ID.match(name) for name in names):
+        return names, []
+    result = target.http.get(FIELD_LIST)
+    body, _ = result.json()
+    by_name = {
+        str(f.get("name", "")).lower(): str(f["id"])
+        for f in (body if isinstance(body, list) else [])
+        if isinstance(f, dict) and "id" in f
+    }
+    ids: list[str] = []
+    unknown: list[str] = []
+    for name in names:
+        if FIELD_ID.match(name):
+            ids.append(name)
+        elif name.lower() in by_name:
+            ids.append(by_name[name.lower()])
+        else:
+            unknown.append(name)
+    return tuple(ids), unknown
+
+
+def error_messages(result: HttpResult) -> str:
+    """Jira's own words for a failed request: errorMessages, errors, or message."""
+    body, _ = result.json()
+    parts: list[str] = []
+    if isinstance(body, dict):
+        parts += [str(m) for m in body.get("errorMessages") or [] if m]
+        errors = body.get("errors")
+        if isinstance(errors, dict):
+            parts += [f"{k}: {v}" for k, v in errors.items()]
+        if not parts and body.get("message"):
+            parts.append(str(body["message"]))
+    if not parts:
+        text = result.text.strip()
+        parts.append(
+            text[:200] if text and "json" in result.content_type else f"HTTP {result.status}"
+        )
+    return "; ".join(parts)
+
+
+def import_sample(target: JiraTarget, project: str) -> Evidence:
+    """Read the profile's sample of ``project`` as Visor's import would, and measure it."""
+    settings = target.profile.import_settings
+    jql = settings.jql.replace("{project}", project)
+    ids, unknown = field_ids(target, target.profile.read_fields)
+    cloud = deployment_type(target) == "Cloud"
+    paging = Paging(sample_size=settings.sample_size)
+    inspection = IssueInspection(field_ids=ids, changelog=settings.changelog)
+    facts: dict[str, Any] = {
+        "project": project,
+        "jql": jql,
+        "page_size": settings.page_size,
+        "sample_size": settings.sample_size,
+        "fields": list(ids),
+        "unknown_fields": unknown,
+        "changelog": settings.changelog,
+    }
+    params: dict[str, Any] = {
+        "jql": jql,
+        "maxResults": settings.page_size,
+        "fields": ",".join(ids) or None,
+        "expand": "changelog" if settings.changelog else None,
+    }
+    shown: list[Exchange] = []
+    rate_limited = 0
+    started = time.monotonic()
+    failure: HttpResult | None = None
+    where = ""
+    start_at: int | None = 0
+    token: str | None = None
+    while True:
+        if cloud:
+            result = target.http.send(
+                "GET", CLOUD_SEARCH, params={**params, "nextPageToken": token}
+            )
+            where = f"page {paging.pages + 1}"
+        else:
+            result = target.http.send("GET", DC_SEARCH, params={**params, "startAt": start_at})
+            where = f"startAt={start_at}"
+            if result.status == 410 and paging.pages == 0:
+                # Cloud although serverInfo was not learned: /search is gone (CHANGE-2046).
+                shown.append(result.exchange)
+                facts["switched_after_410"] = True
+                cloud = True
+                continue
+        if result.exchange.attempt > 1 or result.status == 429:
+            rate_limited += 1
+        if paging.pages == 0:
+            shown.append(result.exchange)
+        body, _ = result.json()
+        if result.failure is not None or result.status != 200 or not isinstance(body, dict):
+            failure = result
+            break
+        for issue in body.get("issues") or []:
+            inspection.inspect(issue)
+        if cloud:
+            token = paging.cloud_page(body)
+            if token is None:
+                break
+        else:
+            start_at = paging.dc_page(start_at or 0, body)
+            if start_at is None:
+                break
+    elapsed = time.monotonic() - started
+    paging.finish()
+    facts.update(
+        endpoint=CLOUD_SEARCH if cloud else DC_SEARCH,
+        deployment="Cloud" if cloud else "Data Center",
+        pages=paging.pages,
+        issues_read=paging.read,
+        distinct=len(paging.keys),
+        duplicates=paging.duplicates,
+        total=paging.total,
+        server_page_size=paging.server_page_size,
+        exhausted=paging.exhausted,
+        pagination_problems=paging.problems,
+        paging_notes=paging.notes,
+        elapsed_s=elapsed,
+        rate=paging.read / elapsed if elapsed > 0 and paging.read else None,
+        rate_limited_requests=rate_limited,
+        rate_limit=dict(target.http.rate_limit),
+        inspected=inspection.inspected,
+        missing_fields=inspection.missing,
+        missing_example=inspection.missing_example,
+        schema_errors=inspection.schema_errors,
+        schema_examples=inspection.schema_examples,
+    )
+    distinct = len(paging.keys)
+    paging.keys.clear()
+    if failure is not None:
+        if failure.exchange not in shown:
+            shown.append(failure.exchange)
+        facts.update(failed_at=where, status=failure.status, message=error_messages(failure))
+        if failure.failure is not None:
+            facts.update(failure=failure.failure.kind, error=failure.failure.detail)
+        return Evidence("search.import_sample", False, facts, shown, problem="search")
+    if cloud and not paging.exhausted:
+        total, complete = count_cloud(target, jql)
+        facts.update(total=total, total_complete=complete)
+    elif paging.exhausted:
+        facts["total"] = distinct if cloud else paging.total
+    return Evidence("search.import_sample", True, facts, shown)
+
+
+def count_cloud(target: JiraTarget, jql: str) -> tuple[int, bool]:
+    """Count a Cloud search by paging ids only (its /search/jql has no ``total``); bounded."""
+    count = 0
+    token: str | None = None
+    for _ in range(CLOUD_COUNT_MAX_PAGES):
+        result = target.http.send(
+            "GET",
+            CLOUD_SEARCH,
+            params={"jql": jql, "maxResults": CLOUD_COUNT_PAGE, "nextPageToken": token},
+        )
+        body, _ = result.json()
+        if result.status != 200 or not isinstance(body, dict):
+            return count, False
+        issues = body.get("issues") or []
+        count += len(issues)
+        token = body.get("nextPageToken")
+        if body.get("isLast") is True or not token or not issues:
+            return count, True
+    return count, False

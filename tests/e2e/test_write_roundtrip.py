@@ -1,0 +1,235 @@
+"""The write round trip never loses data: proven with the emulator's request log and world.
+
+The fault matrix drives the round trip's state machine in-process (real HTTP on real sockets,
+a fresh emulator per case) because 24 suite subprocesses would cost a minute; the report rows,
+the read-only default and a real Ctrl-C are proven through the suite itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance.emulator import EmulatorServer, Fault, LoggedRequest
+from conformance.probes.write import LABEL, WriteRoundTrip, deferred_interrupts, pending
+from conformance.profile import load_profile
+from conformance.secrets import Redactor, Secret
+from conformance.settings import Credentials, Settings
+from conformance.target import JiraTarget
+from tests.e2e.accounts import BOT
+from tests.e2e.conftest import RunSuite
+
+Emulator = Callable[..., EmulatorServer]
+ISSUE_KEY = re.compile(r"/rest/api/2/issue/([A-Z][A-Z0-9_]*-\d+)")
+STEP_FAULTS = {
+    "create": ("POST", r"/rest/api/2/issue$"),
+    "read": ("GET", r"/rest/api/2/issue/VIS-\d+$"),
+    "edit": ("PUT", r"/rest/api/2/issue/VIS-\d+$"),
+    "comment": ("POST", r"/rest/api/2/issue/VIS-\d+/comment$"),
+    "transition": ("POST", r"/rest/api/2/issue/VIS-\d+/transitions$"),
+    "delete": ("DELETE", r"/rest/api/2/issue/VIS-\d+$"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _empty_safety_net() -> None:
+    """Each case starts with an empty registry of undeleted issues (a failed delete fills it)."""
+    from conformance.probes import write
+
+    write._PENDING.clear()
+
+
+FAILURES = {
+    "400": {"status": 400},
+    "403": {"status": 403},
+    "500": {"status": 500},
+    "drop": {"drop": True, "status": None},
+}
+
+
+def target_for(server: EmulatorServer, project: str = "VIS") -> JiraTarget:
+    """The run's JiraTarget, in-process, as the plugin builds it for --jira-write-project."""
+    credentials = Credentials(
+        BOT["JIRA_USER"], Secret(BOT["JIRA_PASSWORD"]), "basic", "password", "test"
+    )
+    settings = Settings(url=server.url, credentials=credentials, write_project=project)
+    redactor = Redactor()
+    redactor.register(credentials.secret)
+    return JiraTarget(settings, redactor, load_profile("visor-two-way"))
+
+
+def issue_keys(entries: list[LoggedRequest]) -> set[str]:
+    """The issue keys these requests were about."""
+    return {m.group(1) for e in entries if (m := ISSUE_KEY.match(e.path))}
+
+
+def assert_only_own_issue(server: EmulatorServer, key: str | None) -> None:
+    """No request changed anything but the issue the round trip created (or the create)."""
+    mutating = server.log.mutating()
+    assert issue_keys(mutating) <= ({key} if key else set()), mutating
+    assert all(e.path == "/rest/api/2/issue" or ISSUE_KEY.match(e.path) for e in mutating)
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+@pytest.mark.parametrize("step", list(STEP_FAULTS))
+def test_a_failing_step_leaves_no_issue_unless_delete_failed(
+    jira_emulator: Emulator, step: str, failure: str
+) -> None:
+    method, path = STEP_FAULTS[step]
+    server = jira_emulator("dc-healthy", faults=[Fault(method, path, **FAILURES[failure])])
+    target = target_for(server)
+    try:
+        evidence = WriteRoundTrip(target, "VIS").run()
+    finally:
+        target.close()
+    facts = evidence.facts
+    left = server.world.issues_with_label(LABEL)
+    assert not evidence.ok
+    assert_only_own_issue(server, facts["key"])
+    assert issue_keys(server.log.entries) <= {facts["key"]}  # not even read another issue
+    if step == "delete":
+        assert left == [facts["key"]], left
+        assert facts["cleanup"]["ok"] is False
+        assert facts["cleanup"]["link"] == f"{server.url}/browse/{facts['key']}"
+        assert facts["failure"] is None  # every other step worked
+        assert [p.key for p in pending()] == [facts["key"]]  # held for the safety net
+    else:
+        assert left == [], f"{step} failing with {failure} left {left} behind"
+        assert facts["failure"]["step"] == step
+        assert facts["cleanup"]["ok"] is True
+        if step != "create":
+            assert server.log.mutating()[-1].method == "DELETE"
+        assert pending() == []
+
+
+@pytest.mark.parametrize("step", ["read", "comment", "transition"])
+def test_ctrl_c_in_the_middle_still_deletes(jira_emulator: Emulator, step: str) -> None:
+    """A real SIGINT, delivered while the round trip is between steps, raises KeyboardInterrupt
+    in the main thread; the issue is deleted before it propagates."""
+    server = jira_emulator("dc-healthy")
+    target = target_for(server)
+
+    def interrupt(at: str) -> None:
+        if at == step:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the signal lands here, at the latest
+
+    machine = WriteRoundTrip(target, "VIS", on_step=interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        machine.run()
+    target.close()
+    assert machine.interrupted
+    assert machine.created is not None
+    assert server.world.issues_with_label(LABEL) == []
+    assert server.log.mutating()[-1].method == "DELETE"
+    assert machine.evidence().facts["cleanup"]["ok"] is True
+
+
+def test_a_second_ctrl_c_waits_for_the_delete() -> None:
+    finished = False
+    with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        finished = True  # still running: the interrupt was held
+    assert finished
+
+
+def test_default_run_sends_no_mutating_request(
+    jira_emulator: Emulator, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy")
+    run = run_suite(server.url, env=BOT)
+    assert server.log.mutating() == []
+    assert run.result["http"]["mutating_requests"] == 0
+    row = run.row("write.roundtrip")
+    assert row["outcome"] == "skipped"
+    assert row["project"] is None
+    assert any("not requested (add --jira-write-project KEY" in n for n in row["notes"])
+
+
+def test_write_run_touches_only_its_own_issue_and_reports_each_step(
+    jira_emulator: Emulator, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy")
+    run = run_suite(server.url, "--jira-write-project", "VIS", env=BOT)
+    row = run.row("write.roundtrip", "VIS")
+    assert row["outcome"] == "pass", row
+    created = [e for e in server.log.mutating() if e.method == "POST" and e.path.endswith("/issue")]
+    assert len(created) == 1
+    key = server.world.created_keys[0]
+    assert server.world.deleted_keys == [key]
+    assert_only_own_issue(server, key)
+    assert server.world.issues_with_label(LABEL) == []
+    steps = [n.split(":")[0] for n in row["notes"] if ":" in n]
+    for step in ("create", "read", "edit", "reread", "comment", "transition", "delete"):
+        assert step in steps, row["notes"]
+    assert run.result["http"]["mutating_requests"] == len(server.log.mutating())
+
+
+def test_failed_delete_is_named_with_key_and_link(
+    jira_emulator: Emulator, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy", faults=[Fault("DELETE", r"/issue/VIS-\d+$", status=403)])
+    run = run_suite(server.url, "--jira-write-project", "VIS", env=BOT)
+    key = server.world.created_keys[0]
+    assert server.world.issues_with_label(LABEL) == [key]
+    row = run.row("write.roundtrip", "VIS")
+    assert row["outcome"] == "fail"
+    (cleanup,) = [f for f in row["findings"] if f["code"] == "WRITE_CLEANUP_FAILED"]
+    assert key in cleanup["summary"]
+    assert f"{server.url}/browse/{key}" in cleanup["summary"]
+    assert "Delete Issues" in cleanup["remediation"]
+    assert run.ret == 1
+    # The session-finish safety net asked once more, and Jira refused once more.
+    deletes = [e for e in server.log.entries if e.method == "DELETE"]
+    assert len(deletes) == 2
+
+
+def test_failed_create_quotes_jira(jira_emulator: Emulator, run_suite: RunSuite) -> None:
+    server = jira_emulator("mixed-permissions")
+    run = run_suite(server.url, "--jira-write-project", "MKT", env=BOT)
+    row = run.row("write.roundtrip", "MKT")
+    assert row["outcome"] == "fail", row
+    (create,) = [f for f in row["findings"] if f["code"] == "WRITE_CREATE_FAILED"]
+    assert "Customer Impact is required" in create["summary"]
+    assert server.world.issues_with_label(LABEL) == []
+    assert server.world.created_keys == []
+
+
+def test_ctrl_c_to_the_suite_still_deletes(jira_emulator: Emulator, tmp_path: Path) -> None:
+    """A real Ctrl-C (SIGINT) to a running suite, after its issue was created."""
+    server = jira_emulator("dc-healthy", latency_ms=400)
+    result = tmp_path / "result.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
+    env.update(BOT, NETRC=str(tmp_path / "none"))
+    argv = [sys.executable, "-m", "pytest", "--jira-url", server.url, "--jira-write-project"]
+    argv += ["VIS", "-k", "roundtrip", "-p", "no:cacheprovider", "--jira-json", str(result)]
+    argv += ["--jira-report-dir", str(tmp_path / "reports")]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not server.world.created_keys and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.world.created_keys, "the suite never created its issue"
+        time.sleep(0.1)  # the next step is in flight
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, out  # pytest's "interrupted"
+    key = server.world.created_keys[0]
+    assert server.world.deleted_keys == [key]
+    assert server.world.issues_with_label(LABEL) == []
+    row = next(r for r in json.loads(result.read_text())["results"] if r["id"] == "write.roundtrip")
+    assert row["outcome"] == "error"
+    assert any("interrupted" in n for n in row["notes"])

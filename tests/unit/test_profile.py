@@ -1,0 +1,259 @@
+"""Integration profiles: the bundled and example profiles load; every kind of mistake is one
+sentence naming the file, the line and the key, and on the command line a usage error (exit 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.profile import BUNDLED, ProfileError, load_profile
+from conformance.settings import SettingsError
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((REPO / "profiles").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_profiles_load(name: str) -> None:
+    profile = load_profile(name)
+    assert profile.name == name
+    assert profile.projects is None  # both check every project the bot can see
+    assert profile.source == f"bundled profile {name}"
+
+
+def test_default_profile_reads_and_two_way_writes() -> None:
+    assert load_profile(None).access_for("ANY") == "read"
+    two_way = load_profile("visor-two-way")
+    assert two_way.access_for("ANY") == "write"
+    assert two_way.issue_types_for("ANY") == ("Task",)
+    assert set(two_way.write_fields) >= {"summary", "description", "labels"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_repository_examples_are_valid(path: Path) -> None:
+    profile = load_profile(str(path))
+    assert profile.projects, "the examples show an explicit project list"
+
+
+def test_examples_exist() -> None:
+    assert len(EXAMPLES) >= 2
+
+
+def test_per_project_access_and_issue_types_override_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "name: mixed\n"
+        "default_access: write\n"
+        "issue_types: [Task]\n"
+        "projects:\n"
+        "  - key: VIS\n"
+        "    issue_types: [Bug, Story]\n"
+        "  - key: MKT\n"
+        "    access: read\n"
+        "fields:\n"
+        "  write: [summary, customfield_10100]\n"
+    )
+    profile = load_profile(str(path))
+    assert [spec.key for spec in profile.projects or ()] == ["VIS", "MKT"]
+    assert profile.access_for("VIS") == "write"  # inherits default_access
+    assert profile.access_for("MKT") == "read"
+    assert profile.access_for("OTHER") == "write"  # e.g. given with --jira-project
+    assert profile.issue_types_for("VIS") == ("Bug", "Story")
+    assert profile.issue_types_for("MKT") == ("Task",)
+    assert profile.write_fields == ("summary", "customfield_10100")
+
+
+# (what is wrong, YAML text, line, key, words the sentence must contain)
+INVALID = [
+    (
+        "yaml-syntax",
+        "name: x\nprojects: [VIS\n",
+        2,
+        "projects",
+        "not valid YAML",
+    ),
+    (
+        "yaml-tab",
+        "name: x\nprojects: all-visible\nimport:\n\tjql: x\n",
+        4,
+        "jql",
+        "not valid YAML",
+    ),
+    (
+        "unknown-top-level-key",
+        "name: x\nprojects: all-visible\nprofile_version: 2\n",
+        3,
+        "profile_version",
+        "unknown key 'profile_version'",
+    ),
+    (
+        "unknown-nested-key-with-suggestion",
+        "name: x\nprojects: all-visible\nimport:\n  page_sise: 10\n",
+        4,
+        "import.page_sise",
+        "did you mean 'page_size'?",
+    ),
+    (
+        "unknown-project-key",
+        "name: x\nprojects:\n  - key: VIS\n    acess: write\n",
+        4,
+        "projects[0].acess",
+        "did you mean 'access'?",
+    ),
+    (
+        "wrong-type-integer",
+        "name: x\nprojects: all-visible\nimport:\n  page_size: many\n",
+        4,
+        "import.page_size",
+        "must be a whole number, not the text 'many'",
+    ),
+    (
+        "wrong-type-boolean",
+        "name: x\nprojects: all-visible\nversions:\n  cloud: sometimes\n",
+        4,
+        "versions.cloud",
+        "must be true or false",
+    ),
+    (
+        "wrong-type-projects",
+        "name: x\nprojects: 3\n",
+        2,
+        "projects",
+        "must be 'all-visible' or a list of projects, not the number 3",
+    ),
+    (
+        "wrong-enum",
+        "name: x\nprojects:\n  - key: VIS\n    access: rw\n",
+        4,
+        "projects[0].access",
+        "must be 'read' or 'write'",
+    ),
+    (
+        "misspelt-all-visible",
+        "name: x\nprojects: all-visble\n",
+        2,
+        "projects",
+        "must be 'all-visible' or a list of projects",
+    ),
+    (
+        "empty-project-list",
+        "name: x\nprojects: []\n",
+        2,
+        "projects",
+        "the project list is empty",
+    ),
+    (
+        "empty-project-list-block-style",
+        "name: x\ndescription: d\nprojects:\n",
+        3,
+        "projects",
+        "must be 'all-visible' or a list of projects, not empty",
+    ),
+    (
+        "bad-project-key",
+        "name: x\nprojects:\n  - key: vis\n",
+        3,
+        "projects[0].key",
+        "is not a Jira project key",
+    ),
+    (
+        "missing-required-key",
+        "description: no name\nprojects: all-visible\n",
+        1,
+        "name",
+        "this required key is missing",
+    ),
+    (
+        "duplicate-yaml-key",
+        "name: x\nprojects: all-visible\nname: y\n",
+        3,
+        "name",
+        "appears twice (first at line 1)",
+    ),
+    (
+        "duplicate-project",
+        "name: x\nprojects:\n  - key: VIS\n  - key: OPS\n  - key: VIS\n",
+        5,
+        "projects[2].key",
+        "project VIS is listed twice",
+    ),
+    (
+        "bad-version-range",
+        "name: x\nprojects: all-visible\nversions:\n  server: newest\n",
+        4,
+        "versions.server",
+        "is not a version range",
+    ),
+    (
+        "out-of-range",
+        "name: x\nprojects: all-visible\nimport:\n  page_size: 0\n",
+        4,
+        "import.page_size",
+        "must be at least 1, not 0",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"), [case[1:] for case in INVALID], ids=[c[0] for c in INVALID]
+)
+def test_invalid_profile_is_one_sentence_naming_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str, words: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(SettingsError) as raised:
+        load_profile(str(path))
+    error = raised.value
+    assert isinstance(error, ProfileError)
+    message = str(error)
+    assert message.startswith(f"The profile {path} is invalid at line {line}, key {key!r}: ")
+    assert words in message
+    assert message.endswith(".")
+    assert "\n" not in message
+    assert message.count(". ") == 0 or "e.g." in message, message  # one sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("", "the file is empty"), ("- VIS\n- OPS\n", "not a list"), ("just text\n", "not the text")],
+    ids=["empty-file", "a-list", "a-scalar"],
+)
+def test_a_profile_that_is_not_a_mapping_is_refused_at_line_1(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ProfileError, match=words) as raised:
+        load_profile(str(path))
+    assert str(raised.value).startswith(f"The profile {path} is invalid at line 1")
+
+
+def test_unreadable_profile_names_the_path_and_the_bundled_choices(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    with pytest.raises(SettingsError) as raised:
+        load_profile(str(missing))
+    assert str(missing) in str(raised.value)
+    assert "visor-default" in str(raised.value)
+
+
+def test_invalid_profile_on_the_command_line_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = pytester.path / "bad.yaml"
+    bad.write_text("name: x\nprojects: []\n")
+    monkeypatch.setenv("JIRA_USER", "visor-bot")
+    monkeypatch.setenv("JIRA_PASSWORD", "visor-bot-password")
+    # Port 9 (discard) is never contacted: the profile is refused before any request.
+    result = pytester.runpytest_subprocess(
+        "--jira-url", "http://127.0.0.1:9", "--jira-profile", str(bad), "-p", "no:cacheprovider"
+    )
+    output = str(result.stdout) + str(result.stderr)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR == 4
+    assert (
+        f"The profile {bad} is invalid at line 2, key 'projects': the project list is empty"
+        in output
+    )
+    assert "Traceback" not in output
+    assert "visor-bot-password" not in output
