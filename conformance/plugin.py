@@ -260,6 +260,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance(requirement): a Visor Jira conformance check")
     if not is_active(config) or hasattr(config, "workerinput"):
         return
+    if getattr(config.option, "dist", "no") != "no":
+        # One process: the run shares one HTTP layer, one login latch and one result (pytest-xdist
+        # would give each worker its own, and so multiply failed logins).
+        config.option.dist, config.option.numprocesses = "no", None
     demo = config.getoption("jira_demo", None)
     if demo:
         config.stash[EMULATOR_KEY] = _start_emulator(demo)

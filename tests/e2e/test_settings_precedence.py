@@ -72,3 +72,11 @@ def test_bad_numbers_are_usage_errors(run_suite: RunSuite) -> None:
     assert run.ret == 4 and "--jira-concurrency" in run.stderr
     run = run_suite("https://jira.example.com", "--jira-timeout", "soon")
     assert run.ret == 4 and "is not a number" in run.stderr
+
+
+def test_xdist_is_turned_off_so_one_latch_guards_the_login(run_suite: RunSuite) -> None:
+    with serve(tiny_jira()) as url:
+        run = run_suite(url, "-n", "2", env={"JIRA_USER": "visor-bot", "JIRA_PASSWORD": "wrong"})
+    assert "created: 2/2 workers" not in run.stdout
+    assert run.result["http"]["failed_logins"] == 1
+    assert run.outcome("auth.authenticates") == "fail"
