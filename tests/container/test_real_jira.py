@@ -1,6 +1,8 @@
 """The conformance suite against a real, seeded Jira in Docker: the judge of suite and emulator.
 
-Each test runs the suite as a user would (``pytest --jira-url ...`` in a subprocess, via
+Every test also runs against the emulator's ``first-run`` scenario, set up and seeded by the
+very same wizard and seeding code, so the tests themselves are exercised on every CI run and a
+mistake in them does not wait for a machine with Docker to show. Each test runs the suite as a user would (``pytest --jira-url ...`` in a subprocess, via
 pytester) and asserts on its JSON result, then checks Jira itself where the claim is about
 Jira's state (nothing left behind, the bot not locked). Order matters only for the last test:
 it is the one that makes a login fail.
@@ -11,16 +13,17 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from fixtures.jira_http import JiraSession
-from fixtures.jira_seed import SeedResult
-
-pytestmark = pytest.mark.container
+from conformance.emulator import EmulatorServer
+from fixtures.jira_http import Credentials, JiraSession
+from fixtures.jira_seed import SeedResult, seed_jira
+from fixtures.jira_setup import WizardSettings, run_setup_wizard
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUITE_TIMEOUT_S = 900
@@ -70,6 +73,21 @@ def run_suite(
     return result, json.loads(json_path.read_text(encoding="utf-8"))
 
 
+@pytest.fixture(
+    scope="module", params=["emulator", pytest.param("docker", marks=pytest.mark.container)]
+)
+def jira(request: pytest.FixtureRequest) -> Iterator[SeedResult]:
+    """A seeded Jira: the real one in Docker, or the emulator set up the same way."""
+    if request.param == "docker":
+        yield request.getfixturevalue("seeded_jira")
+        return
+    with EmulatorServer("first-run") as server:
+        run_setup_wizard(
+            server.url, WizardSettings(licence="AAAB-EMULATED", admin=Credentials("admin", "admin"))
+        )
+        yield seed_jira(server.url, Credentials("admin", "admin"))
+
+
 def failing(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in data["results"] if r["outcome"] in {"fail", "error"}]
 
@@ -96,13 +114,13 @@ def bot_login_refusal(jira: SeedResult) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def captcha_after_two_failures(seeded_jira: SeedResult) -> bool:
+def captcha_after_two_failures(jira: SeedResult) -> bool:
     """Make Jira CAPTCHA-lock the bot at its 2nd failed login; False if Jira refused.
 
     With the threshold at 2, the bot still logging in after the run is Jira's own proof that
     the suite failed at most once (Jira's REST API exposes no other user's failure count).
     """
-    with JiraSession(seeded_jira.base_url, seeded_jira.admin) as admin:
+    with JiraSession(jira.base_url, jira.admin) as admin:
         response = admin.send(
             "PUT",
             f"/rest/api/2/application-properties/{CAPTCHA_PROPERTY}",
@@ -115,40 +133,40 @@ def captcha_after_two_failures(seeded_jira: SeedResult) -> bool:
 def test_healthy_bot_is_ready(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
-    seeded_jira: SeedResult,
+    jira: SeedResult,
     scheme: str,
 ) -> None:
     """Password and personal access token both give ``ready`` on the bot's readable projects."""
     secrets = (
-        {"user": seeded_jira.bot.name, "password": seeded_jira.bot.password}
+        {"user": jira.bot.name, "password": jira.bot.password}
         if scheme == "basic"
-        else {"token": seeded_jira.token}
+        else {"token": jira.token}
     )
-    projects = [a for key in seeded_jira.writable_projects for a in ("--jira-project", key)]
-    result, data = run_suite(pytester, monkeypatch, seeded_jira, *projects, **secrets)
+    projects = [a for key in jira.writable_projects for a in ("--jira-project", key)]
+    result, data = run_suite(pytester, monkeypatch, jira, *projects, **secrets)
 
     assert data["verdict"] == "ready", failing(data)
     assert result.ret == 0
-    assert data["bot"]["name"] == seeded_jira.bot.name
+    assert data["bot"]["name"] == jira.bot.name
     assert data["http"]["failed_logins"] == 0
     assert data["http"]["mutating_requests"] == 0
 
 
 def test_read_only_project_is_perm_missing(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, seeded_jira: SeedResult
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, jira: SeedResult
 ) -> None:
     """The bot may browse VRO but not create or edit: two-way sync there is PERM_MISSING."""
-    key = seeded_jira.read_only_projects[0]
+    key = jira.read_only_projects[0]
     result, data = run_suite(
         pytester,
         monkeypatch,
-        seeded_jira,
+        jira,
         "--jira-profile",
         "visor-two-way",
         "--jira-project",
         key,
-        user=seeded_jira.bot.name,
-        password=seeded_jira.bot.password,
+        user=jira.bot.name,
+        password=jira.bot.password,
     )
 
     assert data["verdict"] != "ready"
@@ -159,22 +177,22 @@ def test_read_only_project_is_perm_missing(
 
 
 def test_write_round_trip_leaves_nothing_behind(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, seeded_jira: SeedResult
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, jira: SeedResult
 ) -> None:
     """The opt-in write round trip passes, and Jira holds no issue with the suite's label."""
-    key = seeded_jira.writable_projects[-1]
+    key = jira.writable_projects[-1]
     result, data = run_suite(
         pytester,
         monkeypatch,
-        seeded_jira,
+        jira,
         "--jira-profile",
         "visor-two-way",
         "--jira-project",
         key,
         "--jira-write-project",
         key,
-        user=seeded_jira.bot.name,
-        password=seeded_jira.bot.password,
+        user=jira.bot.name,
+        password=jira.bot.password,
     )
 
     write_rows = [r for r in data["results"] if r["id"].startswith("write.")]
@@ -184,7 +202,7 @@ def test_write_round_trip_leaves_nothing_behind(
     assert result.ret == 0
     assert data["http"]["mutating_requests"] > 0
 
-    with JiraSession(seeded_jira.base_url, seeded_jira.admin) as admin:
+    with JiraSession(jira.base_url, jira.admin) as admin:
         search = admin.call(
             "search for leftovers",
             "POST",
@@ -197,7 +215,7 @@ def test_write_round_trip_leaves_nothing_behind(
 def test_wrong_password_is_bad_credentials_after_one_failed_login(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
-    seeded_jira: SeedResult,
+    jira: SeedResult,
     captcha_after_two_failures: bool,
     record_property: Any,
 ) -> None:
@@ -210,13 +228,13 @@ def test_wrong_password_is_bad_credentials_after_one_failed_login(
     the test records that.) The successful login first resets Jira's failure counter.
     """
     record_property("captcha_threshold_two", captcha_after_two_failures)
-    assert bot_login_refusal(seeded_jira) is None, "the bot was locked before the test"
+    assert bot_login_refusal(jira) is None, "the bot was locked before the test"
 
     result, data = run_suite(
         pytester,
         monkeypatch,
-        seeded_jira,
-        user=seeded_jira.bot.name,
+        jira,
+        user=jira.bot.name,
         password="wrong-password-for-the-selftest",
     )
 
@@ -224,4 +242,4 @@ def test_wrong_password_is_bad_credentials_after_one_failed_login(
     assert data["verdict"] != "ready"
     assert "AUTH_BAD_CREDENTIALS" in codes(data)
     assert data["http"]["failed_logins"] == 1
-    assert bot_login_refusal(seeded_jira) is None, "Jira locked the bot: more than one failure"
+    assert bot_login_refusal(jira) is None, "Jira locked the bot: more than one failure"
