@@ -10,11 +10,26 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from conformance.check import fail
+from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
 from conformance.http import TransportFailure
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
+
+
+def probe_failure(evidence: Evidence) -> TransportFailure | None:
+    """The transport failure a probe recorded in its facts ("failure", "error"), if any."""
+    kind = evidence.fact("failure")
+    return TransportFailure(kind, evidence.fact("error") or kind) if kind else None
+
+
+def fail_on_transport(target: JiraTarget, evidence: Evidence) -> None:
+    """Fail the running check with the layer that broke, if the probe got no answer at all."""
+    failure = probe_failure(evidence)
+    if failure is not None:
+        fail(transport_finding(target, failure), evidence=[evidence])
 
 
 def _essence(detail: str) -> str:
@@ -34,6 +49,15 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
     reason = _essence(failure.detail)
     common = {"host": host, "port": port, "url": target.url, "error": reason}
     kind = failure.kind
+    if kind == "latched":
+        creds = target.settings.credentials
+        return finding(
+            "AUTH_BAD_CREDENTIALS",
+            secret_kind=creds.secret_kind if creds else "secret",
+            user=target.settings.user or "the bot",
+            status="rejected earlier in this run",
+            reason=failure.detail,
+        )
     if kind == "dns":
         return finding("NET_DNS", **common)
     if kind == "refused":

@@ -13,8 +13,8 @@ from urllib.parse import unquote
 
 from conformance import versions
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
-from conformance.checks.test_rest_api import fail_transport
 from conformance.classify import Kind, Verdict
+from conformance.diagnosis import fail_on_transport
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
 from conformance.probes import account, api
@@ -107,7 +107,7 @@ def test_authenticates(jira: JiraTarget) -> None:
         note(f"logged in as {who} ({user.get('displayName')})")
         return
     if verdict is None:
-        fail_transport(jira, me)
+        fail_on_transport(jira, me)
     if verdict is not None and verdict.finding is not None:
         fail(verdict.finding)
     creds = jira.settings.credentials

@@ -9,10 +9,9 @@ project and shared by the four checks.
 from __future__ import annotations
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
-from conformance.diagnosis import transport_finding
+from conformance.diagnosis import probe_failure, transport_finding
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
-from conformance.http import TransportFailure
 from conformance.probes import search
 from conformance.target import JiraTarget
 
@@ -46,9 +45,9 @@ def test_search(jira: JiraTarget, project: str | None) -> None:
 
 def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
     facts = evidence.facts
-    kind = facts.get("failure")
-    if kind is not None:
-        return transport_finding(jira, TransportFailure(kind, facts.get("error") or kind))
+    failure = probe_failure(evidence)
+    if failure is not None:
+        return transport_finding(jira, failure)
     status = facts.get("status")
     return finding(
         "IMP_SEARCH_FAILED",

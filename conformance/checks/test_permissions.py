@@ -12,10 +12,9 @@ judges the cached evidence of its own project.
 from __future__ import annotations
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show
-from conformance.diagnosis import transport_finding
+from conformance.diagnosis import probe_failure, transport_finding
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
-from conformance.http import TransportFailure
 from conformance.plugin import project_keys
 from conformance.probes import account, projects
 from conformance.probes import permissions as perms
@@ -42,18 +41,8 @@ def bot_user(jira: JiraTarget) -> str:
 def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
     """The finding for a request that got no usable answer: the failing layer, or the shape."""
     endpoint = evidence.fact("endpoint") or evidence.probe
-    if evidence.problem == "transport":
-        failure = TransportFailure(evidence.fact("failure"), evidence.fact("error"))
-        if failure.kind == "latched":
-            return finding(
-                "AUTH_BAD_CREDENTIALS",
-                secret_kind=jira.settings.credentials.secret_kind
-                if jira.settings.credentials
-                else "secret",
-                user=jira.settings.user or "the bot",
-                status="rejected earlier",
-                reason=failure.detail,
-            )
+    failure = probe_failure(evidence)
+    if failure is not None:
         return transport_finding(jira, failure)
     if evidence.problem == "not_json":
         return finding(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
+from conformance.diagnosis import fail_on_transport
 from conformance.findings import finding
 from conformance.probes import network
 from conformance.target import JiraTarget
@@ -129,15 +130,7 @@ def test_running_jira(jira: JiraTarget) -> None:
     if evidence.ok:
         note(f"/status reports {state}")
         return
-    if evidence.problem == "transport":
-        from conformance.diagnosis import transport_finding
-        from conformance.http import TransportFailure
-
-        fail(
-            transport_finding(
-                jira, TransportFailure(evidence.fact("failure"), evidence.fact("error"))
-            )
-        )
+    fail_on_transport(jira, evidence)
     if evidence.fact("status") == 407:
         fail(
             finding(

@@ -10,19 +10,11 @@ from urllib.parse import urlsplit
 
 from conformance.check import Step, fail, note, requirement, show, warn
 from conformance.classify import PAGE_KINDS, Kind
-from conformance.diagnosis import transport_finding
+from conformance.diagnosis import fail_on_transport
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
-from conformance.http import TransportFailure
 from conformance.probes import account, api
 from conformance.target import JiraTarget
-
-
-def fail_transport(jira: JiraTarget, evidence: Evidence) -> None:
-    """A probe that got no answer fails its check with the layer that broke."""
-    if evidence.problem == "transport":
-        failure = TransportFailure(evidence.fact("failure"), evidence.fact("error"))
-        fail(transport_finding(jira, failure), evidence=[evidence])
 
 
 @requirement(
@@ -34,7 +26,7 @@ def fail_transport(jira: JiraTarget, evidence: Evidence) -> None:
 def test_json_answers(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
-    fail_transport(jira, info)
+    fail_on_transport(jira, info)
     if not info.fact("anonymous"):
         refused = api.judged(jira, info.exchanges[0])
         note(f"anonymous serverInfo was refused ({refused.detail}); asked with the bot's login")
@@ -57,7 +49,7 @@ def test_json_answers(jira: JiraTarget) -> None:
 def test_server_info(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
-    fail_transport(jira, info)
+    fail_on_transport(jira, info)
     wrong = info.fact("schema")
     if wrong is not None:
         field, problem = wrong
@@ -121,7 +113,7 @@ def test_search_endpoint(jira: JiraTarget) -> None:
     version, _ = api.learned_version(jira)
     classic = jira.probe(api.search, "/rest/api/2/search")
     show(classic)
-    fail_transport(jira, classic)
+    fail_on_transport(jira, classic)
     if version is None or not version.cloud:
         if not classic.ok:
             fail(_search_finding(jira, classic))
@@ -133,7 +125,7 @@ def test_search_endpoint(jira: JiraTarget) -> None:
         note("/rest/api/2/search still answers here, but Cloud is removing it (CHANGE-2046)")
     enhanced = jira.probe(api.search, "/rest/api/3/search/jql")
     show(enhanced)
-    fail_transport(jira, enhanced)
+    fail_on_transport(jira, enhanced)
     if not enhanced.ok:
         fail(_search_finding(jira, enhanced))
     note(f"/rest/api/3/search/jql answers ({enhanced.fact('issues')} issue(s) on the first page)")
