@@ -35,6 +35,7 @@ from conformance.settings import (
     MISSING_CREDENTIALS,
     Settings,
     SettingsError,
+    describe_settings,
     resolve_credentials,
     validate_url,
 )
@@ -338,8 +339,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"profile: {target.profile.source}",
         f"proxy: {target.http.proxy.describe()}",
         f"mode: {'write round trip in ' + s.write_project if s.write_project else 'read-only'}",
-        "settings: "
-        + ", ".join(f"{name} from {source}" for name, source in sorted(s.sources.items())),
+        "settings: " + "; ".join(describe_settings(s)),
     ]
     return lines
 

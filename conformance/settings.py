@@ -74,6 +74,29 @@ class Settings:
         return self.credentials.scheme if self.credentials else None
 
 
+def describe_settings(settings: Settings) -> list[str]:
+    """Each setting that shaped the run with where it came from (never the secret's value)."""
+    values = {
+        "url": settings.url,
+        "user": settings.user or "none",
+        "secret": settings.credentials.secret_kind if settings.credentials else "none",
+        "auth": settings.auth_scheme or "none",
+        "profile": settings.profile or "visor-default",
+        "projects": ", ".join(settings.projects) or "from the profile",
+        "write-project": settings.write_project or "none",
+        "timeout": f"{settings.timeout_s:g} s",
+        "concurrency": str(settings.concurrency),
+        "deadline": f"{settings.deadline_s:g} s",
+        "ca-bundle": str(settings.ca_bundle) if settings.ca_bundle else "none",
+        "system-trust": "yes" if settings.system_trust else "no",
+        "strict": "yes" if settings.strict else "no",
+    }
+    return [
+        f"{name} = {value} (from {settings.sources.get(name, 'default')})"
+        for name, value in values.items()
+    ]
+
+
 def validate_url(raw: str) -> str:
     """Return the base URL without a trailing slash, or raise SettingsError saying what is wrong."""
     text = raw.strip()

@@ -23,6 +23,7 @@ import pytest
 from conformance import __version__
 from conformance.check import CheckRecord, Outcome
 from conformance.report import summary
+from conformance.settings import describe_settings
 
 if TYPE_CHECKING:
     from conformance.evidence import Evidence, Exchange
@@ -230,6 +231,7 @@ def run_facts(target: JiraTarget) -> list[tuple[str, str]]:
         ("Proxy", target.http.proxy.describe()),
         ("Profile", f"{target.profile.name} ({target.profile.source})"),
         ("Mode", mode + (", strict" if settings.strict else "")),
+        ("Settings", "\n".join(describe_settings(settings))),
     ]
 
 
