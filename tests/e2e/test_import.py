@@ -128,8 +128,10 @@ def test_cloud_pages_with_next_page_token(jira_emulator: Emulator, run_suite: Ru
 def test_rate_limited_import_warns_and_still_counts_right(
     jira_emulator: Emulator, run_suite: RunSuite, tmp_path: Path
 ) -> None:
-    server = jira_emulator("rate-limited")
-    small_pages = profile(tmp_path, page_size=10, sample_size=100)
+    # A bucket of 10 refilled at 4/s against ~40 requests: only a run slower than ~8 s could
+    # avoid a 429, so the test does not depend on how busy the machine is.
+    server = jira_emulator("rate-limited", rate_limit=(10, 4))
+    small_pages = profile(tmp_path, page_size=5, sample_size=100)
     run = run_suite(server.url, "--jira-profile", small_pages, env=BOT)
     assert any(e.status == 429 for e in server.log.entries)
     limited = [key for key in PROJECTS if "RATE_LIMITED" in run.codes("import.throughput", key)]
