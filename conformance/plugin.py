@@ -461,8 +461,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     req = requirement_of(item)
     if target is None or req is None:
         return
-    callspec = getattr(item, "callspec", None)
-    project = callspec.params.get("project") if callspec is not None else None
+    project = _project_of(item)
     if project is None and req.id.startswith("write."):
         project = target.settings.write_project  # the write round trip's row is its project's
     record = CheckRecord(requirement=req, project=project, nodeid=item.nodeid)
