@@ -40,6 +40,16 @@ _FAILED_HTML = (
 )
 
 
+def failed_login_response(*, challenge: bool) -> Response:
+    """Seraph's 401 HTML page for rejected basic credentials (with a challenge when a user was named)."""
+    headers = {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}
+    if challenge:
+        headers["WWW-Authenticate"] = 'Basic realm="protected-area"'
+    return Response(
+        _FAILED_HTML, status=401, content_type="text/html;charset=UTF-8", headers=headers
+    )
+
+
 def json_response(body: object, status: int, headers: dict[str, str] | None = None) -> Response:
     """A JSON response with Jira's content type."""
     import json
@@ -159,15 +169,7 @@ class Authenticator:
             return AuthResult(
                 None,
                 "basic",
-                Response(
-                    _FAILED_HTML,
-                    status=401,
-                    content_type="text/html;charset=UTF-8",
-                    headers={
-                        "X-Seraph-LoginReason": "AUTHENTICATED_FAILED",
-                        "WWW-Authenticate": 'Basic realm="protected-area"',
-                    },
-                ),
+                failed_login_response(challenge=True),
                 True,
                 login,
             )
@@ -200,12 +202,7 @@ class Authenticator:
                 return AuthResult(
                     None,
                     "basic",
-                    Response(
-                        _FAILED_HTML,
-                        status=401,
-                        content_type="text/html;charset=UTF-8",
-                        headers={"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"},
-                    ),
+                    failed_login_response(challenge=False),
                     True,
                 )
             return self.check_password(creds[0], creds[1], login_url)
