@@ -263,11 +263,17 @@ header_values = st.sampled_from(
         "/login.jsp",
     ]
 ) | st.text(max_size=60)
+
+
+def _containers(children: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.lists(children, max_size=5) | st.dictionaries(
+        st.text(max_size=10), children, max_size=5
+    )
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
-    ),
+    _containers,
     max_leaves=20,
 )
 
