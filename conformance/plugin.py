@@ -138,7 +138,7 @@ def _raw(config: pytest.Config, name: str, env: str | None) -> tuple[Any, str]:
         ini = config.getini(dest)
     except ValueError:
         ini = None
-    if ini not in (None, "", []):
+    if ini not in (None, "", [], False):  # pytest gives False for an unset bool ini
         return ini, f"ini {dest}"
     return None, "default"
 

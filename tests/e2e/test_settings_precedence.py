@@ -27,6 +27,7 @@ def test_command_line_beats_environment_beats_ini(
     assert sources["user"] == "env JIRA_USER"  # BOT sets JIRA_USER: the environment beats ini
     assert sources["secret"] == "JIRA_PASSWORD"
     assert sources["deadline"] == "default"
+    assert sources["strict"] == "default" and sources["system-trust"] == "default"
     assert "settings: " in run.stdout and f"url = {url} (from ini jira_url)" in run.stdout
     html = run.artefact(".html").read_text(encoding="utf-8")
     assert "timeout = 5 s (from --jira-timeout)" in html
