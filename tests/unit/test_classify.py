@@ -105,16 +105,21 @@ def test_pat_sent_as_basic_password_on_data_center_is_a_wrong_scheme() -> None:
     assert "Unset JIRA_USER" in verdict.finding.remediation
 
 
-def test_bearer_on_cloud_is_a_wrong_scheme_pointing_at_api_tokens() -> None:
-    asked = Asked(
+def bearer_on(deployment: str, version: tuple[int, ...]) -> Asked:
+    """/myself asked with a bearer token of the given deployment and version."""
+    return Asked(
         endpoint="/rest/api/2/myself",
         url=BASE,
         credentialed=True,
         scheme="bearer",
         secret_kind="token",
-        deployment="Cloud",
-        version=(1001, 0, 0),
+        deployment=deployment,
+        version=version,
     )
+
+
+def test_bearer_on_cloud_is_a_wrong_scheme_pointing_at_api_tokens() -> None:
+    asked = bearer_on("Cloud", (1001, 0, 0))
     body = {"message": "Client must be authenticated to access this resource.", "status-code": 401}
     verdict = judge(401, JSON, json.dumps(body), asked)
     assert code(verdict) == "AUTH_WRONG_SCHEME"
@@ -130,15 +135,7 @@ def test_cloud_password_deprecation_is_a_wrong_scheme() -> None:
 
 
 def test_bearer_before_8_14_is_a_wrong_scheme_saying_there_are_no_tokens() -> None:
-    asked = Asked(
-        endpoint="/rest/api/2/myself",
-        url=BASE,
-        credentialed=True,
-        scheme="bearer",
-        secret_kind="token",
-        deployment="Server",
-        version=(7, 13, 18),
-    )
+    asked = bearer_on("Server", (7, 13, 18))
     body = {"message": "Client must be authenticated to access this resource.", "status-code": 401}
     verdict = judge(401, {**JSON, "X-AUSERNAME": "anonymous"}, json.dumps(body), asked)
     assert code(verdict) == "AUTH_WRONG_SCHEME"
