@@ -339,31 +339,15 @@ def test_admin_endpoints_drive_permissions(jira_emulator, http) -> None:
         json={"name": "x", "password": "p", "emailAddress": "x@e", "displayName": "X"},
     )
     assert r.status_code == 403
-    r = http.post(
-        f"{api}/user",
-        auth=ADMIN,
-        json={
-            "name": "seeded-bot",
-            "password": "pw",
-            "emailAddress": "s@example.com",
-            "displayName": "Seeded",
-            "applicationKeys": ["jira-software"],
-        },
-    )
+    seeded = {
+        "name": "seeded-bot",
+        "password": "pw",
+        "emailAddress": "s@example.com",
+        "displayName": "Seeded",
+    }
+    r = http.post(f"{api}/user", auth=ADMIN, json={**seeded, "applicationKeys": ["jira-software"]})
     assert r.status_code == 201 and r.json()["name"] == "seeded-bot"
-    assert (
-        http.post(
-            f"{api}/user",
-            auth=ADMIN,
-            json={
-                "name": "seeded-bot",
-                "password": "pw",
-                "emailAddress": "s@example.com",
-                "displayName": "Seeded",
-            },
-        ).status_code
-        == 400
-    )
+    assert http.post(f"{api}/user", auth=ADMIN, json=seeded).status_code == 400
     r = http.post(
         f"{server.url}/rest/pat/latest/tokens",
         auth=("seeded-bot", "pw"),
