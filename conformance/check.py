@@ -44,9 +44,11 @@ class Outcome(StrEnum):
     BLOCKED = "blocked"
     SKIPPED = "skipped"
     ERROR = "error"
+    # Did not run to completion: the run was interrupted or hit its deadline first.
+    INCOMPLETE = "incomplete"
 
 
-BLOCKING_OUTCOMES = frozenset({Outcome.FAIL, Outcome.BLOCKED, Outcome.ERROR})
+BLOCKING_OUTCOMES = frozenset({Outcome.FAIL, Outcome.BLOCKED, Outcome.ERROR, Outcome.INCOMPLETE})
 
 
 @dataclass(frozen=True)
