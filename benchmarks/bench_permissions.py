@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from conformance.emulator import BOT_PASSWORD, BOT_USER, EmulatorServer
-from conformance.plugin import project_keys
+from conformance.engine.fetch import discover_projects as project_keys
 from conformance.probes import permissions
 from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret

@@ -1,15 +1,18 @@
 """How a requirement check is declared and how it gives its judgement.
 
-A check is a pytest test in ``conformance/checks/``. It is declared with ``@requirement`` (a
-stable id, a title, the checklist step it belongs to, and the checks it needs first), reads
-evidence from the ``jira`` fixture, and ends in one of:
+A check is a function in ``conformance/checks/`` (named ``test_*`` so that pytest collects it as
+an item). It is declared with ``@requirement`` (a stable id, a title, the checklist step it
+belongs to, and the checks it needs first), judges the evidence the engine fetched, and ends in
+one of:
 
 * returning normally: pass (or warn, if ``warn()`` was called);
 * ``fail(finding, ...)``: the requirement is not met;
 * ``not_applicable(reason)``: skipped, e.g. the TLS check on a plain-http URL.
 
-If a check listed in ``after`` did not pass, the plugin reports this one as *blocked by* it
+If a check listed in ``after`` did not pass, the engine reports this one as *blocked by* it
 without running it, so that a customer sees the root cause once, not twenty times.
+
+Nothing here imports pytest: the engine (``conformance.engine``) runs checks without it.
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NoReturn, TypeVar
-
-import pytest
 
 from conformance.evidence import Evidence, Exchange
 from conformance.findings import Finding
@@ -51,12 +52,20 @@ class Outcome(StrEnum):
 BLOCKING_OUTCOMES = frozenset({Outcome.FAIL, Outcome.BLOCKED, Outcome.ERROR, Outcome.INCOMPLETE})
 
 
+AREAS = ("reachability", "api", "auth", "version", "permissions", "import", "write")
+
+
 @dataclass(frozen=True)
 class Requirement:
     id: str
     title: str
     step: Step
     after: tuple[str, ...] = ()
+
+    @property
+    def area(self) -> str:
+        """The checklist area, the id's first part; also the check's pytest marker."""
+        return self.id.split(".", 1)[0]
 
 
 @dataclass
@@ -79,7 +88,7 @@ class CheckRecord:
 
     @property
     def label(self) -> str:
-        return f"{self.id}[{self.project}]" if self.project else self.id
+        return row_label(self.id, self.project)
 
     def root_cause(self) -> CheckRecord:
         record = self
@@ -98,6 +107,11 @@ class CheckRecord:
         return ordered
 
 
+def row_label(check_id: str, project: str | None) -> str:
+    """How a row is named everywhere: ``permissions.granted[OPS]``, or the id alone."""
+    return f"{check_id}[{project}]" if project else check_id
+
+
 class CheckFailed(AssertionError):
     """Raised by ``fail``: the requirement is not met, and the findings say why."""
 
@@ -110,17 +124,43 @@ _current: contextvars.ContextVar[CheckRecord | None] = contextvars.ContextVar(
     "current_check", default=None
 )
 
+
+class NotApplicable(Exception):
+    """Raised by ``not_applicable``: the requirement does not apply here (the row is skipped)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RunDeadline(Exception):
+    """A check met the run's deadline (a request not sent, or cut short, because of it).
+
+    Raised instead of a network finding: the deadline is one fact about the run, reported once
+    as RUN_DEADLINE, not a firewall in front of each project. The row is ``incomplete``.
+    """
+
+
 F = TypeVar("F", bound=Callable[..., Any])
+REQUIREMENT_ATTRIBUTE = "__conformance_requirement__"
 
 
 def requirement(id: str, title: str, step: Step, *, after: Sequence[str] = ()) -> Callable[[F], F]:
-    """Declare a test function as the check of one requirement."""
+    """Declare a function as the check of one requirement (the engine finds it by this mark)."""
     req = Requirement(id=id, title=title, step=step, after=tuple(after))
+    if req.area not in AREAS:
+        raise ValueError(f"check id {id!r} does not start with an area of {AREAS}")
 
     def mark(fn: F) -> F:
-        return pytest.mark.conformance(req)(fn)  # type: ignore[no-any-return]
+        setattr(fn, REQUIREMENT_ATTRIBUTE, req)
+        return fn
 
     return mark
+
+
+def requirement_of(fn: object) -> Requirement | None:
+    req = getattr(fn, REQUIREMENT_ATTRIBUTE, None)
+    return req if isinstance(req, Requirement) else None
 
 
 def current() -> CheckRecord:
@@ -156,4 +196,4 @@ def fail(*findings: Finding, evidence: Sequence[Evidence | None] = ()) -> NoRetu
 
 
 def not_applicable(reason: str) -> NoReturn:
-    pytest.skip(reason)
+    raise NotApplicable(reason)

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from conformance.check import fail
+from conformance.check import RunDeadline, fail
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
 from conformance.http import TransportFailure
@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 
 def probe_failure(evidence: Evidence) -> TransportFailure | None:
-    """The transport failure a probe recorded in its facts ("failure", "error"), if any."""
-    kind = evidence.fact("failure")
-    return TransportFailure(kind, evidence.fact("error") or kind) if kind else None
+    """The transport failure a probe recorded (``Evidence.failure``), if any."""
+    failure = evidence.failure
+    return TransportFailure(failure.kind, failure.detail) if failure else None  # type: ignore[arg-type]
 
 
 def fail_on_transport(target: JiraTarget, evidence: Evidence) -> None:
@@ -49,6 +49,9 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
     reason = _essence(failure.detail)
     common = {"host": host, "port": port, "url": target.url, "error": reason}
     kind = failure.kind
+    if kind in ("deadline", "interrupted"):
+        # Not a network fault: the run ran out of time (or was stopped) before this answer.
+        raise RunDeadline(failure.detail)
     if kind == "latched":
         creds = target.settings.credentials
         return finding(
@@ -62,7 +65,7 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
         return finding("NET_DNS", **common)
     if kind == "refused":
         return finding("NET_REFUSED", **common)
-    if kind in ("timeout", "deadline"):
+    if kind == "timeout":
         return finding("NET_TIMEOUT", timeout_s=target.settings.timeout_s, stage=reason, **common)
     if kind == "tls_expired":
         return finding("NET_TLS_EXPIRED", reason=reason, not_after="see the certificate", **common)

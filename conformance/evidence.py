@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 BODY_EXCERPT_CHARS = 2000
@@ -98,15 +99,63 @@ def _dq(text: str) -> str:
     return "".join("\\" + ch if ch in '"$`\\' else ch for ch in text)
 
 
+class Problem(StrEnum):
+    """Why a probe did not get what it came for: a closed set, so a typo cannot pass unseen."""
+
+    TRANSPORT = "transport"  # no HTTP answer at all: ``Evidence.failure`` says why
+    DNS = "dns"
+    UNRESOLVED = "unresolved"
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+    PROXY = "proxy"
+    HANDSHAKE = "handshake"
+    EXPIRED = "expired"
+    HOSTNAME = "hostname"
+    UNTRUSTED = "untrusted"
+    STATE = "state"
+    NO_STATE = "no_state"
+    NO_ANSWER = "no answer"
+    REJECTED = "rejected"
+    NOT_OBJECT = "not_object"
+    NOT_JSON = "not_json"
+    SCHEMA = "schema"
+    UNEXPECTED = "unexpected"
+    INVISIBLE = "invisible"
+    NO_ISSUE = "no_issue"
+    SEARCH = "search"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why no HTTP answer came back, as the HTTP layer named it (``TransportFailure``'s shape)."""
+
+    kind: str
+    detail: str
+
+
 @dataclass
 class Evidence:
-    """What a probe learned. ``ok`` is the probe's own view: it fetched what it came for."""
+    """What a probe learned. ``ok`` is the probe's own view: it fetched what it came for.
+
+    ``failure`` is set when a request the probe depended on got no HTTP answer at all; probes
+    record it in their facts as ``failure``/``error`` and it is lifted into the field here, so
+    that every check reads a transport failure the same way.
+    """
 
     probe: str
     ok: bool
     facts: dict[str, Any] = field(default_factory=dict)
     exchanges: list[Exchange] = field(default_factory=list)
-    problem: str | None = None
+    problem: Problem | None = None
+    failure: Failure | None = None
+
+    def __post_init__(self) -> None:
+        if self.problem is not None and not isinstance(self.problem, Problem):
+            self.problem = Problem(self.problem)  # raises on a problem nobody declared
+        kind = self.facts.get("failure")
+        if self.failure is None and isinstance(kind, str) and kind:
+            self.failure = Failure(kind, str(self.facts.get("error") or kind))
 
     def fact(self, name: str, default: Any = None) -> Any:
         return self.facts.get(name, default)

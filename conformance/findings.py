@@ -55,25 +55,42 @@ class Finding:
         return f"[{self.code}] {self.summary}"
 
 
-class _Blank(dict[str, Any]):
-    """Leaves an unfilled placeholder visible instead of raising: a finding must never crash."""
+class FindingTemplateError(KeyError):
+    """A finding was built for a code the catalogue lacks, or without a value its template needs.
 
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    Raised, never rendered: a finding that reads ``Content-Type {content_type}`` would send a
+    Jira administrator looking for a setting that does not exist.
+    """
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a template fills, e.g. ``{'host', 'port'}``."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def _fill(template: str, params: dict[str, Any]) -> str:
     try:
-        return string.Formatter().vformat(template, (), _Blank(params))
+        return string.Formatter().vformat(template, (), params)
     except (ValueError, TypeError, IndexError, AttributeError):
-        # A value of an unexpected type for its format spec: show it plainly rather than fail.
+        # A value of an unexpected type for its format spec (e.g. None for :.0f): show it plainly.
         plain = re.sub(r"\{(\w+)(![rsa])?(:[^}]*)?\}", r"{\1}", template)
-        return string.Formatter().vformat(plain, (), _Blank(params))
+        return string.Formatter().vformat(plain, (), params)
 
 
 def finding(code: str, evidence: dict[str, Any] | None = None, **params: Any) -> Finding:
-    """Make the finding ``code`` from the catalogue, filled with ``params``."""
-    spec = CATALOGUE[code]
+    """Make the finding ``code`` from the catalogue, filled with ``params``.
+
+    Every placeholder of the summary and remediation must be given (extra values are allowed,
+    so one parameter set can serve several codes): an unknown code or a missing name raises
+    :class:`FindingTemplateError`.
+    """
+    spec = CATALOGUE.get(code)
+    if spec is None:
+        raise FindingTemplateError(f"no finding {code!r} in the catalogue")
+    wanted = placeholders(spec.summary) | placeholders(spec.remediation)
+    missing = wanted - params.keys()
+    if missing:
+        raise FindingTemplateError(f"{code} was built without {', '.join(sorted(missing))}")
     return Finding(
         code=spec.code,
         severity=spec.severity,
@@ -450,6 +467,16 @@ _SPECS = [
         "Delete {key} by hand (it is labelled visor-conformance and its summary says it is a "
         "conformance check and safe to delete), and grant the bot Delete Issues in {project} "
         "(Project settings > Permissions > Delete Issues) so the next run cleans up after itself.",
+    ),
+    # --- The run ------------------------------------------------------------------------------
+    FindingSpec(
+        "RUN_DEADLINE",
+        W,
+        "The run reached its deadline of {deadline_s:g} s before it finished: {not_run} required "
+        "check(s) did not run, so this run cannot say whether this Jira is ready.",
+        "Run again with a longer deadline, e.g. --jira-deadline {suggested_s:g} (or the ini "
+        "setting jira_deadline). Nothing was found wrong with the network: the checks that did "
+        "not run are marked incomplete, not failed.",
     ),
     # --- Rate limits ----------------------------------------------------------------------------
     FindingSpec(

@@ -54,6 +54,7 @@ FailureKind = Literal[
     "latched",
     "read_only",
     "too_large",
+    "interrupted",
     "other",
 ]
 
@@ -155,6 +156,7 @@ class JiraHttp:
         self._login_lock = threading.Lock()
         self._cache: dict[tuple[str, bool], HttpResult] = {}
         self._cache_locks: dict[tuple[str, bool], threading.Lock] = {}
+        self._stopped = False
         self.session = self._make_session()
         self.proxy = self._proxy_info()
 
@@ -205,6 +207,10 @@ class JiraHttp:
             url = f"{url}{'&' if '?' in url else '?'}{query}"
         return url
 
+    def stop(self) -> None:
+        """The run is ending (interrupted): send nothing more, except the deletion of test data."""
+        self._stopped = True
+
     def remaining_s(self) -> float:
         return self._deadline - time.monotonic()
 
@@ -226,7 +232,11 @@ class JiraHttp:
             if cached is not None:
                 return cached
             result = self._send("GET", url, credentialed=credentialed, timeout_s=timeout_s)
-            if result.failure is None or result.failure.kind not in ("latched", "deadline"):
+            if result.failure is None or result.failure.kind not in (
+                "latched",
+                "deadline",
+                "interrupted",
+            ):
                 self._cache[key] = result
             return result
 
@@ -280,6 +290,8 @@ class JiraHttp:
                 "read_only",
                 "not sent: the suite is read-only unless --jira-write-project is given",
             )
+        if self._stopped and not cleanup:
+            return self._not_sent(exchange, "interrupted", "not sent: the run was interrupted")
         if creds is not None and self.login_state == "rejected":
             return self._not_sent(exchange, "latched", self._latch_reason())
         if creds is None or self.login_state == "proven":

@@ -21,6 +21,7 @@ from conformance.settings import Settings
 
 if TYPE_CHECKING:
     from conformance.check import CheckRecord
+    from conformance.engine.verdict import RunState
     from conformance.profile import Profile
 
 P = ParamSpec("P")
@@ -44,9 +45,13 @@ class JiraTarget:
         )
         self.started_at = datetime.now(UTC)
         self.started_monotonic = time.monotonic()
-        self.records: list[CheckRecord] = []
+        self.records: list[CheckRecord] = []  # the run's rows, in the order they were judged
         # What the run learned about the instance and the bot (serverInfo, /myself), for reports.
         self.identity: dict[str, Any] = {}
+        # Lines the run says about itself in the terminal header (e.g. why -n was ignored).
+        self.notices: list[str] = []
+        # What happened to the run as a whole (set by the engine's Run): interrupted, deadline.
+        self.run_state: RunState | None = None
         self._cache: dict[tuple[Any, ...], Evidence] = {}
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._lock = threading.Lock()
@@ -81,10 +86,10 @@ class JiraTarget:
             list(pool.map(lambda args: self.probe(fn, *args), pending))
 
     def record(self, check_id: str, project: str | None = None) -> CheckRecord | None:
-        for record in self.records:
-            if record.id == check_id and record.project == project:
-                return record
-        return None
+        """The row of a check (for one project), if it was judged; the last one wins."""
+        return next(
+            (r for r in reversed(self.records) if r.id == check_id and r.project == project), None
+        )
 
     def elapsed_s(self) -> float:
         return time.monotonic() - self.started_monotonic

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
 from conformance.diagnosis import probe_failure, transport_finding
-from conformance.evidence import Evidence
+from conformance.evidence import Evidence, Problem
 from conformance.findings import Finding, finding
 from conformance.probes import search
 from conformance.target import JiraTarget
@@ -48,6 +48,14 @@ def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
     failure = probe_failure(evidence)
     if failure is not None:
         return transport_finding(jira, failure)
+    if evidence.problem is Problem.SCHEMA:
+        field, problem = facts["schema"]
+        return finding(
+            "API_SCHEMA",
+            endpoint=facts.get("endpoint"),
+            field=f"{field} (at {facts.get('failed_at')})",
+            problem=problem,
+        )
     status = facts.get("status")
     return finding(
         "IMP_SEARCH_FAILED",

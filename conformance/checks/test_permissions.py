@@ -5,8 +5,8 @@ its access mode (from the integration profile) needs is granted; and, for projec
 creating an issue asks for nothing Visor cannot fill and the fields Visor edits are editable.
 Write readiness is judged from metadata, without writing anything.
 
-The first per-project check prefetches every project's evidence concurrently; each check then
-judges the cached evidence of its own project.
+The engine's scheduler fetches every project's evidence concurrently before any check runs
+(``conformance.engine.fetch``); each check then judges the cached evidence of its own project.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from conformance.check import Step, fail, not_applicable, note, requirement, sho
 from conformance.diagnosis import probe_failure, transport_finding
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
-from conformance.plugin import project_keys
 from conformance.probes import account, projects
 from conformance.probes import permissions as perms
 from conformance.target import JiraTarget
@@ -24,12 +23,6 @@ PURPOSES = {
     "read": "read (import) its issues",
     "write": "write changes back to its issues (two-way sync)",
 }
-
-
-def prefetch_projects(jira: JiraTarget, project: str) -> None:
-    """Fetch every project's evidence at once, concurrently, the first time any check needs it."""
-    jira.prefetch(perms.survey, [(key,) for key in project_keys(jira)])
-    jira.probe(perms.survey, project)
 
 
 def bot_user(jira: JiraTarget) -> str:
@@ -93,7 +86,6 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
                 where="the permission scheme of each project Visor should use",
             )
         )
-    prefetch_projects(jira, project)
     evidence = jira.probe(perms.project_permissions, project)
     show(evidence)
     if evidence.problem == "invisible":
@@ -122,7 +114,6 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
 def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
     if project is None:
         not_applicable("no project to check")
-    prefetch_projects(jira, project)
     evidence = jira.probe(perms.project_permissions, project)
     show(evidence)
     if not evidence.ok:
@@ -174,7 +165,6 @@ def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
 )
 def test_create_fields(jira: JiraTarget, project: str | None) -> None:
     key = write_project(jira, project)
-    prefetch_projects(jira, key)
     evidence = jira.probe(perms.create_metadata, key)
     show(evidence)
     if not evidence.ok:
@@ -220,7 +210,6 @@ def test_create_fields(jira: JiraTarget, project: str | None) -> None:
 )
 def test_edit_fields(jira: JiraTarget, project: str | None) -> None:
     key = write_project(jira, project)
-    prefetch_projects(jira, key)
     evidence = jira.probe(perms.edit_metadata, key)
     show(evidence)
     if evidence.problem == "no_issue":

@@ -76,9 +76,9 @@ def decide(
     reasons: list[IncompleteReason] = []
     if interrupted_by is not None:
         reasons.append(IncompleteReason.INTERRUPTED)
-    if deadline_passed or any(r.outcome is Outcome.INCOMPLETE for r in records):
-        if interrupted_by is None:
-            reasons.append(IncompleteReason.DEADLINE)
+    cut_short = deadline_passed or any(r.outcome is Outcome.INCOMPLETE for r in records)
+    if cut_short and interrupted_by is None:
+        reasons.append(IncompleteReason.DEADLINE)
     if not_run and not reasons:
         reasons.append(IncompleteReason.SELECTION)
     outcomes = {r.outcome for r in records}

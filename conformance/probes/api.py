@@ -203,4 +203,4 @@ def search(target: JiraTarget, path: str) -> Evidence:
     if verdict.passed:
         facts["schema"] = ("issues", "is missing or not a list")
         return Evidence("api.search", False, facts, [result.exchange], problem="schema")
-    return Evidence("api.search", False, facts, [result.exchange], problem=verdict.kind.value)
+    return Evidence("api.search", False, facts, [result.exchange], problem="refused")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from conformance.evidence import Evidence, Exchange
+from conformance.evidence import Evidence, Exchange, Problem
 from conformance.http import HttpResult
 from conformance.probes import network
 
@@ -262,46 +263,21 @@ def import_sample(target: JiraTarget, project: str) -> Evidence:
         "fields": ",".join(ids) or None,
         "expand": "changelog" if settings.changelog else None,
     }
-    shown: list[Exchange] = []
-    rate_limited = 0
+    pages = _Pages(target, params, paging, inspection)
     started = time.monotonic()
-    failure: HttpResult | None = None
-    where = ""
-    start_at: int | None = 0
-    token: str | None = None
-    while True:
-        if cloud:
-            result = target.http.send(
-                "GET", CLOUD_SEARCH, params={**params, "nextPageToken": token}
-            )
-            where = f"page {paging.pages + 1}"
-        else:
-            result = target.http.send("GET", DC_SEARCH, params={**params, "startAt": start_at})
-            where = f"startAt={start_at}"
-            if result.status == 410 and paging.pages == 0:
-                # Cloud although serverInfo was not learned: /search is gone (CHANGE-2046).
-                shown.append(result.exchange)
-                facts["switched_after_410"] = True
-                cloud = True
-                continue
-        if result.exchange.attempt > 1 or result.status == 429:
-            rate_limited += 1
-        if paging.pages == 0:
-            shown.append(result.exchange)
-        body, _ = result.json()
-        if result.failure is not None or result.status != 200 or not isinstance(body, dict):
-            failure = result
-            break
-        for issue in body.get("issues") or []:
-            inspection.inspect(issue)
-        if cloud:
-            token = paging.cloud_page(body)
-            if token is None:
-                break
-        else:
-            start_at = paging.dc_page(start_at or 0, body)
-            if start_at is None:
-                break
+    if not cloud:
+        pages.data_center()
+        if pages.gone_on_first_page():
+            facts["switched_after_410"] = True
+            cloud = True
+    if cloud:
+        pages.cloud()
+    shown, failure, where, rate_limited = (
+        pages.shown,
+        pages.failure,
+        pages.where,
+        pages.rate_limited,
+    )
     elapsed = time.monotonic() - started
     paging.finish()
     facts.update(
@@ -328,19 +304,124 @@ def import_sample(target: JiraTarget, project: str) -> Evidence:
     )
     distinct = len(paging.keys)
     paging.keys.clear()
+    if pages.wrong_type is not None:
+        facts.update(failed_at=where, schema=pages.wrong_type)
+        return Evidence("search.import_sample", False, facts, shown, problem=Problem.SCHEMA)
     if failure is not None:
         if failure.exchange not in shown:
             shown.append(failure.exchange)
         facts.update(failed_at=where, status=failure.status, message=error_messages(failure))
         if failure.failure is not None:
             facts.update(failure=failure.failure.kind, error=failure.failure.detail)
-        return Evidence("search.import_sample", False, facts, shown, problem="search")
+        return Evidence("search.import_sample", False, facts, shown, problem=Problem.SEARCH)
     if cloud and not paging.exhausted:
         total, complete = count_cloud(target, jql)
         facts.update(total=total, total_complete=complete)
     elif paging.exhausted:
         facts["total"] = distinct if cloud else paging.total
     return Evidence("search.import_sample", True, facts, shown)
+
+
+class _Pages:
+    """The pages of one import search, fetched as the deployment allows and judged in order.
+
+    Data Center: the first page tells ``total`` and the server's clamp on ``maxResults``; the
+    following pages of the sample are then fetched concurrently by offset (a window of
+    ``--jira-concurrency`` pages at a time) and accounted for in offset order, each inspected and
+    dropped. Cloud's token pages can only come one after another.
+    """
+
+    def __init__(
+        self,
+        target: JiraTarget,
+        params: dict[str, Any],
+        paging: Paging,
+        inspection: IssueInspection,
+    ) -> None:
+        self.target = target
+        self.params = params
+        self.paging = paging
+        self.inspection = inspection
+        self.shown: list[Exchange] = []
+        self.failure: HttpResult | None = None
+        self.wrong_type: tuple[str, str] | None = None
+        self.where = ""
+        self.rate_limited = 0
+        self._gone = False
+
+    def _take(self, result: HttpResult, where: str) -> dict[str, Any] | None:
+        """The page's body if it is a usable page, else None with the reason kept."""
+        self.where = where
+        if result.exchange.attempt > 1 or result.status == 429:
+            self.rate_limited += 1
+        if self.paging.pages == 0 and result.exchange not in self.shown:
+            self.shown.append(result.exchange)
+        body, _ = result.json()
+        if result.failure is not None or result.status != 200 or not isinstance(body, dict):
+            self.failure = result
+            return None
+        issues = body.get("issues", [])
+        if not isinstance(issues, list):
+            self.wrong_type = ("issues", f"is {type(issues).__name__}, not a list of issues")
+            self.shown.append(result.exchange)
+            return None
+        for issue in issues:
+            self.inspection.inspect(issue)
+        return body
+
+    def _dc_get(self, start_at: int) -> HttpResult:
+        # send, not get: get keeps every answer for the run, and pages must be dropped.
+        return self.target.http.send("GET", DC_SEARCH, params={**self.params, "startAt": start_at})
+
+    def gone_on_first_page(self) -> bool:
+        return self._gone
+
+    def data_center(self) -> None:
+        first = self._dc_get(0)
+        if first.status == 410 and first.failure is None:
+            # Cloud although serverInfo was not learned: /search is gone (CHANGE-2046).
+            self.shown.append(first.exchange)
+            self._gone = True
+            return
+        body = self._take(first, "startAt=0")
+        following = None if body is None else self.paging.dc_page(0, body)
+        last_start = 0
+        while following is not None:
+            step = following - last_start
+            end = min(self.paging.total or following + step, self.paging.sample_size)
+            window = [following + n * step for n in range(self.target.settings.concurrency)]
+            window = [offset for offset in window if offset < end] or [following]
+            results = self._fetch_all(window)
+            expected: int | None = following
+            for offset, result in zip(window, results, strict=True):
+                if offset != expected:
+                    break  # a short page moved the offsets: go on from where it ended
+                body = self._take(result, f"startAt={offset}")
+                if body is None:
+                    return
+                last_start, expected = offset, self.paging.dc_page(offset, body)
+                if expected is None:
+                    break
+            following = expected
+
+    def _fetch_all(self, offsets: list[int]) -> list[HttpResult]:
+        if len(offsets) == 1:
+            return [self._dc_get(offsets[0])]
+        with ThreadPoolExecutor(len(offsets), thread_name_prefix="page") as pool:
+            return list(pool.map(self._dc_get, offsets))
+
+    def cloud(self) -> None:
+        token: str | None = None
+        while True:
+            result = self.target.http.send(
+                "GET", CLOUD_SEARCH, params={**self.params, "nextPageToken": token}
+            )
+            body = self._take(result, f"page {self.paging.pages + 1}")
+            if body is None:
+                return
+            token = self.paging.cloud_page(body)
+            if token is None:
+                return
 
 
 def count_cloud(target: JiraTarget, jql: str) -> tuple[int, bool]:

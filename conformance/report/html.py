@@ -38,6 +38,7 @@ OUTCOME_LABELS = {
     "blocked": "Blocked",
     "skipped": "Skipped",
     "error": "Error",
+    "incomplete": "Incomplete",
 }
 NOT_LEARNED = "not learned (the check that reads it did not pass)"
 # pytest-html outcomes whose rows start folded: the failing ones open by themselves.
@@ -142,10 +143,18 @@ def render_summary(target: JiraTarget) -> str:
 
 
 def verdict_html(target: JiraTarget) -> str:
-    ready = summary.verdict(target) == summary.READY
+    run_verdict = summary.run_verdict(target)
+    ready = run_verdict.verdict.value == summary.READY
     counts = summary.counts(target)
     fixes = summary.fix_first(target)
-    if ready:
+    if run_verdict.verdict.value == "incomplete":
+        why = ", ".join(reason.value for reason in run_verdict.reasons)
+        headline = "Incomplete: no verdict"
+        detail = (
+            f"The run did not complete ({why}): {len(run_verdict.not_run)} required check(s) did "
+            "not run, so this report cannot say whether this Jira is ready. Run the check again."
+        )
+    elif ready:
         headline = "Ready for Visor"
         detail = "Every requirement of the Visor integration that was checked is met."
         if counts["warn"]:
@@ -168,8 +177,8 @@ def verdict_html(target: JiraTarget) -> str:
         for k, v in counts.items()
         if v
     )
-    state = "ready" if ready else "not-ready"
-    mark = "&#10003;" if ready else "&#10005;"
+    state = run_verdict.verdict.value
+    mark = "&#10003;" if ready else ("?" if state == "incomplete" else "&#10005;")
     return (
         f'<section class="vc-verdict vc-verdict-{state}" id="vc-verdict" data-verdict="{state}">'
         f'<div class="vc-verdict-mark" aria-hidden="true">{mark}</div>'

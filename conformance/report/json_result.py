@@ -37,6 +37,7 @@ def build(target: JiraTarget) -> dict[str, Any]:
             "authScheme": creds.scheme if creds else None,
         },
         "verdict": summary.verdict(target),
+        **_incomplete(target),
         "summary": summary.counts(target),
         "results": [_result(record) for record in target.records],
         "http": {
@@ -55,6 +56,19 @@ def build(target: JiraTarget) -> dict[str, Any]:
             "settings_sources": dict(target.settings.sources),
         },
     }
+
+
+def _incomplete(target: JiraTarget) -> dict[str, Any]:
+    verdict = summary.run_verdict(target)
+    data: dict[str, Any] = {"exit_code": int(verdict.exit_code)}
+    if verdict.reasons:
+        data["incomplete"] = {
+            "reasons": [r.value for r in verdict.reasons],
+            "signal": verdict.signal,
+            "not_run": list(verdict.not_run[:200]),
+            "not_run_count": len(verdict.not_run),
+        }
+    return data
 
 
 def _result(record: CheckRecord) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from conformance.check import CheckRecord, Outcome
+from conformance.engine.verdict import RunVerdict, decide
 from conformance.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -42,11 +43,20 @@ class FixItem:
         return f"vc-fix-{self.number}"
 
 
+def run_verdict(target: JiraTarget) -> RunVerdict:
+    """The run's one verdict (see conformance.engine.verdict), as every report states it."""
+    state = target.run_state
+    return decide(
+        target.records,
+        state.required if state is not None else [r.label for r in target.records],
+        strict=target.settings.strict,
+        interrupted_by=state.interrupted_by if state is not None else None,
+        deadline_passed=state.deadline_passed if state is not None else False,
+    )
+
+
 def verdict(target: JiraTarget) -> str:
-    outcomes = {r.outcome for r in target.records}
-    if not target.records or outcomes & {Outcome.FAIL, Outcome.ERROR}:
-        return NOT_READY
-    return READY
+    return run_verdict(target).verdict.value
 
 
 def counts(target: JiraTarget) -> dict[str, int]:

@@ -24,7 +24,7 @@ REPORT_KINDS = (("html", "HTML "), ("json", "JSON "), ("xml", "JUnit"))
 
 
 def verdict_word(target: JiraTarget) -> str:
-    return "READY" if summary.verdict(target) == summary.READY else "NOT READY"
+    return summary.run_verdict(target).word
 
 
 def verdict_line(target: JiraTarget, paths: dict[str, Path]) -> str:
@@ -40,12 +40,13 @@ def verdict_lines(target: JiraTarget, paths: dict[str, Path]) -> list[str]:
     counts = summary.counts(target)
     tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
     lines = ["", "=" * WIDTH, f"{verdict_word(target)} for Visor: {target.url}  ({tally})"]
-    if target.settings.strict and summary.verdict(target) == summary.READY:
+    if target.settings.strict:
         strict = summary.strict_blockers(target)
         lines.append(
-            "Strict certification: passed, no warning."
+            "Strict run: no warning and no blocked check."
             if not strict
-            else f"Strict certification: NOT passed, {strict} warning or blocked check{'s' if strict != 1 else ''}."
+            else f"Strict run: {strict} warning{'s' if strict != 1 else ''} or blocked "
+            f"check{'s' if strict != 1 else ''} make{'s' if strict == 1 else ''} it not ready."
         )
     fixes = summary.fix_first(target)
     if fixes:

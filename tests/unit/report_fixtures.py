@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conformance.check import CheckRecord, Outcome, Requirement, Step
 from conformance.evidence import Evidence, Exchange
-from conformance.findings import finding
+from conformance.findings import CATALOGUE, finding, placeholders
 from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
@@ -27,6 +27,13 @@ def make_target(*, strict: bool = False, url: str = "https://jira.example.com") 
     return JiraTarget(settings, redactor, load_profile(None))
 
 
+def filled(code: str, params: dict[str, object]) -> dict[str, object]:
+    """Every placeholder of the code's templates: the given values, else a visible sample."""
+    spec = CATALOGUE[code]
+    wanted = placeholders(spec.summary) | placeholders(spec.remediation)
+    return {name: params.get(name, f"sample-{name}") for name in wanted}
+
+
 def add(
     target: JiraTarget,
     check_id: str,
@@ -44,7 +51,7 @@ def add(
         project=project,
         nodeid=f"test_{check_id.replace('.', '_')}.py::test_it",
         outcome=outcome,
-        findings=[finding(code, **params) for code in findings],
+        findings=[finding(code, **filled(code, params)) for code in findings],
         blocked_by=blocked_by,
         notes=list(notes),
     )

@@ -6,6 +6,7 @@ import typing
 
 import pytest
 
+from conformance.check import RunDeadline
 from conformance.diagnosis import probe_failure, transport_finding
 from conformance.evidence import Evidence
 from conformance.http import FailureKind, TransportFailure
@@ -18,7 +19,6 @@ EXPECTED = {
     "dns": "NET_DNS",
     "refused": "NET_REFUSED",
     "timeout": "NET_TIMEOUT",
-    "deadline": "NET_TIMEOUT",
     "tls_untrusted": "NET_TLS_UNTRUSTED",
     "tls_other": "NET_TLS_UNTRUSTED",
     "tls_hostname": "NET_TLS_HOSTNAME",
@@ -36,11 +36,21 @@ def target() -> JiraTarget:
     )
 
 
-@pytest.mark.parametrize("kind", typing.get_args(FailureKind))
+RUN_ENDED = ("deadline", "interrupted")
+
+
+@pytest.mark.parametrize("kind", [k for k in typing.get_args(FailureKind) if k not in RUN_ENDED])
 def test_each_failure_kind_gives_a_filled_finding(target: JiraTarget, kind: str) -> None:
     found = transport_finding(target, TransportFailure(kind, "detail of the failure"))  # type: ignore[arg-type]
     assert found.code == EXPECTED.get(kind, "NET_NOT_JIRA")
     assert "{" not in found.summary + found.remediation, "every placeholder is filled"
+
+
+@pytest.mark.parametrize("kind", RUN_ENDED)
+def test_the_deadline_is_never_a_network_finding(target: JiraTarget, kind: str) -> None:
+    """A request the deadline stopped (or an interrupted run) makes the row incomplete, once."""
+    with pytest.raises(RunDeadline):
+        transport_finding(target, TransportFailure(kind, "not sent: the run's deadline passed"))  # type: ignore[arg-type]
 
 
 def test_a_refused_login_is_never_reported_as_a_network_fault(target: JiraTarget) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conformance.check import Outcome
 from conformance.report import summary, terminal
 from tests.unit.report_fixtures import PASSWORD, add, make_target
@@ -40,21 +42,23 @@ def test_a_blocked_row_traces_back_through_a_chain_to_its_fix() -> None:
     assert fix is not None and fix.number == 1 and fix.code == "NET_TLS_UNTRUSTED"
 
 
-def test_warnings_only_is_ready_but_not_strictly_certified() -> None:
-    target = make_target(strict=True)
+@pytest.mark.parametrize(("strict", "verdict"), [(False, "ready"), (True, "not-ready")])
+def test_warnings_only_is_ready_unless_the_run_is_strict(strict: bool, verdict: str) -> None:
+    """A strict run with a warning is NOT READY in every report, not READY with a footnote."""
+    target = make_target(strict=strict)
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
     add(target, "reachability.dns", Outcome.PASS)
-    assert summary.verdict(target) == summary.READY
+    assert summary.verdict(target) == verdict
     assert summary.fix_first(target) == []
     assert [f.code for _r, f in summary.warnings(target)] == ["NET_PLAIN_HTTP"]
     assert summary.strict_blockers(target) == 1
     lines = terminal.verdict_lines(target, {})
-    assert any(line.startswith("READY for Visor") for line in lines)
-    assert "Strict certification: NOT passed, 1 warning or blocked check." in lines
+    word = "READY" if verdict == "ready" else "NOT READY"
+    assert any(line.startswith(f"{word} for Visor") for line in lines)
 
 
-def test_an_empty_run_is_not_ready() -> None:
-    assert summary.verdict(make_target()) == summary.NOT_READY
+def test_an_empty_run_is_never_ready() -> None:
+    assert summary.verdict(make_target()) == "incomplete"
 
 
 def test_terminal_block_lists_fixes_with_remediation_and_existing_reports(tmp_path: Path) -> None:

@@ -1,0 +1,191 @@
+"""Judging: one planned check at a time, against the evidence the scheduler fetched.
+
+``Run`` is the state of one run — its plan, its rows, what happened to it (interrupted, past
+its deadline) — and the verdict that follows. It is what the pytest plugin drives item by item,
+and what :func:`run_all` drives without pytest.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from conformance.check import (
+    BLOCKING_OUTCOMES,
+    CheckFailed,
+    CheckRecord,
+    NotApplicable,
+    Outcome,
+    RunDeadline,
+    _current,
+)
+from conformance.engine.plan import PlannedCheck, discover_checks, make_plan
+from conformance.engine.verdict import RunState, RunVerdict, decide
+from conformance.findings import Finding, finding
+
+if TYPE_CHECKING:
+    from conformance.target import JiraTarget
+
+DEADLINE_NOTE = "not run to completion: the run's deadline passed first"
+
+
+def passed_deadline(kind: str | None) -> bool:
+    return kind == "deadline"
+
+
+@dataclass
+class Run:
+    target: JiraTarget
+    plan: list[PlannedCheck]
+    state: RunState = field(default_factory=RunState)
+    _by_label: dict[str, CheckRecord] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.state.required = [p.label for p in self.plan if p.required]
+
+    @property
+    def records(self) -> list[CheckRecord]:
+        return self.target.records
+
+    def record(self, check_id: str, project: str | None) -> CheckRecord | None:
+        return self._by_label.get(f"{check_id}[{project}]" if project else check_id)
+
+    # -- judging -----------------------------------------------------------------------------
+
+    def judge(self, planned: PlannedCheck, nodeid: str = "") -> CheckRecord:
+        """Run one check and record its row; a KeyboardInterrupt leaves the row incomplete."""
+        req = planned.spec.requirement
+        record = CheckRecord(
+            requirement=req,
+            project=planned.project,
+            nodeid=nodeid or planned.label,
+            outcome=Outcome.INCOMPLETE,
+        )
+        self.records.append(record)
+        self._by_label[record.label] = record
+        prior = self._blocking(planned)
+        if prior is not None:
+            record.blocked_by = prior
+            if prior.root_cause().outcome is Outcome.INCOMPLETE:
+                record.notes.append(f"not run: {prior.root_cause().label} did not complete")
+            else:
+                record.outcome = Outcome.BLOCKED
+            return record
+        if self.target.http.remaining_s() <= 0:
+            self.state.deadline_passed = True
+            record.notes.append(DEADLINE_NOTE)
+            return record
+        token = _current.set(record)
+        started = time.monotonic()
+        try:
+            args = (self.target, planned.project) if planned.spec.per_project else (self.target,)
+            planned.spec.function(*args)
+            record.outcome = Outcome.WARN if record.findings else Outcome.PASS
+        except CheckFailed as exc:
+            record.findings.extend(f for f in exc.findings if f not in record.findings)
+            record.outcome = Outcome.FAIL
+            if _met_deadline(record):
+                self._incomplete(record)
+        except NotApplicable as exc:
+            record.outcome = Outcome.SKIPPED
+            record.notes.append(exc.reason)
+        except RunDeadline:
+            self._incomplete(record)
+        except Exception as exc:  # the check itself broke: an error row, never a crash
+            record.outcome = Outcome.ERROR
+            record.notes.append(f"the check could not complete: {_describe(exc)}")
+        finally:
+            record.duration_s = time.monotonic() - started
+            _current.reset(token)
+        return record
+
+    def _blocking(self, planned: PlannedCheck) -> CheckRecord | None:
+        for dep in planned.spec.requirement.after:
+            prior = self.record(dep, planned.project) or self.record(dep, None)
+            if prior is not None and prior.outcome in BLOCKING_OUTCOMES:
+                return prior
+        return None
+
+    def _incomplete(self, record: CheckRecord) -> None:
+        self.state.deadline_passed = True
+        record.outcome = Outcome.INCOMPLETE
+        record.findings.clear()
+        record.notes.append(DEADLINE_NOTE)
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def interrupted(self, signal_name: str) -> None:
+        if self.state.interrupted_by is None:
+            self.state.interrupted_by = signal_name
+        self.target.http.stop()
+
+    def verdict(self) -> RunVerdict:
+        return decide(
+            self.records,
+            self.state.required,
+            strict=self.target.settings.strict,
+            interrupted_by=self.state.interrupted_by,
+            deadline_passed=self.state.deadline_passed or self.target.http.remaining_s() <= 0,
+        )
+
+    def deadline_finding(self) -> Finding | None:
+        """The one RUN_DEADLINE finding of a run that hit its deadline."""
+        verdict = self.verdict()
+        if not self.state.deadline_passed:
+            return None
+        deadline = self.target.settings.deadline_s
+        return finding(
+            "RUN_DEADLINE",
+            deadline_s=deadline,
+            not_run=len(verdict.not_run),
+            suggested_s=max(deadline * 2, round(self.target.elapsed_s() * 3)),
+        )
+
+
+def _met_deadline(record: CheckRecord) -> bool:
+    """Did the failure come from the deadline (an answer never sent or cut short by it)?"""
+    return any(
+        ev.failure is not None and passed_deadline(ev.failure.kind) for ev in record.evidence
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    """The exception and where it was raised, without frame locals (they can hold secrets)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/conformance/" in f.filename.replace("\\", "/")] or frames
+    where = f" at {ours[-1].filename.rsplit('/', 1)[-1]}:{ours[-1].lineno}" if ours else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def start(target: JiraTarget, projects: Sequence[str]) -> Run:
+    """A run of every declared check over ``projects``."""
+    return Run(
+        target,
+        make_plan(discover_checks(), projects, write_project=target.settings.write_project),
+    )
+
+
+def run_all(target: JiraTarget) -> Run:
+    """The whole run without pytest: plan, fetch, judge every row, clean up."""
+    from conformance.engine import fetch
+
+    run = start(target, fetch.discover_projects(target))
+    try:
+        fetch.prefetch(target, run.plan)
+        for planned in run.plan:
+            run.judge(planned)
+    except KeyboardInterrupt:
+        run.interrupted("SIGINT")
+    finally:
+        finish(run)
+    return run
+
+
+def finish(run: Run) -> None:
+    """The safety net: delete any test issue a round trip left behind, and say so on its row."""
+    from conformance.probes import write
+
+    write.cleanup_leftovers(run.target)
