@@ -162,6 +162,7 @@ class ConformanceRun(_Collection):
         self._items: dict[str, PlannedCheck] = {}
         self._previous_handlers: dict[int, Any] = {}
         self.prefetch: fetch.Prefetch | None = None
+        self.reports_wanted = True
 
     @classmethod
     def configure(cls, config: pytest.Config) -> ConformanceRun:
@@ -261,12 +262,32 @@ class ConformanceRun(_Collection):
                 mine.append((position[label], item))
         if not mine:
             total = len(run.plan)
-            raise pytest.UsageError(
+            self._write_no_reports()
+            pytest.exit(
                 f"the selection (-k, -m, node ids or --deselect) matches none of the {total} "
-                f"checks; areas you can select with -m: {', '.join(AREAS)}"
+                f"checks; areas you can select with -m: {', '.join(AREAS)}",
+                returncode=int(pytest.ExitCode.USAGE_ERROR),
             )
         others = [item for item in items if item.nodeid not in self._items]
         items[:] = [item for _, item in sorted(mine, key=lambda pair: pair[0])] + others
+
+    def _write_no_reports(self) -> None:
+        """A run that ends in a usage error leaves no report behind (pytest-html and JUnit would
+        write one at session end)."""
+        from _pytest.junitxml import xml_key
+
+        self.reports_wanted = False
+        manager = self.config.pluginmanager
+        writers = [
+            p for p in manager.get_plugins() if type(p).__module__.startswith("pytest_html.")
+        ]
+        junit = self.config.stash.get(xml_key, None)
+        if junit is not None:
+            del self.config.stash[xml_key]  # junitxml's own unconfigure then has nothing to do
+            writers.append(junit)
+        for writer in writers:
+            if manager.is_registered(writer):
+                manager.unregister(writer)
 
     def _engine(self) -> Run:
         self.projects()
@@ -351,6 +372,8 @@ class ConformanceRun(_Collection):
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from conformance.report import json_result
 
+        if not self.reports_wanted:
+            return
         run = self._engine()
         with _deferred_interrupts(run):
             finish(run)  # safety net: delete any test issue a round trip left
@@ -383,14 +406,15 @@ class ConformanceRun(_Collection):
         from conformance.report import terminal
 
         write_closing = getattr(terminal, "write_closing", None)
-        if write_closing is not None:
+        if write_closing is not None and self.reports_wanted:
             write_closing(self.config, self.target, self.paths)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from conformance.report import terminal
 
         with _deferred_interrupts(self.run):
-            terminal.write_last_line(config, self.target, self.paths)
+            if self.reports_wanted:
+                terminal.write_last_line(config, self.target, self.paths)
             self._restore_signals()
             self.target.close()
             if self.emulator is not None:

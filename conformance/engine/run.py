@@ -189,3 +189,4 @@ def finish(run: Run) -> None:
     from conformance.probes import write
 
     write.cleanup_leftovers(run.target)
+    run.state.deadline_finding = run.deadline_finding()

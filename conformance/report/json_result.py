@@ -68,6 +68,9 @@ def _incomplete(target: JiraTarget) -> dict[str, Any]:
             "not_run": list(verdict.not_run[:200]),
             "not_run_count": len(verdict.not_run),
         }
+        state = target.run_state
+        if state is not None and state.deadline_finding is not None:
+            data["incomplete"]["finding"] = state.deadline_finding.as_json()
     return data
 
 

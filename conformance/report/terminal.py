@@ -30,16 +30,35 @@ def verdict_word(target: JiraTarget) -> str:
 def verdict_line(target: JiraTarget, paths: dict[str, Path]) -> str:
     shown = [str(p) for _kind, p in sorted(paths.items()) if p.exists()]
     return (
-        f"visor-jira-conformance: {verdict_word(target)} for Visor: {target.url} "
-        f"| reports: {', '.join(shown) or 'none'}"
+        f"visor-jira-conformance: {verdict_word(target)} for Visor: {target.url}"
+        f"{incomplete_text(target)} | reports: {', '.join(shown) or 'none'}"
     )
+
+
+def incomplete_text(target: JiraTarget) -> str:
+    """Why a run has no verdict, e.g. ' (interrupted by SIGINT: 310 required checks did not run)'."""
+    verdict = summary.run_verdict(target)
+    if not verdict.reasons:
+        return ""
+    why = {
+        "interrupted": f"interrupted by {verdict.signal or 'a signal'}",
+        "deadline": f"the deadline of {target.settings.deadline_s:g} s passed",
+        "selection": "the selection left checks out",
+    }
+    reasons = ", ".join(why[r.value] for r in verdict.reasons)
+    count = len(verdict.not_run)
+    return f" ({reasons}: {count} required check{'s' if count != 1 else ''} did not run)"
 
 
 def verdict_lines(target: JiraTarget, paths: dict[str, Path]) -> list[str]:
     """The customer command's closing block: verdict, numbered fixes, warnings, report paths."""
     counts = summary.counts(target)
     tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
-    lines = ["", "=" * WIDTH, f"{verdict_word(target)} for Visor: {target.url}  ({tally})"]
+    lines = [
+        "",
+        "=" * WIDTH,
+        f"{verdict_word(target)} for Visor: {target.url}{incomplete_text(target)}  ({tally})",
+    ]
     if target.settings.strict:
         strict = summary.strict_blockers(target)
         lines.append(

@@ -1,0 +1,191 @@
+"""The verdict is complete or says it is not: real signals, selections, deadlines, informational runs.
+
+Each run is the real suite in a subprocess against the emulator; what is asserted is what a user
+would read: the JSON result, the HTML banner, the JUnit properties, the terminal's last line and
+the exit code, and (for informational runs) the emulator's request log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tests.e2e.accounts import BOT
+from tests.e2e.conftest import JIRA_ENV, RESULT_SCHEMA, RunSuite
+
+POLL_S = 0.05
+
+
+def suite_process(url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in JIRA_ENV}
+    env.update(BOT, NETRC=str(tmp_path / "no-netrc"))
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--jira-url",
+            url,
+            "--jira-report-dir",
+            str(tmp_path / "reports"),
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_requests(server: Any, count: int, process: subprocess.Popen[str]) -> None:
+    """Until the emulator has seen ``count`` requests: an order of events, not a clock."""
+    while len(server.log.entries) < count:
+        assert process.poll() is None, "the run ended before the signal could be sent"
+        time.sleep(POLL_S)
+
+
+def artefacts(tmp_path: Path) -> tuple[dict[str, Any], str, ET.Element]:
+    report_dir = tmp_path / "reports"
+    (json_path,) = report_dir.glob("*.json")
+    (html_path,) = report_dir.glob("*.html")
+    (xml_path,) = report_dir.glob("*.xml")
+    result = json.loads(json_path.read_text("utf-8"))
+    jsonschema.validate(result, RESULT_SCHEMA)
+    return result, html_path.read_text("utf-8"), ET.parse(xml_path).getroot()
+
+
+def junit_properties(root: ET.Element) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "") for p in root.iter("property") if p.get("name")}
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_mid_run_is_incomplete_everywhere(
+    jira_emulator: Any, tmp_path: Path, signal_name: str
+) -> None:
+    server = jira_emulator("dc-healthy", projects=30, latency_ms=50)
+    process = suite_process(server.url, tmp_path)
+    wait_for_requests(server, 12, process)  # past the chain, in the middle of the projects
+    process.send_signal(getattr(signal, signal_name))
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 2, out
+    assert "Traceback (most recent call last)" not in out
+    result, html, junit = artefacts(tmp_path)
+    assert result["verdict"] == "incomplete" and result["exit_code"] == 2
+    assert result["incomplete"]["reasons"] == ["interrupted"]
+    assert result["incomplete"]["signal"] == signal_name
+    assert result["incomplete"]["not_run_count"] > 0
+    # The JSON lists the first 200 by name and counts them all.
+    listed = len(result["incomplete"]["not_run"])
+    assert listed == min(200, result["incomplete"]["not_run_count"])
+    assert 'data-verdict="incomplete"' in html and "Incomplete: no verdict" in html
+    assert junit_properties(junit)["visor.verdict"] == "incomplete"
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("visor-jira-conformance: INCOMPLETE for Visor")
+    assert f"interrupted by {signal_name}" in last
+
+
+def test_a_selection_of_the_captcha_locked_bot_is_incomplete(
+    jira_emulator: Any, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("captcha")
+    run = run_suite(server.url, "-k", "import")
+    assert run.ret == 2
+    assert run.result["verdict"] == "incomplete"
+    assert run.result["incomplete"]["reasons"] == ["selection"]
+    assert "auth.authenticates" in run.result["incomplete"]["not_run"]
+    assert "INCOMPLETE for Visor" in run.stdout.strip().splitlines()[-1]
+
+
+def test_a_strict_run_with_a_warning_is_not_ready_everywhere(
+    jira_emulator: Any, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy")  # plain http: NET_PLAIN_HTTP is a warning
+    run = run_suite(server.url, "--jira-strict")
+    assert run.ret == 1
+    assert run.result["verdict"] == "not-ready" and run.result["exit_code"] == 1
+    html = run.artefact(".html").read_text("utf-8")
+    assert 'data-verdict="not-ready"' in html
+    assert "NOT READY for Visor" in run.stdout.strip().splitlines()[-1]
+
+
+def test_a_complete_run_is_ready_with_exit_0_and_says_so_in_junit(
+    jira_emulator: Any, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy")
+    run = run_suite(server.url)
+    assert run.ret == 0 and run.result["verdict"] == "ready" and "incomplete" not in run.result
+    root = ET.parse(run.artefact(".xml")).getroot()
+    assert junit_properties(root)["visor.verdict"] == "ready"
+
+
+def test_the_deadline_is_one_run_deadline_finding_and_no_network_finding(
+    jira_emulator: Any, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy", projects=40, latency_ms=300)
+    run = run_suite(server.url, "--jira-deadline", "2", "--jira-concurrency", "4")
+    assert run.ret == 2, run.stdout
+    assert run.result["verdict"] == "incomplete"
+    assert run.result["incomplete"]["reasons"] == ["deadline"]
+    assert run.result["incomplete"]["finding"]["code"] == "RUN_DEADLINE"
+    assert "--jira-deadline" in run.result["incomplete"]["finding"]["remediation"]
+    codes = run.codes()
+    assert "NET_TIMEOUT" not in codes and "RUN_DEADLINE" not in codes, codes
+    incomplete = [row for row in run.result["results"] if row["outcome"] == "incomplete"]
+    assert incomplete and all(not row["findings"] for row in incomplete)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--collect-only", "-q"],
+        ["--collect-only", "-q", "--jira-project", "OPS", "--jira-project", "VIS"],
+        ["--help"],
+        ["--markers"],
+        ["--fixtures"],
+    ],
+    ids=["collect-only", "collect-only-projects", "help", "markers", "fixtures"],
+)
+def test_informational_runs_send_nothing_write_nothing_and_print_no_verdict(
+    jira_emulator: Any, run_suite: RunSuite, args: list[str]
+) -> None:
+    server = jira_emulator("dc-healthy")
+    run = run_suite(server.url, *args)
+    assert server.log.entries == [], [(e.method, e.path) for e in server.log.entries]
+    assert not run.report_dir.exists() or not any(run.report_dir.iterdir())
+    assert not run.result, "no JSON result"
+    out = run.stdout + run.stderr
+    assert "READY" not in out and "INCOMPLETE" not in out
+    if "--jira-project" in args:
+        assert "test_project_visible[OPS]" in out and "test_project_visible[VIS]" in out
+    elif "--collect-only" in args:
+        assert "test_project_visible[each-visible-project]" in out
+    if "--markers" in args:
+        assert "@pytest.mark.permissions" in out
+
+
+def test_markers_select_an_area_and_an_empty_selection_says_so(
+    jira_emulator: Any, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy")
+    run = run_suite(server.url, "-m", "permissions")
+    ids = {row["id"].split(".")[0] for row in run.result["results"]}
+    assert ids == {"permissions"}
+    assert run.result["verdict"] == "incomplete" and run.ret == 2
+    nothing = run_suite(server.url, "-k", "no_such_check")
+    assert nothing.ret == 4
+    said = nothing.stdout + nothing.stderr
+    assert "matches none of the 42 checks" in said and "-m: reachability" in said
+    assert not nothing.result
