@@ -16,7 +16,7 @@ from conformance.diagnosis import probe_failure, transport_finding
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
 from conformance.plugin import project_keys
-from conformance.probes import account, projects
+from conformance.probes import account, api, projects
 from conformance.probes import permissions as perms
 from conformance.target import JiraTarget
 
@@ -41,6 +41,9 @@ def bot_user(jira: JiraTarget) -> str:
 def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
     """The finding for a request that got no usable answer: the failing layer, or the shape."""
     endpoint = evidence.fact("endpoint") or evidence.probe
+    found = api.schema_finding(endpoint, evidence) or api.finding_of(jira, evidence)
+    if found is not None:  # the probe's classified answer, or the refused login it waited on
+        return found
     failure = probe_failure(evidence)
     if failure is not None:
         return transport_finding(jira, failure)

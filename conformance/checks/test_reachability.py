@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
 from conformance.diagnosis import fail_on_transport
+from conformance.evidence import Evidence
 from conformance.findings import finding
 from conformance.probes import network
 from conformance.target import JiraTarget
@@ -18,7 +19,7 @@ from conformance.target import JiraTarget
 @requirement("reachability.url", "The Jira URL is a well-formed base URL", Step.REACH)
 def test_url(jira: JiraTarget) -> None:
     note(f"base URL: {jira.url}")
-    note(f"proxy: {jira.http.proxy.describe()}")
+    note(f"proxy: {jira.probe(network.proxy).fact('described')}")
     if urlsplit(jira.url).scheme == "http":
         warn(finding("NET_PLAIN_HTTP", url=jira.url))
 
@@ -130,12 +131,17 @@ def test_running_jira(jira: JiraTarget) -> None:
     if evidence.ok:
         note(f"/status reports {state}")
         return
+    if evidence.fact("failure") == "timeout":
+        _fail_if_only_status_is_slow(jira, evidence)
     fail_on_transport(jira, evidence)
-    if evidence.fact("status") == 407:
+    status = evidence.fact("status")
+    if isinstance(status, int) and 300 <= status < 400:
+        _fail_if_sso_gateway(jira)
+    if status == 407:
         fail(
             finding(
                 "NET_PROXY",
-                proxy=jira.http.proxy.proxy,
+                proxy=jira.probe(network.proxy).fact("proxy"),
                 host=jira.settings.host,
                 port="",
                 reason="407 Proxy Authentication Required",
@@ -162,6 +168,37 @@ def test_running_jira(jira: JiraTarget) -> None:
         )
     reason = f"/status answered {evidence.fact('status')} ({evidence.fact('content_type') or 'no content type'}) without a Jira state"
     fail(finding("NET_NOT_JIRA", url=jira.url, reason=reason))
+
+
+def _fail_if_only_status_is_slow(jira: JiraTarget, status: Evidence) -> None:
+    """/status timed out: if serverInfo answers as Jira, only the health endpoint is slow."""
+    info = jira.probe(network.server_info_anonymous)
+    show(info)
+    if info.ok:
+        fail(
+            finding(
+                "NET_STATUS_SLOW",
+                url=jira.url,
+                timeout_s=jira.settings.timeout_s,
+                error=status.fact("error") or "timeout",
+            )
+        )
+
+
+def _fail_if_sso_gateway(jira: JiraTarget) -> None:
+    """/status redirected: follow the chain without credentials; an IdP at its end is a gateway."""
+    chain = jira.probe(network.redirects, "/status")
+    show(chain)
+    host = chain.fact("idp_host")
+    if host is not None:
+        fail(
+            finding(
+                "NET_SSO_GATEWAY",
+                idp_host=host,
+                path="/status",
+                hops="; ".join(chain.fact("hops")),
+            )
+        )
 
 
 def _state_advice(state: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from conformance.check import Step, fail, note, requirement, show, warn
+from conformance.check import Outcome, Step, fail, note, requirement, show, warn
 from conformance.classify import PAGE_KINDS, Kind
 from conformance.diagnosis import fail_on_transport
 from conformance.evidence import Evidence
@@ -21,11 +21,14 @@ from conformance.target import JiraTarget
     "api.json_answers",
     "Jira's REST API answers JSON, not a login, single sign-on or proxy page",
     Step.API,
-    after=["reachability.jira"],
+    # Not after reachability.jira: /status is one signal, and a slow /status alone must not
+    # block every API check while the REST API answers.
+    after=["reachability.tls", "reachability.tcp"],
 )
 def test_json_answers(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
+    _same_cause_as_status(jira, info)
     fail_on_transport(jira, info)
     if not info.fact("anonymous"):
         refused = api.judged(jira, info.exchanges[0])
@@ -40,25 +43,33 @@ def test_json_answers(jira: JiraTarget) -> None:
         note(f"{api.endpoint_of(jira, exchange.url)}: {exchange.status}, {verdict.detail}")
 
 
+def _same_cause_as_status(jira: JiraTarget, info: Evidence) -> None:
+    """When /status failed and serverInfo does not answer as Jira either, it is one cause: the
+    row repeats reachability.jira's finding (so the fix is listed once) rather than a second."""
+    status_row = jira.record("reachability.jira")
+    if info.ok or status_row is None or status_row.outcome is not Outcome.FAIL:
+        return
+    if status_row.findings:
+        fail(*status_row.findings)
+
+
 @requirement(
     "api.server_info",
     "serverInfo answers JSON of Jira's shape",
     Step.API,
-    after=["reachability.jira", "api.json_answers"],
+    after=["api.json_answers"],
 )
 def test_server_info(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
     fail_on_transport(jira, info)
-    wrong = info.fact("schema")
+    wrong = api.schema_finding(api.SERVER_INFO, info)
     if wrong is not None:
-        field, problem = wrong
-        fail(finding("API_SCHEMA", endpoint=api.SERVER_INFO, field=field, problem=problem))
+        fail(wrong)
     if not info.ok:
-        verdict = api.judged(jira, info.exchanges[-1])
         fail(
-            verdict.finding
-            or finding("API_V2_MISSING", url=jira.url, reason=f"serverInfo: {verdict.detail}")
+            api.finding_of(jira, info)
+            or finding("API_V2_MISSING", url=jira.url, reason=f"serverInfo: {info.fact('kind')}")
         )
     body = info.fact("body")
     note(
@@ -132,10 +143,10 @@ def test_search_endpoint(jira: JiraTarget) -> None:
 
 
 def _search_finding(jira: JiraTarget, evidence: Evidence) -> Finding:
-    if evidence.fact("schema") is not None:
-        field, problem = evidence.fact("schema")
-        return finding("API_SCHEMA", endpoint=evidence.fact("path"), field=field, problem=problem)
-    verdict = api.judged(jira, evidence.exchanges[-1])
-    return verdict.finding or finding(
-        "API_V2_MISSING", url=jira.url, reason=f"{evidence.fact('path')}: {verdict.detail}"
+    return (
+        api.schema_finding(evidence.fact("path"), evidence)
+        or api.finding_of(jira, evidence)
+        or finding(
+            "API_V2_MISSING", url=jira.url, reason=f"{evidence.fact('path')}: {evidence.problem}"
+        )
     )
