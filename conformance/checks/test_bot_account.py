@@ -96,8 +96,7 @@ def scheme_mismatch(creds: Credentials, version: versions.JiraVersion) -> Findin
     "auth.authenticates",
     "The bot account can log in",
     Step.API,
-    # Not after reachability.jira: a slow /status alone must not block the login.
-    after=["api.json_answers", "auth.credentials"],
+    after=["reachability.jira", "api.json_answers", "auth.credentials"],
 )
 def test_authenticates(jira: JiraTarget) -> None:
     me, refused = login_refusal(jira)

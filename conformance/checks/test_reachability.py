@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
 from conformance.diagnosis import fail_on_transport
-from conformance.evidence import Evidence
 from conformance.findings import finding
 from conformance.probes import network
 from conformance.target import JiraTarget
@@ -131,8 +130,9 @@ def test_running_jira(jira: JiraTarget) -> None:
     if evidence.ok:
         note(f"/status reports {state}")
         return
-    if evidence.fact("failure") == "timeout":
-        _fail_if_only_status_is_slow(jira, evidence)
+    if evidence.fact("failure") == "timeout" and _rest_api_answers(jira):
+        note("/status did not answer in time, but serverInfo answers as Jira (reachability.status)")
+        return
     fail_on_transport(jira, evidence)
     status = evidence.fact("status")
     if isinstance(status, int) and 300 <= status < 400:
@@ -170,19 +170,36 @@ def test_running_jira(jira: JiraTarget) -> None:
     fail(finding("NET_NOT_JIRA", url=jira.url, reason=reason))
 
 
-def _fail_if_only_status_is_slow(jira: JiraTarget, status: Evidence) -> None:
-    """/status timed out: if serverInfo answers as Jira, only the health endpoint is slow."""
+def _rest_api_answers(jira: JiraTarget) -> bool:
+    """serverInfo answers as Jira without credentials: Jira runs, whatever /status does."""
     info = jira.probe(network.server_info_anonymous)
     show(info)
-    if info.ok:
+    return info.ok
+
+
+@requirement(
+    "reachability.status",
+    "Jira's /status health endpoint answers in time",
+    Step.REACH,
+    # Its own row: a slow /status alone fails here and blocks nothing else, because
+    # reachability.jira passes when the REST API answers.
+    after=["reachability.jira"],
+)
+def test_status_endpoint(jira: JiraTarget) -> None:
+    evidence = jira.probe(network.status)
+    show(evidence)
+    if evidence.fact("failure") == "timeout":
         fail(
             finding(
                 "NET_STATUS_SLOW",
                 url=jira.url,
                 timeout_s=jira.settings.timeout_s,
-                error=status.fact("error") or "timeout",
+                error=evidence.fact("error") or "timeout",
             )
         )
+    if not evidence.ok:
+        not_applicable("/status is missing on this Jira; reachability.jira judged its answer")
+    note(f"/status answered in {evidence.fact('elapsed_ms'):.0f} ms")
 
 
 def _fail_if_sso_gateway(jira: JiraTarget) -> None:

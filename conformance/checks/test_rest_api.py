@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from conformance.check import Outcome, Step, fail, note, requirement, show, warn
+from conformance.check import Step, fail, note, requirement, show, warn
 from conformance.classify import PAGE_KINDS, Kind
 from conformance.diagnosis import fail_on_transport
 from conformance.evidence import Evidence
@@ -21,14 +21,13 @@ from conformance.target import JiraTarget
     "api.json_answers",
     "Jira's REST API answers JSON, not a login, single sign-on or proxy page",
     Step.API,
-    # Not after reachability.jira: /status is one signal, and a slow /status alone must not
-    # block every API check while the REST API answers.
-    after=["reachability.tls", "reachability.tcp"],
+    # reachability.jira passes when /status is only slow but serverInfo answers as Jira (the
+    # slow /status is reachability.status's own finding), so it blocks the API only for cause.
+    after=["reachability.jira"],
 )
 def test_json_answers(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
-    _same_cause_as_status(jira, info)
     fail_on_transport(jira, info)
     if not info.fact("anonymous"):
         refused = api.judged(jira, info.exchanges[0])
@@ -43,21 +42,11 @@ def test_json_answers(jira: JiraTarget) -> None:
         note(f"{api.endpoint_of(jira, exchange.url)}: {exchange.status}, {verdict.detail}")
 
 
-def _same_cause_as_status(jira: JiraTarget, info: Evidence) -> None:
-    """When /status failed and serverInfo does not answer as Jira either, it is one cause: the
-    row repeats reachability.jira's finding (so the fix is listed once) rather than a second."""
-    status_row = jira.record("reachability.jira")
-    if info.ok or status_row is None or status_row.outcome is not Outcome.FAIL:
-        return
-    if status_row.findings:
-        fail(*status_row.findings)
-
-
 @requirement(
     "api.server_info",
     "serverInfo answers JSON of Jira's shape",
     Step.API,
-    after=["api.json_answers"],
+    after=["reachability.jira", "api.json_answers"],
 )
 def test_server_info(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
