@@ -113,7 +113,7 @@ def test_search_endpoint(jira: JiraTarget) -> None:
     version, _ = api.learned_version(jira)
     classic = jira.probe(api.search, "/rest/api/2/search")
     show(classic)
-    fail_on_transport(jira, classic)
+    _fail_unanswered(jira, classic)
     if version is None or not version.cloud:
         if not classic.ok:
             fail(_search_finding(jira, classic))
@@ -125,10 +125,18 @@ def test_search_endpoint(jira: JiraTarget) -> None:
         note("/rest/api/2/search still answers here, but Cloud is removing it (CHANGE-2046)")
     enhanced = jira.probe(api.search, "/rest/api/3/search/jql")
     show(enhanced)
-    fail_on_transport(jira, enhanced)
+    _fail_unanswered(jira, enhanced)
     if not enhanced.ok:
         fail(_search_finding(jira, enhanced))
     note(f"/rest/api/3/search/jql answers ({enhanced.fact('issues')} issue(s) on the first page)")
+
+
+def _fail_unanswered(jira: JiraTarget, evidence: Evidence) -> None:
+    """No answer: the refused login the request waited on, else the layer that broke."""
+    latched = api.latched_finding(jira, evidence)
+    if latched is not None:
+        fail(latched, evidence=[evidence])
+    fail_on_transport(jira, evidence)
 
 
 def _search_finding(jira: JiraTarget, evidence: Evidence) -> Finding:

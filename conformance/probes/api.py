@@ -162,6 +162,11 @@ def finding_of(target: JiraTarget, evidence: Evidence) -> Finding | None:
     return None
 
 
+def latched_finding(target: JiraTarget, evidence: Evidence) -> Finding | None:
+    """For a request not sent because the bot's login was refused earlier: that refusal."""
+    return finding_of(target, evidence) if evidence.fact("failure") == "latched" else None
+
+
 def schema_finding(endpoint: str, evidence: Evidence) -> Finding | None:
     """API_SCHEMA naming the field a probe found of the wrong type or missing, if it did."""
     wrong = evidence.fact("schema")

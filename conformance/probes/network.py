@@ -63,9 +63,11 @@ def redirects(target: JiraTarget, path: str = "/status") -> Evidence:
     "STATUS -> Location".
     """
     url = target.url + path
+    own_host = urlsplit(target.url).hostname
     hops: list[str] = []
     exchanges: list[Exchange] = []
     facts: dict[str, Any] = {"url": url, "hops": hops}
+    gateway: str | None = None  # a sign-in path on Jira's own host: the gateway, keep following
     for _ in range(MAX_REDIRECT_HOPS):
         result = target.http.get(url, credentialed=False)
         exchanges.append(result.exchange)
@@ -80,10 +82,13 @@ def redirects(target: JiraTarget, path: str = "/status") -> Evidence:
         url = urljoin(url, location)
         hops.append(f"{status_code} -> {_without_query(url)}")
         host = idp_host(url)
-        if host is not None:
+        if host is not None and host != own_host:
             facts["idp_host"] = host
             return Evidence("network.redirects", True, facts, exchanges)
+        gateway = gateway or host
     facts["final_url"] = _without_query(url)
+    if gateway is not None:
+        facts["idp_host"] = gateway
     return Evidence("network.redirects", True, facts, exchanges, problem=None)
 
 
