@@ -409,8 +409,7 @@ _SPECS = [
     FindingSpec(
         "PERM_MISSING",
         E,
-        "The bot lacks {missing} in project {project}, which the integration profile needs to "
-        "{purpose}.",
+        "The bot lacks {missing} in project {project}, which Visor needs to {purpose}.",
         "In {project}: Project settings > Permissions (permission scheme {scheme}) > Actions > "
         "Edit permissions: grant {missing} to Single user {user} (or to a group or project role "
         "{user} belongs to). A scheme shared by several projects changes them all.",

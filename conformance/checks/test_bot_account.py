@@ -233,6 +233,9 @@ def test_least_privilege(jira: JiraTarget) -> None:
     if how:
         warn(finding("AUTH_ADMIN_BOT", user=who, how="; ".join(how)))
         return
+    wrong = api.schema_finding(account.MY_PERMISSIONS, rights)
+    if wrong is not None:
+        fail(wrong)
     if not rights.ok:
         note(f"global permissions could not be read ({rights.fact('error') or rights.problem})")
         return

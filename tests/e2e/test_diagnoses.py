@@ -288,11 +288,12 @@ def test_wrong_json_types_are_api_schema_naming_the_field(
     assert field in found[0]["summary"]
 
 
-def test_mypermissions_of_the_wrong_types_is_a_note_not_an_error_row(run_suite: RunSuite) -> None:
-    server = HostileJira(
-        {"/rest/api/2/mypermissions": credentialed(lambda req: reply_json({"permissions": []}))}  # type: ignore[dict-item]
-    )
+def test_mypermissions_of_the_wrong_types_is_api_schema_not_an_error_row(
+    run_suite: RunSuite,
+) -> None:
+    wrong = reply_json({"permissions": []})
+    server = HostileJira({"/rest/api/2/mypermissions": credentialed(lambda req: wrong)})  # type: ignore[dict-item]
     run = run_against(run_suite, server)
-    row = run.row("auth.least_privilege")
-    assert row["outcome"] == "pass"
-    assert any("permissions is a JSON array" in n for n in row["notes"]), row
+    assert run.codes("auth.least_privilege") == {"API_SCHEMA"}, run.row("auth.least_privilege")
+    assert "permissions is a JSON array" in finding_of(run, "auth.least_privilege")["summary"]
+    assert run.outcome("auth.authenticates") == "pass"

@@ -54,6 +54,8 @@ ALLOWED: dict[str, str] = {
     "If a proxy or app rewrites that answer, exempt /rest/api/2/serverInfo; otherwise send this "
     "report to Visor support.": SUPPORT,
     "Send this report to Visor support if it persists.": SUPPORT,
+    # {purpose} is the access mode the profile gives the project ("read (import) its issues").
+    "The bot lacks <missing> in project <project>, which Visor needs to <purpose>.": "profile",
 }
 
 SAMPLE = {
@@ -123,7 +125,7 @@ def test_the_allowlist_has_no_stale_entries() -> None:
 @pytest.mark.skipif(not GUIDE.exists(), reason="the customer guide is not on this machine")
 def test_each_guide_source_quotes_the_guide() -> None:
     guide = " ".join(GUIDE.read_text(encoding="utf-8").split())
-    for source in set(ALLOWED.values()):
+    for source in set(ALLOWED.values()) - {"profile"}:
         quote = source.removeprefix("guide: ").rstrip(".")
         assert source.startswith("guide: ") and quote in guide, source
 
