@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import versions
 from conformance.findings import Finding, finding
@@ -26,14 +26,20 @@ SNIFF_CHARS = 65536
 MESSAGE_CHARS = 300
 
 CAPTCHA_MARKERS = ("AUTHENTICATION_DENIED", "CAPTCHA")
+# English text only breaks ties: Jira localises these messages, so every rule below decides from
+# the status, the headers and the body's structure first (and quotes the message as it came).
 BASIC_DISABLED_MARKER = "basic authentication has been disabled"
 CLOUD_PASSWORD_MARKER = "basic authentication with passwords is deprecated"
+# The link in Cloud's deprecation notice is not translated.
+CLOUD_PASSWORD_LINK = "deprecation-notice-basic-auth"
 SEARCH_REMOVED_MARKERS = ("change-2046", "the requested api has been removed")
 NOT_AUTHENTICATED_MARKER = "client must be authenticated"
 
 # Where single sign-on sends a browser: SAML/OIDC parameters and the usual identity providers.
 IDP_MARKERS = (
     "samlrequest",
+    "/cas/login",
+    "keycloak",
     "saml2",
     "/saml/",
     "/adfs/",
@@ -49,6 +55,35 @@ IDP_MARKERS = (
     "/_idp/",
     "accounts.google.com",
     "id.atlassian.com",
+)
+# The structure of a sign-in redirect: SAML, WS-Federation, OAuth 2.0 / OIDC and CAS parameters.
+IDP_QUERY_PARAMS = frozenset({"samlrequest", "samlresponse", "sigalg", "wtrealm", "response_type"})
+IDP_PATHS = (
+    "/adfs/ls",
+    "/saml",
+    "/realms/",
+    "/protocol/openid-connect",
+    "/cas/login",
+    "/oauth2/",
+    "/authorize",
+    "/idp/",
+    "/_idp/",
+    "/sso/",
+    "/login/oauth",
+)
+IDP_HOSTS = (
+    "login.microsoftonline.com",
+    "login.windows.net",
+    "okta.com",
+    "oktapreview.com",
+    "okta-emea.com",
+    "auth0.com",
+    "onelogin.com",
+    "pingidentity.com",
+    "pingone.com",
+    "accounts.google.com",
+    "id.atlassian.com",
+    "duosecurity.com",
 )
 IDP_PAGE_MARKERS = (
     "samlrequest",
@@ -104,6 +139,8 @@ class Kind(StrEnum):
     NOT_FOUND = "not_found"
     ERROR_STATUS = "error_status"
     RATE_LIMITED = "rate_limited"
+    LOGIN_LOST = "login_lost"  # a 401 after the bot's login had been accepted in this run
+    JIRA_ERROR = "jira_error"  # Jira's own error answer ({"errorMessages", "errors"}), quoted
 
 
 # Kinds that say the answer is not Jira's REST API at all (a page where JSON was expected).
@@ -112,7 +149,14 @@ PAGE_KINDS = frozenset(
 )
 # Kinds that are the bot's login being refused (judged by the bot-account checks).
 LOGIN_KINDS = frozenset(
-    {Kind.CAPTCHA, Kind.BASIC_DISABLED, Kind.WRONG_SCHEME, Kind.BAD_CREDENTIALS, Kind.ANONYMOUS}
+    {
+        Kind.CAPTCHA,
+        Kind.BASIC_DISABLED,
+        Kind.WRONG_SCHEME,
+        Kind.BAD_CREDENTIALS,
+        Kind.ANONYMOUS,
+        Kind.LOGIN_LOST,
+    }
 )
 
 
@@ -129,6 +173,8 @@ class Asked:
     user: str | None = None
     deployment: str | None = None  # serverInfo's deploymentType, when known
     version: tuple[int, ...] | None = None  # serverInfo's versionNumbers, when known
+    # An earlier credentialed request of this run was accepted: a refusal now is not the login.
+    login_proven: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,49 +315,105 @@ def _judge(answer: _Answer, asked: Asked) -> Verdict:
 
 
 def _login_refusal(answer: _Answer, asked: Asked) -> Verdict | None:
-    """Jira refusing the credentials themselves, whatever the status (CAPTCHA can answer 200)."""
+    """Jira refusing the credentials themselves, whatever the status (CAPTCHA can answer 200).
+
+    Headers and status decide; the message is quoted in whatever language it came, and its
+    English wording is consulted only where structure leaves two readings open.
+    """
     reason = answer.header("x-seraph-loginreason").upper()
     denied = answer.header("x-authentication-denied-reason")
     if any(m in reason for m in CAPTCHA_MARKERS) or "CAPTCHA" in denied.upper():
-        login_url = _login_url(denied) or (asked.url + "/login.jsp" if asked.url else "login.jsp")
-        why = f"X-Seraph-LoginReason: {reason or 'none'}"
-        if denied:
-            why += f", X-Authentication-Denied-Reason: {denied}"
-        return Verdict(
-            Kind.CAPTCHA,
-            finding(
-                "AUTH_CAPTCHA",
-                user=asked.user or "the bot",
-                reason=f"HTTP {answer.status}, {why}",
-                login_url=login_url,
-            ),
-            detail="CAPTCHA required",
-        )
-    if answer.status == 403 and BASIC_DISABLED_MARKER in answer.sniff:
-        return Verdict(
-            Kind.BASIC_DISABLED,
-            finding(
-                "AUTH_BASIC_DISABLED",
-                message=(_message(answer) or "Basic Authentication has been disabled").rstrip("."),
-                advice=versions.basic_disabled_advice(asked.version, asked.user),
-            ),
-            detail="basic authentication disabled",
-        )
-    if answer.status == 401 and CLOUD_PASSWORD_MARKER in answer.sniff:
+        return _captcha(answer, asked, reason, denied)
+    if answer.status == 403:
+        return _refused_403(answer, asked, reason)
+    if answer.status != 401:
+        return None
+    if not asked.credentialed:
+        return Verdict(Kind.LOGIN_REQUIRED, None, detail="needs a login")
+    if asked.login_proven:
+        return _login_lost(answer, asked)
+    if _cloud_password(answer, asked):
         return _wrong_scheme(
             asked,
             answer,
             secret_kind="password",
             scheme="basic",
             deployment="Jira Cloud",
-            reason="Cloud answered that basic authentication with passwords is deprecated",
-            advice=versions.CLOUD_API_TOKEN_ADVICE,
+            reason="Cloud does not accept account passwords over the REST API"
+            + _quoted(answer, ", it answered"),
+            advice=versions.cloud_api_token_advice(asked.secret_origin),
         )
-    if answer.status != 401:
-        return None
-    if not asked.credentialed:
-        return Verdict(Kind.LOGIN_REQUIRED, None, detail="needs a login")
     return _rejected_401(answer, asked)
+
+
+def _captcha(answer: _Answer, asked: Asked, reason: str, denied: str) -> Verdict:
+    login_url = _login_url(denied) or (asked.url + "/login.jsp" if asked.url else "login.jsp")
+    why = f"X-Seraph-LoginReason: {reason or 'none'}"
+    if denied:
+        why += f", X-Authentication-Denied-Reason: {denied}"
+    return Verdict(
+        Kind.CAPTCHA,
+        finding(
+            "AUTH_CAPTCHA",
+            user=asked.user or "the bot",
+            reason=f"HTTP {answer.status}, {why}",
+            login_url=login_url,
+            use_token=versions.credential_words(asked.secret_origin).token_only,
+        ),
+        detail="CAPTCHA required",
+    )
+
+
+def _refused_403(answer: _Answer, asked: Asked, reason: str) -> Verdict | None:
+    """A 403 is the login refused when it answers the first credentialed request (or says so)."""
+    english_disabled = BASIC_DISABLED_MARKER in answer.sniff
+    if not asked.credentialed and not english_disabled:
+        return None
+    if asked.login_proven and not english_disabled:
+        return None  # authenticated, then refused an action: a permission, judged by the caller
+    if "AUTHENTICATED_FAILED" in reason or (asked.scheme == "bearer" and not english_disabled):
+        return _bad_credentials(answer, asked, reason)
+    where = (
+        f" for {asked.endpoint}, after it accepted the bot's login elsewhere in this run"
+        if asked.login_proven
+        else ""
+    )
+    return Verdict(
+        Kind.BASIC_DISABLED,
+        finding(
+            "AUTH_BASIC_DISABLED",
+            reason=f"HTTP {answer.status}{where}" + _quoted(answer, ", Jira said"),
+            advice=versions.basic_disabled_advice(asked.version, asked.user, asked.secret_origin),
+        ),
+        detail="basic authentication disabled",
+    )
+
+
+def _cloud_password(answer: _Answer, asked: Asked) -> bool:
+    """Cloud refusing a password: its notice's link, or a plain-text 401 to a password."""
+    if CLOUD_PASSWORD_MARKER in answer.sniff or CLOUD_PASSWORD_LINK in answer.sniff:
+        return True
+    plain_text = bool(answer.text.strip()) and not _is_html(answer) and _parse_json(answer)[1]
+    return (
+        asked.deployment == "Cloud"
+        and asked.scheme == "basic"
+        and asked.secret_kind == "password"
+        and bool(plain_text)
+    )
+
+
+def _login_lost(answer: _Answer, asked: Asked) -> Verdict:
+    return Verdict(
+        Kind.LOGIN_LOST,
+        finding(
+            "AUTH_LOGIN_LOST",
+            endpoint=asked.endpoint,
+            status=answer.status,
+            reason=_seraph_or_message(answer, answer.header("x-seraph-loginreason").upper()),
+            user=asked.user or "the bot",
+        ),
+        detail="login no longer accepted",
+    )
 
 
 def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
@@ -327,7 +429,7 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
             scheme="bearer",
             deployment="Jira Cloud",
             reason="Cloud accepts API tokens only as basic authentication with the account's e-mail",
-            advice=versions.CLOUD_API_TOKEN_ADVICE,
+            advice=versions.cloud_api_token_advice(asked.secret_origin),
         )
     if not cloud and asked.scheme == "bearer" and version and not versions.has_pats(version):
         return _wrong_scheme(
@@ -337,7 +439,7 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
             scheme="bearer",
             deployment=f"Jira {versions.label(version)}",
             reason=f"personal access tokens exist only from Jira {versions.label(versions.PATS_SINCE)}",
-            advice=versions.no_pat_advice(version),
+            advice=versions.no_pat_advice(version, asked.secret_origin),
         )
     if (
         asked.deployment == "Server"
@@ -353,14 +455,16 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
             deployment="Jira Data Center",
             reason="Data Center accepts a personal access token only as 'Authorization: Bearer', "
             "never as a password",
-            advice=versions.pat_as_password_advice(version),
+            advice=versions.pat_as_password_advice(version, asked.secret_origin),
         )
     anonymous = answer.header("x-ausername").lower() == "anonymous"
     if (
         asked.scheme == "basic"
         and not cloud
         and "AUTHENTICATED_FAILED" not in reason
-        and (anonymous or NOT_AUTHENTICATED_MARKER in answer.sniff)
+        and (
+            anonymous or _not_authenticated_body(answer) or NOT_AUTHENTICATED_MARKER in answer.sniff
+        )
     ):
         return Verdict(
             Kind.ANONYMOUS,
@@ -376,6 +480,10 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
             ),
             detail="credentials not seen by Jira",
         )
+    return _bad_credentials(answer, asked, reason)
+
+
+def _bad_credentials(answer: _Answer, asked: Asked, reason: str) -> Verdict:
     return Verdict(
         Kind.BAD_CREDENTIALS,
         finding(
@@ -383,11 +491,30 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
             secret_kind=_secret_words(asked),
             user=asked.user or "the token's owner",
             status=answer.status,
-            reason=(f"X-Seraph-LoginReason: {reason}" if reason else _message(answer))
-            or "no reason given",
+            reason=_seraph_or_message(answer, reason),
         ),
         detail="credentials rejected",
     )
+
+
+def _seraph_or_message(answer: _Answer, reason: str) -> str:
+    """Seraph's login reason (a constant, never translated), else Jira's message as it came."""
+    if reason:
+        return f"X-Seraph-LoginReason: {reason}"
+    message = _message(answer)
+    return f'Jira said "{message}"' if message else "no reason given"
+
+
+def _quoted(answer: _Answer, lead: str) -> str:
+    """', Jira said "..."' with Jira's own message (any language), or '' without one."""
+    message = _message(answer).rstrip(".")
+    return f'{lead} "{message}"' if message else " without a message"
+
+
+def _not_authenticated_body(answer: _Answer) -> bool:
+    """Jira's body for a request it saw without credentials: {"message", "status-code": 401}."""
+    value, error = _parse_json(answer)
+    return error is None and isinstance(value, dict) and value.get("status-code") == 401
 
 
 def _wrong_scheme(
@@ -425,13 +552,38 @@ def _secret_words(asked: Asked) -> str:
 # -- redirects, pages and JSON -------------------------------------------------------------------
 
 
+def idp_host(location: str) -> str | None:
+    """The identity provider's host when ``location`` sends a browser to single sign-on.
+
+    Decided from the URL's structure: the SAML, WS-Federation, OAuth/OIDC and CAS parameters in
+    its query, the paths identity providers serve sign-in at, and their well-known hosts.
+    """
+    try:
+        parts = urlsplit(location.strip())
+        params = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    path = unquote(parts.path).lower()
+    by_query = bool(params & IDP_QUERY_PARAMS) or {"client_id", "redirect_uri"} <= params
+    by_path = _has_any(path, IDP_PATHS)
+    by_host = any(host == h or host.endswith("." + h) for h in IDP_HOSTS)
+    if by_query or by_path or by_host:
+        return host or "(this host)"
+    return None
+
+
 def _redirect(answer: _Answer, asked: Asked) -> Verdict:
     location = answer.header("location")
     lowered = unquote(location).lower()
-    if _has_any(lowered, IDP_MARKERS):
+    if idp_host(location) or _has_any(lowered, IDP_MARKERS):
         return Verdict(
             Kind.SSO,
-            finding("AUTH_SSO_REDIRECT", location=_short_url(location)),
+            finding(
+                "AUTH_SSO_REDIRECT",
+                location=_short_url(location),
+                use_token=versions.credential_words(asked.secret_origin).token_only,
+            ),
             detail="redirect to single sign-on",
         )
     if "login.jsp" in lowered or "/login" in lowered:
@@ -447,10 +599,7 @@ def _redirect(answer: _Answer, asked: Asked) -> Verdict:
         )
     advice = _ADVICE_REDIRECT
     if asked.url.startswith("http://") and location.startswith("https://"):
-        advice = (
-            "Jira redirects plain http to https: use the https address as --jira-url "
-            "(Visor must use https too)."
-        )
+        advice = "Jira redirects plain http to https: use the https address as --jira-url."
     where = _short_url(location) if location else "nowhere (no Location header)"
     return Verdict(
         Kind.REDIRECT,
@@ -483,9 +632,29 @@ def _json_answer(answer: _Answer, asked: Asked, value: Any) -> Verdict:
         )
     if status == 404:
         return _not_found(answer, asked, value)
+    if 400 <= status < 500 and _jira_error_body(value):
+        return Verdict(
+            Kind.JIRA_ERROR,
+            finding(
+                "API_JIRA_ERROR",
+                endpoint=asked.endpoint,
+                status=status,
+                message=_message(answer) or "no message",
+            ),
+            value=value,
+            detail=f"Jira's error answer (HTTP {status})",
+        )
     return _status_only(
         answer, asked, f"answered {status}: {_message(answer) or 'no message'}", value
     )
+
+
+def _jira_error_body(value: Any) -> bool:
+    """Jira's error shape: {"errorMessages": [...], "errors": {...}} (either part may be empty)."""
+    if not isinstance(value, dict):
+        return False
+    messages, errors = value.get("errorMessages"), value.get("errors")
+    return isinstance(messages, list) or isinstance(errors, dict)
 
 
 def _html_answer(answer: _Answer, asked: Asked) -> Verdict:
@@ -494,7 +663,9 @@ def _html_answer(answer: _Answer, asked: Asked) -> Verdict:
         return Verdict(
             Kind.SSO,
             finding(
-                "AUTH_SSO_REDIRECT", location=f"an identity provider's page at {asked.endpoint}"
+                "AUTH_SSO_REDIRECT",
+                location=f"an identity provider's page at {asked.endpoint}",
+                use_token=versions.credential_words(asked.secret_origin).token_only,
             ),
             detail="identity provider page",
         )

@@ -117,8 +117,10 @@ _SPECS = [
         E,
         "The host name {host} does not resolve from this machine ({error}).",
         "Check the spelling of the host in the URL. If Jira is internal, this machine needs the "
-        "internal DNS (or a VPN), or Visor must reach Jira through a public name: ask your network "
-        "administrator to publish {host} or give the public address.",
+        'internal DNS (or a VPN). The customer guide (step 2) calls the Instance URL "the web '
+        'address Visor will use to connect to your Jira instance", so its host must resolve '
+        "where Visor connects from too: ask your network administrator to publish {host} or give "
+        "the public address.",
     ),
     FindingSpec(
         "NET_REFUSED",
@@ -132,8 +134,9 @@ _SPECS = [
         E,
         "{host}:{port} did not answer within {timeout_s:g} s ({stage}).",
         "A firewall is most likely dropping the traffic. Ask the network administrator to allow "
-        "connections from this machine's address (and from Visor's egress addresses) to "
-        "{host}:{port}. If Jira is only slow, raise --jira-timeout.",
+        "connections from this machine's address to {host}:{port} (the customer guide notes that "
+        "firewall settings may be needed for Visor to access Jira). If Jira is only slow, raise "
+        "--jira-timeout.",
     ),
     FindingSpec(
         "NET_TLS_UNTRUSTED",
@@ -141,8 +144,8 @@ _SPECS = [
         "The TLS certificate of {host} is not trusted: {reason} (issuer: {issuer}).",
         "If Jira uses a certificate from an internal CA or a TLS-inspecting proxy, pass that CA "
         "with --jira-ca-bundle PATH (a PEM file), or --jira-system-trust to use the operating "
-        "system's trust store. Visor's servers need the same: a certificate from a public CA "
-        "(e.g. Let's Encrypt) on {host} is the simplest fix. Never turn verification off.",
+        "system's trust store. A certificate from a public CA (e.g. Let's Encrypt) on {host} is "
+        "trusted by every client without extra set-up. Never turn verification off.",
     ),
     FindingSpec(
         "NET_TLS_HOSTNAME",
@@ -173,6 +176,38 @@ _SPECS = [
         "/secure/Dashboard.jspa). A load balancer or a different application may be answering there.",
     ),
     FindingSpec(
+        "NET_SSO_GATEWAY",
+        E,
+        "A single sign-on gateway in front of Jira redirects the bot to {idp_host} before Jira "
+        "answers: even {path} (which Jira serves without a login) was redirected ({hops}).",
+        "The bot cannot sign in at an identity provider. Ask the administrator of the gateway or "
+        "reverse proxy in front of Jira to give the bot a route that bypasses single sign-on, or "
+        "to exempt /rest/ and /status from the redirect, so that those paths reach Jira itself "
+        "(Jira then checks the bot's credentials).",
+    ),
+    FindingSpec(
+        "NET_AUTH_BLOCKED",
+        E,
+        "Requests with an Authorization header are dropped between this machine and Jira: "
+        "{endpoint} with the bot's credentials got no answer ({error}), although {answered} "
+        "answered as Jira at {url} without credentials.",
+        "An intrusion-prevention system, a web application firewall or a proxy rule drops "
+        "requests that carry credentials. Ask its administrator to let requests with an "
+        "Authorization header from this machine through to {url}/rest/; its log names the rule "
+        "that dropped them.",
+    ),
+    FindingSpec(
+        "NET_STATUS_SLOW",
+        E,
+        "{url}/status did not answer within {timeout_s:g} s ({error}), although Jira's REST API "
+        "answers at {url}.",
+        "Only Jira's health endpoint is slow or held up: a proxy or load-balancer rule for "
+        "/status, or Jira's own health check. Ask the administrator of the proxy in front of Jira "
+        "to forward /status like /rest/, and the Jira administrator to look at "
+        "atlassian-jira.log for slow health checks. Raise --jira-timeout if Jira is only slow.",
+        ("https://support.atlassian.com/jira/kb/jira-status-endpoint-response-meanings",),
+    ),
+    FindingSpec(
         "NET_CONTEXT_PATH",
         E,
         "Jira is not at {url}, but it answers at {suggested}: the URL lacks the context path {context_path}.",
@@ -191,7 +226,7 @@ _SPECS = [
         W,
         "{url} uses plain http: the bot's credentials would cross the network unencrypted.",
         "Serve Jira over https (a reverse proxy with a certificate in front of Tomcat) and use the "
-        "https URL; Visor will refuse plain http for production connections.",
+        "https URL.",
     ),
     FindingSpec(
         "NET_SLOW",
@@ -223,8 +258,8 @@ _SPECS = [
         W,
         "Dashboard Diagnostics: Mismatched URL Hostname / Port. Jira's base URL is {base_url}, "
         "but it was reached at {url}.",
-        "Links in Jira's answers (the self links Visor follows) will point at {base_url}. If {url} "
-        "is the address users and Visor should use, set it under Administration > System > "
+        "Links in Jira's answers (self links) will point at {base_url}. If {url} is the Instance "
+        "URL you give Visor (customer guide, step 2), set it under Administration > System > "
         "General configuration > Edit settings > Base URL. If Jira is behind a reverse proxy, "
         "the proxy's host, port and scheme must also be set in Tomcat's server.xml connector "
         '(proxyName, proxyPort, scheme="https" and secure="true"; ATL_PROXY_NAME, '
@@ -239,11 +274,22 @@ _SPECS = [
         "send this report (it shows the answer) to Visor support.",
     ),
     FindingSpec(
+        "API_JIRA_ERROR",
+        E,
+        "{endpoint} answered {status} with Jira's own error message: {message}",
+        "This is Jira's answer, not a proxy's: Jira refused the request as it was asked. Read "
+        "Jira's message above: a 400 usually names JQL or a field this Jira does not know (a "
+        "field, project or value named in the integration profile). Correct the profile, or ask "
+        "the Jira administrator about the field or setting the message names.",
+    ),
+    FindingSpec(
         "API_SEARCH_REMOVED",
         W,
         "Jira Cloud answered 410 Gone to /rest/api/2/search: Atlassian removed it (CHANGE-2046).",
-        "Nothing to change in Jira: Visor uses /rest/api/3/search/jql on Cloud, which was "
-        "checked instead. Only older integrations that still call /rest/api/2/search break.",
+        "Nothing to change in Jira: its replacement, /rest/api/3/search/jql, was checked "
+        "instead. Integrations that still call /rest/api/2/search on Cloud break; the customer "
+        "guide says the Visor integration is built on REST API version 2, so ask Visor support "
+        "whether it uses the replacement.",
         ("https://developer.atlassian.com/changelog/#CHANGE-2046",),
     ),
     # --- Bot account --------------------------------------------------------------------------
@@ -272,14 +318,13 @@ _SPECS = [
         "Log in once as {user} in a browser at {login_url} and answer the CAPTCHA, or have a "
         "Jira administrator reset the count (Administration > User management > Users > {user} "
         "> Reset failed login count). Then correct the password wherever it is stored, or the "
-        "lock comes back. Better: use a personal access token (Jira 8.14+; set JIRA_TOKEN "
-        "without JIRA_USER), which is never subject to the CAPTCHA. This run sent a single "
-        "login and stopped.",
+        "lock comes back. Better: use a personal access token (Jira 8.14+; {use_token}), which "
+        "is never subject to the CAPTCHA. This run sent a single login and stopped.",
     ),
     FindingSpec(
         "AUTH_BASIC_DISABLED",
         E,
-        'Jira refuses basic authentication on API calls: "{message}".',
+        "Jira refuses basic authentication on API calls ({reason}).",
         "{advice}",
         (
             "https://confluence.atlassian.com/enterprise/disabling-basic-authentication-1044776464.html",
@@ -297,8 +342,8 @@ _SPECS = [
         E,
         "Jira answered as the anonymous user although the bot's credentials were sent ({reason}).",
         "Something between this machine and Jira drops the Authorization header (a reverse "
-        "proxy, a load balancer or an SSO app), so Visor would see only what anonymous users "
-        "see. Configure the proxy to pass the Authorization header through to Jira unchanged "
+        "proxy, a load balancer or an SSO app), so every request runs as the anonymous user and "
+        "sees only what anonymous users may see. Configure the proxy to pass the Authorization header through to Jira unchanged "
         "(Apache: no 'RequestHeader unset Authorization'; nginx: do not clear "
         "proxy_set_header Authorization), then run again.",
     ),
@@ -307,7 +352,7 @@ _SPECS = [
         E,
         "Jira sent the API call to a single sign-on page ({location}) instead of answering it.",
         "API calls must not go through SSO. Give the bot a personal access token (Data Center "
-        "8.14+; set JIRA_TOKEN without JIRA_USER): SSO apps let bearer tokens through. Or, in "
+        "8.14+; {use_token}): SSO apps let bearer tokens through. Or, in "
         "the SSO settings (Administration > System > Authentication methods), allow basic "
         "authentication on API calls, or exempt /rest/* from the redirect.",
     ),
@@ -317,14 +362,25 @@ _SPECS = [
         "The credentials log in as {actual}, not as {expected} ({where}).",
         "The user name and the secret belong to different accounts. A personal access token "
         "always logs in as the user who created it: log in as {expected}, create the token under "
-        "the profile's Personal Access Tokens, and use that one; or set JIRA_USER to the account "
-        "the secret belongs to, if that account is the bot.",
+        "the profile's Personal Access Tokens, and use that one; or correct {user_variable} to "
+        "the account the secret belongs to, if that account is the bot.",
+    ),
+    FindingSpec(
+        "AUTH_LOGIN_LOST",
+        E,
+        "Jira accepted the bot's login earlier in this run, then answered {endpoint} with "
+        "{status} ({reason}): the credentials stopped being accepted mid-run.",
+        "Something changed while the suite ran: the bot's password was changed or its token "
+        "revoked or expired, the account {user} was deactivated or locked, or a load balancer "
+        "sent this request to a Jira node that refuses it. Check the account under "
+        "Administration > User management, and that every node behind the load balancer "
+        "accepts the bot; then run again. The suite sent no further credentialed request.",
     ),
     FindingSpec(
         "AUTH_ADMIN_BOT",
         W,
-        "The bot account {user} is a Jira administrator ({how}): it has more rights than Visor "
-        "needs.",
+        "The bot account {user} is a Jira administrator ({how}): it holds more rights than the "
+        "customer guide asks for (access to read or write the projects used with Visor).",
         "A leaked bot credential should not be able to change Jira's configuration. Remove "
         "{user} from the jira-administrators and jira-system-administrators groups "
         "(Administration > User management > Groups) and from any group granted the Jira "
@@ -335,7 +391,8 @@ _SPECS = [
     FindingSpec(
         "VER_UNSUPPORTED",
         E,
-        "Jira {version} ({deployment}) is outside the versions Visor supports ({supported}).",
+        "Jira {version} ({deployment}) is outside the versions the integration profile {profile} "
+        "lists as supported ({supported}).",
         "Upgrade Jira to a supported version (an LTS release is best), or ask Visor support "
         "whether this version can be added to your integration profile.",
     ),
@@ -343,8 +400,8 @@ _SPECS = [
         "VER_EOL",
         W,
         "Jira {version} is past Atlassian's end of support: {line} ended {eol}{server_note}.",
-        "Plan an upgrade to a supported Data Center LTS release. Visor still works with this "
-        "version, but Atlassian no longer fixes security problems in it.",
+        "Plan an upgrade to a supported Data Center LTS release: Atlassian no longer fixes "
+        "security problems in this version.",
     ),
     FindingSpec(
         "VER_UNKNOWN",
@@ -378,18 +435,18 @@ _SPECS = [
         "PERM_REQUIRED_FIELD",
         E,
         "Creating a {issue_type} in {project} requires the field {field} ({field_id}), which "
-        "Visor does not fill.",
+        "the integration profile does not fill.",
         "Make {field} optional or give it a default value (Administration > Issues > Field "
         "configurations > the configuration {project} uses > {field} > Optional; a custom field's "
         "context can set a default), or take it off the create screen of {issue_type} in "
-        "{project} (Project settings > Screens). If Visor should fill it, add {field_id} to "
+        "{project} (Project settings > Screens). If the integration should fill it, add {field_id} to "
         "fields.write in the integration profile.",
     ),
     FindingSpec(
         "PERM_ISSUE_TYPE_MISSING",
         E,
-        "Visor creates {issue_type} issues in {project}, but Jira does not offer {issue_type} "
-        "there (offered: {offered}).",
+        "The integration profile creates {issue_type} issues in {project}, but Jira does not "
+        "offer {issue_type} there (offered: {offered}).",
         "Add {issue_type} to the issue type scheme of {project} (Project settings > Issue types "
         "> Actions > Edit issue types), or set issue_types for {project} in the integration "
         "profile to a type the project has.",
@@ -397,8 +454,8 @@ _SPECS = [
     FindingSpec(
         "PERM_FIELD_NOT_EDITABLE",
         E,
-        "The field {field} that Visor writes is not on the edit screen of {issue_type} issues in "
-        "{project} (read from {issue}).",
+        "The field {field} that the integration profile writes is not on the edit screen of "
+        "{issue_type} issues in {project} (read from {issue}).",
         "Add {field} to the edit screen of {issue_type} in {project} (Project settings > Screens "
         "> the screen used for Edit Issue > Add field), or remove it from fields.write in the "
         "integration profile.",
@@ -414,7 +471,7 @@ _SPECS = [
         "IMP_PAGINATION",
         E,
         "Paging through {project} was inconsistent: {problem}.",
-        "Visor's import pages exactly like this, so it would miss or repeat issues. A stale "
+        "An import that pages this way would miss or repeat issues. A stale "
         "search index is the usual cause: a Jira administrator should run a full reindex "
         "(Administration > System > Indexing > Full re-index) and run this check again. Send "
         "this report to Visor support if it persists.",
@@ -423,7 +480,7 @@ _SPECS = [
         "IMP_FIELD_MISSING",
         E,
         "{missing} of {inspected} sampled issues in {project} do not carry the field {field} "
-        "that Visor reads (e.g. {example}).",
+        "that the integration profile reads (e.g. {example}).",
         "Make {field} visible to the bot in {project}: add it to the field configuration "
         "(Administration > Issues > Field configurations > Show) and to the project's screens "
         "(Project settings > Screens), and check field-level security apps. If the profile "
@@ -434,8 +491,8 @@ _SPECS = [
         W,
         "A full import of {project} would take about {projected} ({rate:.1f} issues/s for "
         "{total} issues), above the profile's limit of {limit}.",
-        "Expect a slow first import. Check Jira's load and the network path between Visor and "
-        "Jira (proxy, VPN), exempt the bot from rate limiting, or narrow import.jql in the "
+        "Expect a slow first import. Check Jira's load and the network path to Jira (proxy, "
+        "VPN), exempt the bot from rate limiting, or narrow import.jql in the "
         "integration profile.",
     ),
     # --- Write round trip -----------------------------------------------------------------------
@@ -457,7 +514,7 @@ _SPECS = [
         "The test issue {key} read back differently from what was written at step {step}: "
         "{difference}.",
         "A workflow post-function, a listener or an app rewrites fields on create or edit, so "
-        "Visor's changes would not stick. Check the workflow of {project} (Project settings > "
+        "changes written through the REST API do not stick. Check the workflow of {project} (Project settings > "
         "Workflows > post functions) and the installed apps.",
     ),
     FindingSpec(
@@ -484,7 +541,7 @@ _SPECS = [
         W,
         "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests (limit "
         "{limit}, refill {fill_rate}).",
-        "Visor backs off when limited, but imports will be slower. A Jira administrator can "
+        "Rate limiting slows imports down. A Jira administrator can "
         "exempt the bot or raise its allowance under Administration > System > Rate limiting "
         "> Exemptions.",
     ),

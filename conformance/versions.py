@@ -234,7 +234,7 @@ def token_type(version: JiraVersion) -> Choice:
 
 
 def search_endpoint(version: JiraVersion) -> str:
-    """The search the integration uses on this deployment."""
+    """The search this suite checks on this deployment (Cloud removed v2's, CHANGE-2046)."""
     return "/rest/api/3/search/jql" if version.cloud else "/rest/api/2/search"
 
 
@@ -271,7 +271,7 @@ def basic_auth_default(version: JiraVersion) -> Choice:
 
 
 def choices(version: JiraVersion) -> list[Choice]:
-    """The version-dependent choices the integration makes, for the report and for support."""
+    """The version-dependent wire choices (what this Jira offers), for the report and support."""
     return [
         createmeta_form(version),
         token_type(version),
@@ -282,35 +282,95 @@ def choices(version: JiraVersion) -> list[Choice]:
 
 # -- remediation texts that depend on the version --------------------------------------------------
 
-CLOUD_API_TOKEN_ADVICE = (
-    "On Jira Cloud, set JIRA_USER to the bot's Atlassian account e-mail address and JIRA_TOKEN to "
-    "an API token created while logged in as the bot (https://id.atlassian.com/manage-profile/"
-    "security/api-tokens); the suite then sends them as basic authentication. Do not use the "
-    "account password or --jira-auth bearer."
-)
+PROMPT_ORIGIN = "prompt"  # credentials typed at visor-jira-check's prompt
 
 
-def no_pat_advice(numbers: Sequence[int] | None) -> str:
+@dataclass(frozen=True)
+class CredentialWords:
+    """How to hand the suite the bot's credentials, in the words of where they came from.
+
+    Someone who typed them at the customer command's prompt is told what to type there; anyone
+    else which variable to set. ``origin`` is ``Credentials.origin`` (None when unknown).
+    """
+
+    origin: str | None
+
+    @property
+    def prompted(self) -> bool:
+        return self.origin == PROMPT_ORIGIN
+
+    @property
+    def token_only(self) -> str:
+        """Use a personal access token (bearer), with no user name."""
+        if self.prompted:
+            return "leave the user name empty at the prompt and type the token"
+        return "set JIRA_TOKEN to it and leave JIRA_USER unset"
+
+    def user_and(self, user: str, secret: str) -> str:
+        """Log in with ``user`` and a ``secret`` ("password", "API token")."""
+        if self.prompted:
+            return f"type {user} as the user name at the prompt, then the {secret}"
+        variable = "JIRA_TOKEN" if "token" in secret else "JIRA_PASSWORD"
+        return f"set JIRA_USER to {user} and {variable} to the {secret}"
+
+    @property
+    def keep_token_drop_user(self) -> str:
+        if self.prompted:
+            return "leave the user name empty at the prompt and type only the token"
+        return "unset JIRA_USER and keep the token in JIRA_TOKEN (or pass --jira-auth bearer)"
+
+    @property
+    def password_not_token(self) -> str:
+        if self.prompted:
+            return "type the bot's password (not the token) at the prompt"
+        return "put the bot's password (not the token) in JIRA_PASSWORD"
+
+    @property
+    def user_variable(self) -> str:
+        """Where the user name was given, for 'correct X'."""
+        return "the user name you type at the prompt" if self.prompted else "JIRA_USER"
+
+
+def credential_words(origin: str | None) -> CredentialWords:
+    return CredentialWords(origin)
+
+
+def cloud_api_token_advice(origin: str | None = None) -> str:
+    words = credential_words(origin)
+    return (
+        "On Jira Cloud, "
+        + words.user_and("the bot's Atlassian account e-mail address", "API token")
+        + " (an API token is created while logged in as the bot at https://id.atlassian.com/"
+        "manage-profile/security/api-tokens); the suite sends them as basic authentication. Do "
+        "not use the account password or --jira-auth bearer."
+    )
+
+
+def no_pat_advice(numbers: Sequence[int] | None, origin: str | None = None) -> str:
     shown = label(numbers) if numbers else "this version"
     return (
         f"Jira {shown} has no personal access tokens (they arrive in "
-        f"{label(PATS_SINCE)}), so it ignores 'Authorization: Bearer'. Set JIRA_USER to the bot's "
-        "user name and JIRA_PASSWORD to its password (basic authentication), or upgrade Jira."
+        f"{label(PATS_SINCE)}), so it ignores 'Authorization: Bearer'. "
+        + credential_words(origin).user_and("the bot's user name", "password")
+        + " (basic authentication), or upgrade Jira."
     )
 
 
-def pat_as_password_advice(numbers: Sequence[int] | None) -> str:
+def pat_as_password_advice(numbers: Sequence[int] | None, origin: str | None = None) -> str:
     if numbers is not None and not has_pats(numbers):
-        return no_pat_advice(numbers)
+        return no_pat_advice(numbers, origin)
+    words = credential_words(origin)
+    keep = words.keep_token_drop_user
     return (
         "A personal access token must be sent as 'Authorization: Bearer', never as the password "
-        "of basic authentication. Unset JIRA_USER and keep the token in JIRA_TOKEN (or pass "
-        "--jira-auth bearer); or, to use basic authentication, put the bot's password (not the "
-        "token) in JIRA_PASSWORD."
+        f"of basic authentication. {keep[0].upper()}{keep[1:]}; or, to use basic "
+        f"authentication, {words.password_not_token}."
     )
 
 
-def basic_disabled_advice(numbers: Sequence[int] | None, user: str | None) -> str:
+def basic_disabled_advice(
+    numbers: Sequence[int] | None, user: str | None, origin: str | None = None
+) -> str:
     who = user or "the bot"
     allow = (
         f"or have a Jira administrator allow it for the bot: {AUTHENTICATION_METHODS} > "
@@ -330,6 +390,6 @@ def basic_disabled_advice(numbers: Sequence[int] | None, user: str | None) -> st
     )
     return (
         f"{intro}Use a personal access token instead (Jira 8.14+): log in as {who}, create one "
-        f"under {PAT_SCREEN}, then unset JIRA_USER and JIRA_PASSWORD and set JIRA_TOKEN to it "
-        f"(sent as 'Authorization: Bearer'); {allow}."
+        f"under {PAT_SCREEN}, then {credential_words(origin).token_only} (it is sent as "
+        f"'Authorization: Bearer'); {allow}."
     )

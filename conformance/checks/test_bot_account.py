@@ -9,29 +9,31 @@ could put the account behind a CAPTCHA.
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 from conformance import versions
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
-from conformance.classify import Kind, Verdict
+from conformance.classify import Kind
 from conformance.diagnosis import fail_on_transport
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
-from conformance.probes import account, api
+from conformance.probes import account, api, network
 from conformance.settings import Credentials
 from conformance.target import JiraTarget
 
 
-def login_verdict(jira: JiraTarget) -> tuple[Evidence, Verdict | None]:
-    """/myself, and the classified refusal of the bot's login (None if accepted or unanswered)."""
+def login_refusal(jira: JiraTarget) -> tuple[Evidence, Evidence | None]:
+    """/myself, and the evidence of the bot's refused login (None if none was refused).
+
+    The refusal is the request Jira refused the login at (it may be serverInfo asked with the
+    login), else /myself's own answer when that was a refusal. A /myself that answered 200 of
+    the wrong shape, or not at all, is not a refused login.
+    """
     me = jira.probe(account.myself)
-    if me.ok:
+    if me.ok or me.problem in ("schema", "not_json"):
         return me, None
-    rejection = jira.http.rejection
-    if rejection is not None:
-        return me, api.judged(jira, rejection)
-    answered = [x for x in me.exchanges if x.status is not None]
-    return me, (api.judged(jira, answered[-1]) if answered else None)
+    refused = account.rejection(jira)
+    if refused.ok:
+        return me, refused
+    return me, (me if me.problem == "rejected" else None)
 
 
 @requirement(
@@ -49,10 +51,12 @@ def test_credentials(jira: JiraTarget) -> None:
     if info is None or jira.cached(account.myself) is None:
         not_applicable("Jira did not answer, so the bot's credentials could not be tried")
     version, _ = versions.learn(info.fact("body"))
-    me, verdict = login_verdict(jira)
-    show(me)
-    if verdict is not None and verdict.kind is Kind.WRONG_SCHEME and verdict.finding:
-        fail(verdict.finding)
+    me, refused = login_refusal(jira)
+    show(me, refused)
+    if refused is not None and refused.fact("kind") == Kind.WRONG_SCHEME:
+        wrong = api.finding_of(jira, refused)
+        if wrong is not None:
+            fail(wrong)
     if version is not None:
         mismatch = scheme_mismatch(creds, version)
         if mismatch is not None:
@@ -74,7 +78,7 @@ def scheme_mismatch(creds: Credentials, version: versions.JiraVersion) -> Findin
             scheme="bearer",
             deployment="Jira Cloud",
             reason="Cloud accepts API tokens only as basic authentication with the account's e-mail",
-            advice=versions.CLOUD_API_TOKEN_ADVICE,
+            advice=versions.cloud_api_token_advice(creds.origin),
         )
     if not version.cloud and creds.scheme == "bearer" and not versions.has_pats(version.numbers):
         return finding(
@@ -83,7 +87,7 @@ def scheme_mismatch(creds: Credentials, version: versions.JiraVersion) -> Findin
             scheme="bearer",
             deployment=version.describe(),
             reason=f"personal access tokens exist only from Jira {versions.label(versions.PATS_SINCE)}",
-            advice=versions.no_pat_advice(version.numbers),
+            advice=versions.no_pat_advice(version.numbers, creds.origin),
         )
     return None
 
@@ -95,21 +99,22 @@ def scheme_mismatch(creds: Credentials, version: versions.JiraVersion) -> Findin
     after=["reachability.jira", "api.json_answers", "auth.credentials"],
 )
 def test_authenticates(jira: JiraTarget) -> None:
-    me, verdict = login_verdict(jira)
-    show(me)
+    me, refused = login_refusal(jira)
+    show(me, refused)
     if me.ok:
-        wrong = me.fact("schema")
-        if wrong is not None:
-            field, problem = wrong
-            fail(finding("API_SCHEMA", endpoint=account.MYSELF, field=field, problem=problem))
         user = me.fact("user") or {}
         who = user.get("name") or user.get("emailAddress") or user.get("accountId")
         note(f"logged in as {who} ({user.get('displayName')})")
         return
-    if verdict is None:
+    wrong = api.schema_finding(account.MYSELF, me)
+    if wrong is not None:
+        fail(wrong)  # Jira let the bot in; its answer has the wrong shape
+    if refused is None:
+        _fail_if_credentials_dropped(jira, me)
         fail_on_transport(jira, me)
-    if verdict is not None and verdict.finding is not None:
-        fail(verdict.finding)
+    found = api.finding_of(jira, refused or me)
+    if found is not None:
+        fail(found)
     creds = jira.settings.credentials
     fail(
         finding(
@@ -117,9 +122,33 @@ def test_authenticates(jira: JiraTarget) -> None:
             secret_kind=creds.secret_kind if creds else "secret",
             user=jira.settings.user or "the token's owner",
             status=me.fact("status"),
-            reason=f"/myself answered {verdict.detail if verdict else 'nothing usable'}",
+            reason=f"{account.MYSELF} answered {me.fact('kind') or 'nothing usable'}",
         )
     )
+
+
+def _fail_if_credentials_dropped(jira: JiraTarget, me: Evidence) -> None:
+    """The credentialed /myself was cut off while Jira answered the same address anonymously:
+    something on the way drops requests that carry an Authorization header."""
+    if me.fact("failure") != "reset":
+        return
+    info = jira.probe(api.server_info)
+    status = jira.probe(network.status)
+    answered = [
+        what
+        for what, evidence in (("serverInfo", info), ("/status", status))
+        if evidence.ok and (what == "/status" or info.fact("anonymous"))
+    ]
+    if answered:
+        fail(
+            finding(
+                "NET_AUTH_BLOCKED",
+                endpoint=account.MYSELF,
+                error=me.fact("error") or "connection reset",
+                answered=" and ".join(answered),
+                url=jira.url,
+            )
+        )
 
 
 @requirement(
@@ -134,6 +163,8 @@ def test_identity(jira: JiraTarget) -> None:
     user = me.fact("user") or {}
     bot = user.get("name")
     expected = jira.settings.user
+    creds = jira.settings.credentials
+    user_variable = versions.credential_words(creds.origin if creds else None).user_variable
     known_as = {
         str(user[k]).lower() for k in ("name", "key", "emailAddress", "accountId") if user.get(k)
     }
@@ -148,24 +179,22 @@ def test_identity(jira: JiraTarget) -> None:
                     actual=actual,
                     expected=expected,
                     where=f"{account.MYSELF} answered {actual}",
+                    user_variable=user_variable,
                 )
             )
-    checked = 0
-    for exchange in list(jira.http.exchanges):
-        header = exchange.header("X-AUSERNAME")
-        if exchange.auth_scheme is None or header is None or not exchange.status:
-            continue
-        if exchange.status >= 400:
-            continue
-        checked += 1
-        who = unquote(header)
-        endpoint = api.endpoint_of(jira, exchange.url)
+    # Not cached: every credentialed answer so far, whichever check sent it.
+    headers = account.identity_headers(jira)
+    answers = headers.fact("answers")
+    checked = len(answers)
+    for answer in answers:
+        who, endpoint = answer["user"], answer["endpoint"]
         if who.lower() == "anonymous":
             fail(
                 finding(
                     "AUTH_ANONYMOUS",
-                    reason=f"{endpoint} answered {exchange.status} with X-AUSERNAME: anonymous",
-                )
+                    reason=f"{endpoint} answered {answer['status']} with X-AUSERNAME: anonymous",
+                ),
+                evidence=[headers],
             )
         # Recorded headers are scrubbed of the secret (which may equal the user name).
         if bot and who not in (bot, jira.redactor.scrub(bot)):
@@ -175,7 +204,9 @@ def test_identity(jira: JiraTarget) -> None:
                     actual=who,
                     expected=bot,
                     where=f"X-AUSERNAME of {endpoint}",
-                )
+                    user_variable=user_variable,
+                ),
+                evidence=[headers],
             )
     if checked:
         note(f"X-AUSERNAME names {bot} on all {checked} credentialed answers so far")
@@ -202,6 +233,9 @@ def test_least_privilege(jira: JiraTarget) -> None:
     if how:
         warn(finding("AUTH_ADMIN_BOT", user=who, how="; ".join(how)))
         return
+    wrong = api.schema_finding(account.MY_PERMISSIONS, rights)
+    if wrong is not None:
+        fail(wrong)
     if not rights.ok:
         note(f"global permissions could not be read ({rights.fact('error') or rights.problem})")
         return

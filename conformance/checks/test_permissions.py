@@ -15,7 +15,7 @@ from conformance.check import Step, fail, not_applicable, note, requirement, sho
 from conformance.diagnosis import probe_failure, transport_finding
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
-from conformance.probes import account, projects
+from conformance.probes import account, api, projects
 from conformance.probes import permissions as perms
 from conformance.target import JiraTarget
 
@@ -34,6 +34,9 @@ def bot_user(jira: JiraTarget) -> str:
 def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
     """The finding for a request that got no usable answer: the failing layer, or the shape."""
     endpoint = evidence.fact("endpoint") or evidence.probe
+    found = api.schema_finding(endpoint, evidence) or api.finding_of(jira, evidence)
+    if found is not None:  # the probe's classified answer, or the refused login it waited on
+        return found
     failure = probe_failure(evidence)
     if failure is not None:
         return transport_finding(jira, failure)
@@ -42,7 +45,8 @@ def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
             "API_NOT_JSON",
             endpoint=endpoint,
             status=evidence.fact("status"),
-            kind=evidence.fact("content_type") or "a non-JSON body",
+            kind="a body that is not JSON",
+            content_type=evidence.fact("content_type") or "none",
             advice="Something between this machine and Jira (a proxy, SSO or security app) "
             "answers instead of Jira; let /rest/api/2/* through to Jira.",
         )

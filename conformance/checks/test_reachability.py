@@ -18,7 +18,7 @@ from conformance.target import JiraTarget
 @requirement("reachability.url", "The Jira URL is a well-formed base URL", Step.REACH)
 def test_url(jira: JiraTarget) -> None:
     note(f"base URL: {jira.url}")
-    note(f"proxy: {jira.http.proxy.describe()}")
+    note(f"proxy: {jira.probe(network.proxy).fact('described')}")
     if urlsplit(jira.url).scheme == "http":
         warn(finding("NET_PLAIN_HTTP", url=jira.url))
 
@@ -130,12 +130,18 @@ def test_running_jira(jira: JiraTarget) -> None:
     if evidence.ok:
         note(f"/status reports {state}")
         return
+    if evidence.fact("failure") == "timeout" and _rest_api_answers(jira):
+        note("/status did not answer in time, but serverInfo answers as Jira (reachability.status)")
+        return
     fail_on_transport(jira, evidence)
-    if evidence.fact("status") == 407:
+    status = evidence.fact("status")
+    if isinstance(status, int) and 300 <= status < 400:
+        _fail_if_sso_gateway(jira)
+    if status == 407:
         fail(
             finding(
                 "NET_PROXY",
-                proxy=jira.http.proxy.proxy,
+                proxy=jira.probe(network.proxy).fact("proxy"),
                 host=jira.settings.host,
                 port="",
                 reason="407 Proxy Authentication Required",
@@ -162,6 +168,54 @@ def test_running_jira(jira: JiraTarget) -> None:
         )
     reason = f"/status answered {evidence.fact('status')} ({evidence.fact('content_type') or 'no content type'}) without a Jira state"
     fail(finding("NET_NOT_JIRA", url=jira.url, reason=reason))
+
+
+def _rest_api_answers(jira: JiraTarget) -> bool:
+    """serverInfo answers as Jira without credentials: Jira runs, whatever /status does."""
+    info = jira.probe(network.server_info_anonymous)
+    show(info)
+    return info.ok
+
+
+@requirement(
+    "reachability.status",
+    "Jira's /status health endpoint answers in time",
+    Step.REACH,
+    # Its own row: a slow /status alone fails here and blocks nothing else, because
+    # reachability.jira passes when the REST API answers.
+    after=["reachability.jira"],
+)
+def test_status_endpoint(jira: JiraTarget) -> None:
+    evidence = jira.probe(network.status)
+    show(evidence)
+    if evidence.fact("failure") == "timeout":
+        fail(
+            finding(
+                "NET_STATUS_SLOW",
+                url=jira.url,
+                timeout_s=jira.settings.timeout_s,
+                error="timed out",
+            )
+        )
+    if not evidence.ok:
+        not_applicable("/status is missing on this Jira; reachability.jira judged its answer")
+    note(f"/status answered in {evidence.fact('elapsed_ms'):.0f} ms")
+
+
+def _fail_if_sso_gateway(jira: JiraTarget) -> None:
+    """/status redirected: follow the chain without credentials; an IdP at its end is a gateway."""
+    chain = jira.probe(network.redirects, "/status")
+    show(chain)
+    host = chain.fact("idp_host")
+    if host is not None:
+        fail(
+            finding(
+                "NET_SSO_GATEWAY",
+                idp_host=host,
+                path="/status",
+                hops="; ".join(chain.fact("hops")),
+            )
+        )
 
 
 def _state_advice(state: str) -> str:

@@ -21,6 +21,8 @@ from conformance.target import JiraTarget
     "api.json_answers",
     "Jira's REST API answers JSON, not a login, single sign-on or proxy page",
     Step.API,
+    # reachability.jira passes when /status is only slow but serverInfo answers as Jira (the
+    # slow /status is reachability.status's own finding), so it blocks the API only for cause.
     after=["reachability.jira"],
 )
 def test_json_answers(jira: JiraTarget) -> None:
@@ -50,15 +52,13 @@ def test_server_info(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
     fail_on_transport(jira, info)
-    wrong = info.fact("schema")
+    wrong = api.schema_finding(api.SERVER_INFO, info)
     if wrong is not None:
-        field, problem = wrong
-        fail(finding("API_SCHEMA", endpoint=api.SERVER_INFO, field=field, problem=problem))
+        fail(wrong)
     if not info.ok:
-        verdict = api.judged(jira, info.exchanges[-1])
         fail(
-            verdict.finding
-            or finding("API_V2_MISSING", url=jira.url, reason=f"serverInfo: {verdict.detail}")
+            api.finding_of(jira, info)
+            or finding("API_V2_MISSING", url=jira.url, reason=f"serverInfo: {info.fact('kind')}")
         )
     body = info.fact("body")
     note(
@@ -113,7 +113,7 @@ def test_search_endpoint(jira: JiraTarget) -> None:
     version, _ = api.learned_version(jira)
     classic = jira.probe(api.search, "/rest/api/2/search")
     show(classic)
-    fail_on_transport(jira, classic)
+    _fail_unanswered(jira, classic)
     if version is None or not version.cloud:
         if not classic.ok:
             fail(_search_finding(jira, classic))
@@ -125,17 +125,25 @@ def test_search_endpoint(jira: JiraTarget) -> None:
         note("/rest/api/2/search still answers here, but Cloud is removing it (CHANGE-2046)")
     enhanced = jira.probe(api.search, "/rest/api/3/search/jql")
     show(enhanced)
-    fail_on_transport(jira, enhanced)
+    _fail_unanswered(jira, enhanced)
     if not enhanced.ok:
         fail(_search_finding(jira, enhanced))
     note(f"/rest/api/3/search/jql answers ({enhanced.fact('issues')} issue(s) on the first page)")
 
 
+def _fail_unanswered(jira: JiraTarget, evidence: Evidence) -> None:
+    """No answer: the refused login the request waited on, else the layer that broke."""
+    latched = api.latched_finding(jira, evidence)
+    if latched is not None:
+        fail(latched, evidence=[evidence])
+    fail_on_transport(jira, evidence)
+
+
 def _search_finding(jira: JiraTarget, evidence: Evidence) -> Finding:
-    if evidence.fact("schema") is not None:
-        field, problem = evidence.fact("schema")
-        return finding("API_SCHEMA", endpoint=evidence.fact("path"), field=field, problem=problem)
-    verdict = api.judged(jira, evidence.exchanges[-1])
-    return verdict.finding or finding(
-        "API_V2_MISSING", url=jira.url, reason=f"{evidence.fact('path')}: {verdict.detail}"
+    return (
+        api.schema_finding(evidence.fact("path"), evidence)
+        or api.finding_of(jira, evidence)
+        or finding(
+            "API_V2_MISSING", url=jira.url, reason=f"{evidence.fact('path')}: {evidence.problem}"
+        )
     )

@@ -58,6 +58,7 @@ def test_supported(jira: JiraTarget) -> None:
                 version=version.label,
                 deployment="Cloud" if version.cloud else "self-managed",
                 supported=supported,
+                profile=profile.name,
             )
         )
 

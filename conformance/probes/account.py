@@ -1,8 +1,13 @@
-"""Bot-account probes: who Jira thinks the credentials belong to, and how much they may do."""
+"""Bot-account probes: who Jira thinks the credentials belong to, and how much they may do.
+
+Checks never read the HTTP layer themselves: what it knows about the bot's login (the refused
+exchange, the identity headers of every credentialed answer) reaches them as evidence from here.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from conformance.evidence import Evidence
 from conformance.probes import api
@@ -21,13 +26,15 @@ IDENTITY_HEADERS = (
     "X-Seraph-LoginReason",
     "X-Authentication-Denied-Reason",
 )
+USER_FIELDS = ("name", "key", "accountId", "displayName", "emailAddress", "active")
 
 
 def myself(target: JiraTarget) -> Evidence:
     """``GET /rest/api/2/myself`` with the bot's credentials: the first credentialed request.
 
     serverInfo (anonymous) goes first, so that a refused login can be judged knowing the
-    deployment and version, without ever sending a second login.
+    deployment and version, without ever sending a second login. A 200 of the wrong shape is a
+    schema problem (problem "schema") or not JSON ("not_json"), never a refused login.
     """
     target.probe(api.server_info)
     result = target.http.get(MYSELF)
@@ -42,21 +49,32 @@ def myself(target: JiraTarget) -> Evidence:
     # A 200 is not enough: a CAPTCHA lock can answer 200 with AUTHENTICATION_DENIED, and a
     # stripped Authorization header 200 as anonymous.
     verdict = api.judged_result(target, result, MYSELF)
-    facts["kind"] = verdict.kind.value
+    api.with_verdict(facts, verdict)
     body = verdict.value
-    if verdict.passed and result.status == 200 and isinstance(body, dict):
-        facts["user"] = {
-            key: body.get(key)
-            for key in ("name", "key", "accountId", "displayName", "emailAddress", "active")
-            if key in body
-        }
+    exchanges = [result.exchange]
+    if verdict.passed and isinstance(body, dict):
+        facts["user"] = {key: _plain(body[key]) for key in USER_FIELDS if key in body}
         facts["groups"] = _group_names(body)
         wrong = api.schema_problem("myself", body)
         if wrong is not None:
             facts["schema"] = wrong
+            return Evidence("account.myself", False, facts, exchanges, problem="schema")
         _learn_identity(target, body)
-        return Evidence("account.myself", True, facts, [result.exchange])
-    return Evidence("account.myself", False, facts, [result.exchange], problem="rejected")
+        return Evidence("account.myself", True, facts, exchanges)
+    if verdict.passed:
+        facts["schema"] = ("(the answer)", f"is a JSON {api.json_type(body)}, not a user object")
+        return Evidence("account.myself", False, facts, exchanges, problem="schema")
+    answered_ok = result.status is not None and 200 <= result.status < 300
+    if answered_ok and facts.get("finding", {}).get("code") == "API_NOT_JSON":
+        return Evidence("account.myself", False, facts, exchanges, problem="not_json")
+    return Evidence("account.myself", False, facts, exchanges, problem="rejected")
+
+
+def _plain(value: Any) -> Any:
+    """Scalars as they came; anything else as its JSON text, so notes stay plain text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)[:200]
 
 
 def _group_names(body: dict[str, Any]) -> list[str]:
@@ -68,13 +86,50 @@ def _group_names(body: dict[str, Any]) -> list[str]:
 
 
 def _learn_identity(target: JiraTarget, body: dict[str, Any]) -> None:
-    name = body.get("name") or body.get("emailAddress") or body.get("accountId")
-    if isinstance(name, str):
-        target.identity["botName"] = name
+    for key in ("name", "emailAddress", "accountId"):
+        if isinstance(body.get(key), str) and body[key]:
+            target.identity["botName"] = body[key]
+            break
     if isinstance(body.get("displayName"), str):
         target.identity["botDisplayName"] = body["displayName"]
     if isinstance(body.get("accountId"), str):
         target.identity["botAccountId"] = body["accountId"]
+
+
+def rejection(target: JiraTarget) -> Evidence:
+    """The request at which Jira refused the bot's login in this run, classified (if any).
+
+    Not cached: the refusal can happen after this is first asked (a 401 on a later request).
+    """
+    rejected = target.http.rejection
+    if rejected is None:
+        return Evidence("account.rejection", False, {}, problem="none")
+    verdict = api.judged(target, rejected)
+    facts = api.with_verdict(
+        {"endpoint": api.endpoint_of(target, rejected.url), "status": rejected.status}, verdict
+    )
+    return Evidence("account.rejection", True, facts, [rejected])
+
+
+def identity_headers(target: JiraTarget) -> Evidence:
+    """Who Jira says answered each accepted credentialed request so far (X-AUSERNAME)."""
+    answers: list[dict[str, Any]] = []
+    shown = []
+    for exchange in list(target.http.exchanges):
+        header = exchange.header("X-AUSERNAME")
+        if exchange.auth_scheme is None or header is None or not exchange.status:
+            continue
+        if exchange.status >= 400:
+            continue
+        answers.append(
+            {
+                "endpoint": api.endpoint_of(target, exchange.url),
+                "status": exchange.status,
+                "user": unquote(header),
+            }
+        )
+        shown.append(exchange)
+    return Evidence("account.identity_headers", True, {"answers": answers}, shown)
 
 
 def admin_rights(target: JiraTarget) -> Evidence:
@@ -84,14 +139,38 @@ def admin_rights(target: JiraTarget) -> Evidence:
     if result.failure is not None:
         facts.update(failure=result.failure.kind, error=result.failure.detail)
         return Evidence("account.admin", False, facts, [result.exchange], problem="transport")
-    body, error = result.json()
-    permissions = body.get("permissions") if isinstance(body, dict) else None
-    if result.status != 200 or error is not None or not isinstance(permissions, dict):
-        facts["error"] = error or f"unexpected answer {result.status}"
+    verdict = api.judged_result(target, result, MY_PERMISSIONS)
+    api.with_verdict(facts, verdict)
+    body = verdict.value
+    if not verdict.passed:
+        facts["error"] = f"answered {result.status}: {verdict.detail}"
         return Evidence("account.admin", False, facts, [result.exchange], problem="unexpected")
+    wrong = _permissions_problem(body)
+    if wrong is not None:
+        facts["schema"] = wrong
+        facts["error"] = f"{wrong[0]} {wrong[1]}"
+        return Evidence("account.admin", False, facts, [result.exchange], problem="schema")
+    permissions = body["permissions"]
     facts["held"] = [
-        key
-        for key in ADMIN_PERMISSIONS
-        if isinstance(permissions.get(key), dict) and permissions[key].get("havePermission") is True
+        key for key in ADMIN_PERMISSIONS if permissions.get(key, {}).get("havePermission") is True
     ]
     return Evidence("account.admin", True, facts, [result.exchange])
+
+
+def _permissions_problem(body: Any) -> tuple[str, str] | None:
+    """The field of a mypermissions answer with the wrong type, if any."""
+    if not isinstance(body, dict):
+        return "(the answer)", f"is a JSON {api.json_type(body)}, not an object"
+    permissions = body.get("permissions")
+    if not isinstance(permissions, dict):
+        return "permissions", f"is a JSON {api.json_type(permissions)}, not an object"
+    for key in ADMIN_PERMISSIONS:
+        entry = permissions.get(key)
+        if entry is None:
+            continue
+        if not isinstance(entry, dict):
+            return f"permissions.{key}", f"is a JSON {api.json_type(entry)}, not an object"
+        have = entry.get("havePermission")
+        if not isinstance(have, bool):
+            return f"permissions.{key}.havePermission", f"is a JSON {api.json_type(have)}"
+    return None

@@ -19,6 +19,7 @@ import jsonschema
 from conformance import versions
 from conformance.classify import Asked, Kind, Verdict, judge
 from conformance.evidence import Evidence, Exchange
+from conformance.findings import Finding, Severity, finding
 from conformance.http import HttpResult
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ CLOUD_SEARCH_JQL = "created IS NOT EMPTY ORDER BY created DESC"
 # -- judging answers in the run's context ----------------------------------------------------------
 
 
-def asked(target: JiraTarget, endpoint: str, *, credentialed: bool) -> Asked:
+def asked(
+    target: JiraTarget, endpoint: str, *, credentialed: bool, login_proven: bool = False
+) -> Asked:
     """What the classifier needs to know about a request of this run."""
     creds = target.settings.credentials if credentialed else None
     numbers = target.identity.get("versionNumbers")
@@ -55,7 +58,30 @@ def asked(target: JiraTarget, endpoint: str, *, credentialed: bool) -> Asked:
         # Data Center answers "Server" (and nothing here depends on Server vs Data Center).
         deployment="Cloud" if kind == "Cloud" else ("Server" if kind else None),
         version=tuple(numbers) if isinstance(numbers, list) else None,
+        login_proven=login_proven and creds is not None,
     )
+
+
+def accepted_login(exchange: Exchange) -> bool:
+    """Jira answered this credentialed request as the logged-in bot (no login refusal)."""
+    if exchange.auth_scheme is None or exchange.status is None:
+        return False
+    if not 200 <= exchange.status < 400:
+        return False
+    reason = (exchange.header("X-Seraph-LoginReason") or "").upper()
+    if "AUTHENTICATION_DENIED" in reason or "AUTHENTICATED_FAILED" in reason:
+        return False
+    return (exchange.header("X-AUSERNAME") or "").lower() != "anonymous"
+
+
+def login_proven_before(target: JiraTarget, exchange: Exchange) -> bool:
+    """Whether a credentialed request sent before ``exchange`` was accepted in this run."""
+    for earlier in list(target.http.exchanges):
+        if earlier is exchange:
+            return False
+        if accepted_login(earlier):
+            return True
+    return False
 
 
 def endpoint_of(target: JiraTarget, url: str) -> str:
@@ -75,6 +101,7 @@ def judged(target: JiraTarget, exchange: Exchange) -> Verdict:
             target,
             endpoint_of(target, exchange.url),
             credentialed=exchange.auth_scheme is not None,
+            login_proven=login_proven_before(target, exchange),
         ),
     )
 
@@ -86,8 +113,67 @@ def judged_result(target: JiraTarget, result: HttpResult, endpoint: str) -> Verd
         result.status,
         dict(response.headers) if response is not None else {},
         response.content if response is not None else b"",
-        asked(target, endpoint, credentialed=result.exchange.auth_scheme is not None),
+        asked(
+            target,
+            endpoint,
+            credentialed=result.exchange.auth_scheme is not None,
+            login_proven=login_proven_before(target, result.exchange),
+        ),
     )
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for findings ("array", not "list")."""
+    if isinstance(value, bool):
+        return "boolean"
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+# -- findings carried as plain data in evidence ----------------------------------------------------
+
+
+def with_verdict(facts: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+    """Record a classified answer in a probe's facts: its kind and, if any, its finding."""
+    facts["kind"] = verdict.kind.value
+    if verdict.finding is not None:
+        facts["finding"] = verdict.finding.as_json()
+    return facts
+
+
+def finding_of(target: JiraTarget, evidence: Evidence) -> Finding | None:
+    """The finding a probe recorded for its answer (see ``with_verdict``), as a Finding.
+
+    A request not sent because the bot's login was refused earlier gets that refusal's finding,
+    so every row names the one real cause.
+    """
+    data = evidence.fact("finding")
+    if isinstance(data, dict):
+        return Finding(
+            code=str(data["code"]),
+            severity=Severity(data["severity"]),
+            summary=str(data["summary"]),
+            remediation=str(data["remediation"]),
+            links=tuple(data.get("links", ())),
+        )
+    if evidence.fact("failure") == "latched":
+        rejected = target.http.rejection
+        return judged(target, rejected).finding if rejected is not None else None
+    return None
+
+
+def latched_finding(target: JiraTarget, evidence: Evidence) -> Finding | None:
+    """For a request not sent because the bot's login was refused earlier: that refusal."""
+    return finding_of(target, evidence) if evidence.fact("failure") == "latched" else None
+
+
+def schema_finding(endpoint: str, evidence: Evidence) -> Finding | None:
+    """API_SCHEMA naming the field a probe found of the wrong type or missing, if it did."""
+    wrong = evidence.fact("schema")
+    if wrong is None:
+        return None
+    field, problem = wrong
+    return finding("API_SCHEMA", endpoint=endpoint, field=field, problem=problem)
 
 
 # -- serverInfo ------------------------------------------------------------------------------------
@@ -141,11 +227,14 @@ def server_info(target: JiraTarget) -> Evidence:
         facts.update(failure=chosen.failure.kind, error=chosen.failure.detail)
         return Evidence("api.server_info", False, facts, exchanges, problem="transport")
     verdict = judged_result(target, chosen, SERVER_INFO)
-    facts["kind"] = verdict.kind.value
+    with_verdict(facts, verdict)
     if not verdict.passed or not isinstance(verdict.value, dict):
         problem = "refused" if not verdict.passed else "not_object"
         if verdict.passed:
-            facts["schema"] = ("(the answer)", "is not a JSON object")
+            facts["schema"] = (
+                "(the answer)",
+                f"is a JSON {json_type(verdict.value)}, not an object",
+            )
         return Evidence("api.server_info", False, facts, exchanges, problem=problem)
     body: dict[str, Any] = verdict.value
     facts["body"] = body
@@ -155,6 +244,16 @@ def server_info(target: JiraTarget) -> Evidence:
         facts["schema"] = wrong
         return Evidence("api.server_info", False, facts, exchanges, problem="schema")
     return Evidence("api.server_info", True, facts, exchanges)
+
+
+def schema_problem_of_search(body: Any) -> tuple[str, str]:
+    """What is wrong with a search answer whose ``issues`` is not a list."""
+    if not isinstance(body, dict):
+        return "(the answer)", f"is a JSON {json_type(body)}, not an object"
+    issues = body.get("issues")
+    if "issues" not in body:
+        return "issues", "is missing"
+    return "issues", f"is {json.dumps(issues)[:80]}, not a list"
 
 
 def _learn_identity(target: JiraTarget, body: dict[str, Any]) -> None:
@@ -193,7 +292,7 @@ def search(target: JiraTarget, path: str) -> Evidence:
         facts.update(failure=result.failure.kind, error=result.failure.detail)
         return Evidence("api.search", False, facts, [result.exchange], problem="transport")
     verdict = judged_result(target, result, path)
-    facts["kind"] = verdict.kind.value
+    with_verdict(facts, verdict)
     body = verdict.value
     if verdict.passed and isinstance(body, dict) and isinstance(body.get("issues"), list):
         facts["issues"] = len(body["issues"])
@@ -201,6 +300,6 @@ def search(target: JiraTarget, path: str) -> Evidence:
             facts["total"] = body["total"]
         return Evidence("api.search", True, facts, [result.exchange])
     if verdict.passed:
-        facts["schema"] = ("issues", "is missing or not a list")
+        facts["schema"] = schema_problem_of_search(body)
         return Evidence("api.search", False, facts, [result.exchange], problem="schema")
     return Evidence("api.search", False, facts, [result.exchange], problem="refused")

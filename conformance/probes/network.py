@@ -15,8 +15,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+from conformance.classify import idp_host
 from conformance.evidence import Evidence, Exchange
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ X509_HOSTNAME_MISMATCH = 62
 X509_IP_MISMATCH = 64
 JIRA_STATES = ("RUNNING", "STARTING", "STOPPING", "FIRST_RUN", "MAINTENANCE", "ERROR")
 CONTEXT_PATH_CANDIDATES = ("/jira", "/jira-software", "/jirasoftware", "/issues")
+MAX_REDIRECT_HOPS = 5
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,59 @@ class Endpoint:
     jira_host: str
     jira_port: int
     tls: bool
+
+
+def proxy(target: JiraTarget) -> Evidence:
+    """Which proxy (if any) the run's requests go through, and which setting chose it."""
+    info = target.http.proxy
+    return Evidence(
+        "network.proxy",
+        True,
+        {"proxy": info.proxy, "source": info.source, "described": info.describe()},
+    )
+
+
+def redirects(target: JiraTarget, path: str = "/status") -> Evidence:
+    """Follow the redirects of ``path`` without credentials, one hop at a time (at most 5).
+
+    Stops at the first answer that is not a redirect, or at a hop whose Location is an identity
+    provider (which is then named, not asked). ``facts["hops"]`` lists each hop as
+    "STATUS -> Location".
+    """
+    url = target.url + path
+    own_host = urlsplit(target.url).hostname
+    hops: list[str] = []
+    exchanges: list[Exchange] = []
+    facts: dict[str, Any] = {"url": url, "hops": hops}
+    gateway: str | None = None  # a sign-in path on Jira's own host: the gateway, keep following
+    for _ in range(MAX_REDIRECT_HOPS):
+        result = target.http.get(url, credentialed=False)
+        exchanges.append(result.exchange)
+        location = result.header("Location") if result.response is not None else None
+        status_code = result.status
+        if result.failure is not None or status_code is None or not 300 <= status_code < 400:
+            facts["final_status"] = status_code
+            break
+        if not location:
+            hops.append(f"{status_code} without a Location")
+            break
+        url = urljoin(url, location)
+        hops.append(f"{status_code} -> {_without_query(url)}")
+        host = idp_host(url)
+        if host is not None and host != own_host:
+            facts["idp_host"] = host
+            return Evidence("network.redirects", True, facts, exchanges)
+        gateway = gateway or host
+    facts["final_url"] = _without_query(url)
+    if gateway is not None:
+        facts["idp_host"] = gateway
+    return Evidence("network.redirects", True, facts, exchanges, problem=None)
+
+
+def _without_query(url: str) -> str:
+    """Host and path say where a hop goes; the query (SAMLRequest, state...) is long and opaque."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else url.split("?")[0]
 
 
 def endpoint(target: JiraTarget) -> Endpoint:

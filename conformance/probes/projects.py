@@ -5,56 +5,97 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conformance.evidence import Evidence, Exchange
+from conformance.http import HttpResult
+from conformance.probes import api
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
 
 SEARCH_PAGE_SIZE = 50
 MAX_SEARCH_PAGES = 200  # 10,000 projects
+PROJECT = "/rest/api/2/project"
+PROJECT_SEARCH = "/rest/api/2/project/search"
 
 
 def visible_projects(target: JiraTarget) -> Evidence:
     """Every project the bot may browse: ``GET /project`` (a flat array on Data Center), else
-    the paged ``/project/search`` that Cloud requires since April 2019."""
-    result = target.http.get("/rest/api/2/project")
-    facts: dict[str, Any] = {"status": result.status, "endpoint": "/rest/api/2/project"}
+    the paged ``/project/search`` that Cloud requires since April 2019.
+
+    A refusal carries its classified finding (``api.finding_of``): a 401 after an accepted login
+    is the login lost mid-run, Jira's error JSON is quoted; an answer of the wrong JSON types
+    names the field (problem "schema").
+    """
+    result = target.http.get(PROJECT)
+    facts: dict[str, Any] = {"status": result.status, "endpoint": PROJECT}
     if result.failure is not None:
         facts.update(failure=result.failure.kind, error=result.failure.detail)
         return Evidence("projects.visible", False, facts, [result.exchange], problem="transport")
-    body, error = result.json()
-    if result.status == 200 and isinstance(body, list):
-        return Evidence("projects.visible", True, {**facts, **_listing(body)}, [result.exchange])
     if result.status in (404, 410):
         return _searched_projects(target, [result.exchange])
-    facts["error"] = error or f"unexpected answer {result.status}"
-    return Evidence("projects.visible", False, facts, [result.exchange], problem="unexpected")
+    body = _judged_body(target, result, PROJECT, facts)
+    if body is None:
+        return Evidence("projects.visible", False, facts, [result.exchange], problem="unexpected")
+    if not isinstance(body, list):
+        facts["schema"] = ("(the answer)", f"is a JSON {api.json_type(body)}, not an array")
+        return Evidence("projects.visible", False, facts, [result.exchange], problem="schema")
+    wrong = _listing_problem(body, "")
+    if wrong is not None:
+        facts["schema"] = wrong
+        return Evidence("projects.visible", False, facts, [result.exchange], problem="schema")
+    return Evidence("projects.visible", True, {**facts, **_listing(body)}, [result.exchange])
 
 
-def _listing(projects: list[Any]) -> dict[str, Any]:
-    named = [p for p in projects if isinstance(p, dict) and isinstance(p.get("key"), str)]
+def _judged_body(
+    target: JiraTarget, result: HttpResult, endpoint: str, facts: dict[str, Any]
+) -> Any:
+    """The parsed JSON of an accepted answer, or None (with its finding recorded in facts)."""
+    verdict = api.judged_result(target, result, endpoint)
+    api.with_verdict(facts, verdict)
+    if verdict.passed:
+        return verdict.value
+    facts["error"] = f"answered {result.status}: {verdict.detail}"
+    return None
+
+
+def _listing_problem(projects: list[Any], prefix: str) -> tuple[str, str] | None:
+    for index, project in enumerate(projects):
+        if not isinstance(project, dict):
+            return f"{prefix}[{index}]", f"is a JSON {api.json_type(project)}, not an object"
+        key = project.get("key")
+        if not isinstance(key, str) or not key:
+            return f"{prefix}[{index}].key", f"is {api.json_type(key)}, not a project key"
+    return None
+
+
+def _listing(projects: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "keys": [p["key"] for p in named],
-        "names": {p["key"]: str(p.get("name", "")) for p in named},
+        "keys": [p["key"] for p in projects],
+        "names": {p["key"]: str(p.get("name", "")) for p in projects},
     }
 
 
 def _searched_projects(target: JiraTarget, exchanges: list[Exchange]) -> Evidence:
-    path = "/rest/api/2/project/search"
-    facts: dict[str, Any] = {"endpoint": path}
+    facts: dict[str, Any] = {"endpoint": PROJECT_SEARCH}
     values: list[Any] = []
     for page in range(MAX_SEARCH_PAGES):
         params = {"startAt": page * SEARCH_PAGE_SIZE, "maxResults": SEARCH_PAGE_SIZE}
-        result = target.http.get(path, params)
+        result = target.http.get(PROJECT_SEARCH, params)
         exchanges.append(result.exchange)
-        body, error = result.json()
         facts["status"] = result.status
         if result.failure is not None:
             facts.update(failure=result.failure.kind, error=result.failure.detail)
             return Evidence("projects.visible", False, facts, exchanges, problem="transport")
-        if result.status != 200 or not isinstance(body, dict):
-            facts["error"] = error or f"unexpected answer {result.status}"
+        body = _judged_body(target, result, PROJECT_SEARCH, facts)
+        if body is None:
             return Evidence("projects.visible", False, facts, exchanges, problem="unexpected")
-        chunk = body.get("values") if isinstance(body.get("values"), list) else []
+        chunk = body.get("values") if isinstance(body, dict) else None
+        if not isinstance(chunk, list):
+            facts["schema"] = ("values", f"is a JSON {api.json_type(chunk)}, not an array")
+            return Evidence("projects.visible", False, facts, exchanges, problem="schema")
+        wrong = _listing_problem(chunk, "values")
+        if wrong is not None:
+            facts["schema"] = wrong
+            return Evidence("projects.visible", False, facts, exchanges, problem="schema")
         values += chunk
         if body.get("isLast") is not False or not chunk:
             break

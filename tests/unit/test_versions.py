@@ -166,3 +166,31 @@ def test_basic_disabled_advice_depends_on_the_version() -> None:
 def test_a_token_on_a_version_without_tokens_advises_the_password() -> None:
     assert "JIRA_PASSWORD" in versions.pat_as_password_advice((7, 13, 18))
     assert "Unset JIRA_USER" in versions.pat_as_password_advice((10, 3, 12))
+
+
+def test_credential_advice_follows_where_the_credentials_came_from() -> None:
+    prompted = [
+        versions.cloud_api_token_advice("prompt"),
+        versions.no_pat_advice((7, 13, 18), "prompt"),
+        versions.pat_as_password_advice((10, 3, 12), "prompt"),
+        versions.basic_disabled_advice((10, 3, 12), "visor-bot", "prompt"),
+    ]
+    for advice in prompted:
+        assert "at the prompt" in advice
+        assert "JIRA_USER" not in advice and "JIRA_PASSWORD" not in advice, advice
+    assert "leave the user name empty at the prompt" in prompted[3]
+    from_env = versions.basic_disabled_advice((10, 3, 12), "visor-bot", "JIRA_PASSWORD")
+    assert "set JIRA_TOKEN to it and leave JIRA_USER unset" in from_env
+    assert "JIRA_TOKEN" in versions.cloud_api_token_advice("JIRA_TOKEN")
+
+
+def test_myself_schema_identifies_users_by_a_non_empty_name_or_account_id() -> None:
+    from conformance.probes import api
+
+    assert api.schema_problem("myself", {"name": "bot", "displayName": "B"}) is None
+    cloud = {"name": "", "accountId": "5b10ac8d82e05b22cc7d4ef5", "displayName": "B"}
+    assert api.schema_problem("myself", cloud) is None
+    assert api.schema_problem("myself", {"accountId": "abc", "displayName": "B"}) is None
+    assert api.schema_problem("myself", {"name": "", "displayName": "B"}) is not None
+    assert api.schema_problem("myself", {"accountId": "", "displayName": "B"}) is not None
+    assert api.schema_problem("myself", {"displayName": "B"}) is not None
