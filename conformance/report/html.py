@@ -38,6 +38,7 @@ OUTCOME_LABELS = {
     "blocked": "Blocked",
     "skipped": "Skipped",
     "error": "Error",
+    "incomplete": "Incomplete",
 }
 NOT_LEARNED = "not learned (the check that reads it did not pass)"
 # pytest-html outcomes whose rows start folded: the failing ones open by themselves.
