@@ -113,7 +113,9 @@ class BendingProxy:
             allow_redirects=False,
             timeout=60,
         )
-        passed = Passed(seq, request.method, request.path, query, answer.status_code, answer.content)
+        passed = Passed(
+            seq, request.method, request.path, query, answer.status_code, answer.content
+        )
         with self._cond:
             self.passed.append(passed)
             self._cond.notify_all()
@@ -141,7 +143,9 @@ def json_answer(body: Any, status: int = 200) -> Response:
 
 
 @contextlib.contextmanager
-def bending_proxy(upstream: str, bend: Bend | None = None, **options: Any) -> Iterator[BendingProxy]:
+def bending_proxy(
+    upstream: str, bend: Bend | None = None, **options: Any
+) -> Iterator[BendingProxy]:
     """Serve a :class:`BendingProxy` to ``upstream`` on loopback for the ``with`` block."""
     proxy = BendingProxy(upstream.rstrip("/"), bend, **options)
     with serve(proxy) as url:

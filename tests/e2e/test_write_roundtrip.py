@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,10 +51,15 @@ FAILURES = {
 
 def target_for(server: EmulatorServer, project: str = "VIS") -> JiraTarget:
     """The run's JiraTarget, in-process, as the plugin builds it for --jira-write-project."""
+    return target_at(server.url, project)
+
+
+def target_at(url: str, project: str = "VIS", **settings_: Any) -> JiraTarget:
+    """The same, aimed at ``url`` (e.g. a proxy in front of the emulator), with settings."""
     credentials = Credentials(
         BOT["JIRA_USER"], Secret(BOT["JIRA_PASSWORD"]), "basic", "password", "test"
     )
-    settings = Settings(url=server.url, credentials=credentials, write_project=project)
+    settings = Settings(url=url, credentials=credentials, write_project=project, **settings_)
     redactor = Redactor()
     redactor.register(credentials.secret)
     return JiraTarget(settings, redactor, load_profile("visor-two-way"))
