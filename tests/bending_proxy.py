@@ -63,10 +63,12 @@ class BendingProxy:
     bend: Bend | None = None
     url: str = ""
     passed: list[Passed] = field(default_factory=list)
+    # Requests in flight at once, among those whose path ``counted`` accepts (default: all).
+    counted: Callable[[str], bool] = lambda path: True
     in_flight: int = 0
     max_in_flight: int = 0
-    # Hold each request until this many are in flight at once (once), to prove concurrency
-    # by counting rather than by the clock; 0: never hold.
+    # Hold each counted request until this many are in flight at once (once), to prove
+    # concurrency by counting rather than by the clock; 0: never hold.
     gather: int = 0
     gather_timeout_s: float = 10.0
     _gathered: bool = False
@@ -79,25 +81,31 @@ class BendingProxy:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        counted = self.counted(request.path)
         with self._cond:
             seq = next(self._arrivals)
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            self._cond.notify_all()
-            if self.gather and not self._gathered:
-                self._cond.wait_for(
-                    lambda: self._gathered or self.in_flight >= self.gather,
-                    timeout=self.gather_timeout_s,
-                )
-                self._gathered = True
-                self._cond.notify_all()
+            if counted:
+                self._enter()
         try:
             response = self._forward(request, seq)
         finally:
             with self._cond:
-                self.in_flight -= 1
+                self.in_flight -= counted
                 self._cond.notify_all()
         return response(environ, start_response)
+
+    def _enter(self) -> None:
+        """Count one more request in flight; gather them if asked (the lock is held)."""
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self._cond.notify_all()
+        if self.gather and not self._gathered:
+            self._cond.wait_for(
+                lambda: self._gathered or self.in_flight >= self.gather,
+                timeout=self.gather_timeout_s,
+            )
+            self._gathered = True
+            self._cond.notify_all()
 
     def _forward(self, request: Request, seq: int) -> Response:
         headers = {
