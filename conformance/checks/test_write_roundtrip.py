@@ -209,6 +209,18 @@ def _advice(step: str, failure: dict[str, Any], project: str, facts: dict[str, A
             "answers) changes answers to POST /rest/api/2/issue. Exempt /rest/ from caching and "
             f"check the installed apps. The run's own issue, found by its label: {own}."
         )
+    if failure.get("kind") == "timeout":
+        own = ", ".join((facts.get("cleanup") or {}).get("deleted") or [])
+        created = (
+            f" Jira did the work all the same: {own} was found by its label and deleted."
+            if own
+            else ""
+        )
+        return (
+            f"Jira did not answer step {step} within the request timeout. A slow write is "
+            "usually a workflow post-function, a listener or an app (atlassian-jira.log shows "
+            f"which); raise --jira-timeout to measure it.{created}"
+        )
     if failure.get("kind"):
         return (
             "The connection broke before Jira answered. Check the network path (a proxy or "

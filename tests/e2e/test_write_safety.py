@@ -166,10 +166,16 @@ def hold_create_until_next_request(proxy: BendingProxy, passed: Passed) -> Any:
     return None
 
 
-def test_the_deadline_during_the_create_still_deletes_the_issue(jira_emulator: Emulator) -> None:
+@pytest.mark.parametrize("limit", ["deadline", "timeout"])
+def test_a_create_answered_too_late_still_deletes_the_issue(
+    jira_emulator: Emulator, limit: str
+) -> None:
+    """The run's deadline (or the request timeout) passes while the create's answer is awaited:
+    the issue exists; the search that adopts it and the delete are sent all the same."""
     server = jira_emulator("dc-healthy")
+    limits = {"deadline_s": 3.0} if limit == "deadline" else {"timeout_s": 1.0}
     with bending_proxy(server.url, hold_create_until_next_request) as proxy:
-        target = target_at(proxy.url, deadline_s=3.0)  # counted from now on
+        target = target_at(proxy.url, **limits)  # the deadline counts from now on
         try:
             evidence = WriteRoundTrip(target, "VIS").run()
         finally:
@@ -184,13 +190,20 @@ def test_the_deadline_during_the_create_still_deletes_the_issue(jira_emulator: E
         x.error for x in evidence.exchanges
     ]
     facts = evidence.facts
-    assert facts["incomplete"] == "deadline"
     assert facts["cleanup"]["deleted"] == [own]
     row = row_for(evidence)
-    assert row.outcome is Outcome.INCOMPLETE
-    assert not row.findings  # a slow Jira is no WRITE_CREATE_FAILED
-    assert any("deadline passed during step create" in n and own in n for n in row.notes)
     assert server.log.failed_logins() == 0
+    if limit == "deadline":
+        assert facts["incomplete"] == "deadline"
+        assert row.outcome is Outcome.INCOMPLETE
+        assert not row.findings  # a slow Jira is no WRITE_CREATE_FAILED
+        assert any("deadline passed during step create" in n and own in n for n in row.notes)
+    else:
+        assert facts["incomplete"] is None
+        (create,) = row.findings
+        assert create.code == "WRITE_CREATE_FAILED"
+        assert "within the request timeout" in create.remediation
+        assert f"{own} was found by its label and deleted" in create.remediation
 
 
 # -- item 4: an issue the bot can create but not see ------------------------------------------
