@@ -223,15 +223,29 @@ def test_a_required_field_blocks_the_round_trip(
     assert server.log.failed_logins() == 0
 
 
+def write_suite(url: str, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a real suite subprocess running only the round trip
+    in VIS (its JSON result at tmp_path/result.json), for tests that signal it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
+    env.update(BOT, NETRC=str(tmp_path / "none"))
+    argv = [sys.executable, "-m", "pytest", "--jira-url", url, "--jira-write-project", "VIS"]
+    argv += [
+        "-k",
+        "roundtrip",
+        "-p",
+        "no:cacheprovider",
+        "--jira-json",
+        str(tmp_path / "result.json"),
+    ]
+    argv += ["--jira-report-dir", str(tmp_path / "reports")]
+    return argv, env
+
+
 def test_ctrl_c_to_the_suite_still_deletes(jira_emulator: Emulator, tmp_path: Path) -> None:
     """A real Ctrl-C (SIGINT) to a running suite, after its issue was created."""
     server = jira_emulator("dc-healthy", latency_ms=400)
     result = tmp_path / "result.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
-    env.update(BOT, NETRC=str(tmp_path / "none"))
-    argv = [sys.executable, "-m", "pytest", "--jira-url", server.url, "--jira-write-project"]
-    argv += ["VIS", "-k", "roundtrip", "-p", "no:cacheprovider", "--jira-json", str(result)]
-    argv += ["--jira-report-dir", str(tmp_path / "reports")]
+    argv, env = write_suite(server.url, tmp_path)
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

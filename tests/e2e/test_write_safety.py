@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from conformance.probes.write import LABEL, WriteRoundTrip, registry
 from tests.bending_proxy import BendingProxy, Passed, bending_proxy, json_answer
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
-from tests.e2e.test_write_roundtrip import ISSUE_KEY, target_at, target_for
+from tests.e2e.test_write_roundtrip import ISSUE_KEY, target_at, target_for, write_suite
 
 Emulator = Callable[..., EmulatorServer]
 CREATE = ("POST", "/rest/api/2/issue")
@@ -70,6 +69,18 @@ def row_for(evidence: Evidence) -> CheckRecord:
     return record
 
 
+def round_trip_behind(
+    server: EmulatorServer, bend: Callable[[BendingProxy, Passed], Any]
+) -> tuple[Evidence, Any]:
+    """One round trip in VIS, in-process, through a bending proxy in front of ``server``."""
+    with bending_proxy(server.url, bend) as proxy:
+        target = target_at(proxy.url)
+        try:
+            return WriteRoundTrip(target, "VIS").run(), target
+        finally:
+            target.close()
+
+
 # -- item 1: an answer that names another issue ----------------------------------------------
 
 BENT_ANSWERS = {
@@ -102,12 +113,7 @@ def test_a_create_answer_naming_another_issue_touches_nothing_but_its_own(
     server = jira_emulator("dc-healthy")
     foreign = foreign_issue(server, FOREIGN_FOR[case])
     other = foreign_issue(server, "OPS-1")
-    with bending_proxy(server.url, bend_create(BENT_ANSWERS[case](foreign))) as proxy:
-        target = target_at(proxy.url)
-        try:
-            evidence = WriteRoundTrip(target, "VIS").run()
-        finally:
-            target.close()
+    evidence, target = round_trip_behind(server, bend_create(BENT_ANSWERS[case](foreign)))
     (own,) = server.world.created_keys
     # The emulator saw no change to any issue but the run's own: not the one the answer named.
     assert mutations_of(server, foreign["key"], foreign["id"], other["key"], other["id"]) == []
@@ -227,12 +233,7 @@ def hide_created_issue(proxy: BendingProxy, passed: Passed) -> Any:
 
 def test_an_issue_hidden_from_the_bot_is_named_as_left_behind(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
-    with bending_proxy(server.url, hide_created_issue) as proxy:
-        target = target_at(proxy.url)
-        try:
-            evidence = WriteRoundTrip(target, "VIS").run()
-        finally:
-            target.close()
+    evidence, _ = round_trip_behind(server, hide_created_issue)
     (own,) = server.world.created_keys
     assert server.world.issues_with_label(LABEL) == [own]  # truly still in Jira
     # Never proven its own: nothing but the create was sent that could change anything.
@@ -337,11 +338,7 @@ def test_a_stop_signal_during_the_round_trip_still_deletes(
     if moment == "after-create":
         proxy.bend = None  # answers come at once (with the emulator's latency)
     result = tmp_path / "result.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
-    env.update(BOT, NETRC=str(tmp_path / "none"))
-    argv = [sys.executable, "-m", "pytest", "--jira-url", proxy.url, "--jira-write-project"]
-    argv += ["VIS", "-k", "roundtrip", "-p", "no:cacheprovider", "--jira-json", str(result)]
-    argv += ["--jira-report-dir", str(tmp_path / "reports")]
+    argv, env = write_suite(proxy.url, tmp_path)
     proc = subprocess.Popen(
         argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -400,3 +397,25 @@ def test_a_second_stop_signal_waits_for_the_delete() -> None:
         signal.signal(signal.SIGTERM, previous)
     assert finished
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def test_each_run_holds_its_own_registry(jira_emulator: Emulator) -> None:
+    """The registry of undeleted issues is the run's: one run's safety net never sends a
+    request to another run's Jira, nor reports its issues."""
+    refuse = [Fault("DELETE", r"/rest/api/2/issue/VIS-\d+$", status=403)]
+    servers = [jira_emulator("dc-healthy", faults=refuse) for _ in range(2)]
+    targets = [target_for(server) for server in servers]
+    try:
+        for target in targets:
+            WriteRoundTrip(target, "VIS").run()
+        keys = [[i.key for i in registry(t).pending()] for t in targets]
+        assert keys == [s.world.created_keys for s in servers]
+        deletes_before = len([e for e in servers[1].log.entries if e.method == "DELETE"])
+        leftovers = check.finish_write_round_trip(targets[0], [])
+    finally:
+        for target in targets:
+            target.close()
+    assert [(lo.key, lo.deleted) for lo in leftovers] == [(keys[0][0], False)]
+    assert registry(targets[0]).pending() == []
+    assert [i.key for i in registry(targets[1]).pending()] == keys[1]  # untouched
+    assert len([e for e in servers[1].log.entries if e.method == "DELETE"]) == deletes_before
