@@ -215,26 +215,29 @@ class WriteRoundTrip:
 
     @contextlib.contextmanager
     def _signals_as_interrupts(self) -> Iterator[None]:
-        """While the round trip may hold an issue, SIGTERM and SIGHUP stop it as Ctrl-C does
-        (cleanup first). Only where nobody else handles them: the run may have its own handlers."""
+        """While the round trip may hold an issue, SIGINT, SIGTERM and SIGHUP stop it as Ctrl-C
+        does (cleanup first), and the round trip learns which one it was. A handler the run
+        installed is called first; an ignored signal (``nohup``) stays ignored."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
+        replaced: dict[int, Any] = {}
 
         def stop(signum: int, frame: FrameType | None) -> None:
             self.signal_name = signal.Signals(signum).name
+            previous = replaced.get(signum)
+            if callable(previous) and previous is not signal.default_int_handler:
+                previous(signum, frame)  # the run's own handler (it may raise KeyboardInterrupt)
             raise KeyboardInterrupt
 
-        replaced = {}
         for signum in STOP_SIGNALS:
-            default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
-            if signal.getsignal(signum) in (default, None):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
                 replaced[signum] = signal.signal(signum, stop)
         try:
             yield
         finally:
-            for signum, previous in replaced.items():
-                signal.signal(signum, _handler(signum, previous))
+            for number, previous in replaced.items():
+                signal.signal(number, _handler(number, previous))
 
     def evidence(self) -> Evidence:
         failure = self.failure or {}

@@ -419,3 +419,38 @@ def test_each_run_holds_its_own_registry(jira_emulator: Emulator) -> None:
     assert registry(targets[0]).pending() == []
     assert [i.key for i in registry(targets[1]).pending()] == keys[1]  # untouched
     assert len([e for e in servers[1].log.entries if e.method == "DELETE"]) == deletes_before
+
+
+def test_the_runs_own_signal_handler_is_kept_and_the_signal_named(
+    jira_emulator: Emulator,
+) -> None:
+    """With run-wide handlers installed (SIGTERM as KeyboardInterrupt), the round trip still
+    calls them, names the signal, deletes its issue, and puts them back."""
+    server = jira_emulator("dc-healthy")
+    target = target_for(server)
+    seen: list[int] = []
+
+    def run_wide(signum: int, frame: object) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    def terminate(at: str) -> None:
+        if at == "comment":
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the signal lands here, at the latest
+
+    previous = signal.signal(signal.SIGTERM, run_wide)
+    try:
+        machine = WriteRoundTrip(target, "VIS", on_step=terminate)
+        with pytest.raises(KeyboardInterrupt):
+            machine.run()
+        assert signal.getsignal(signal.SIGTERM) is run_wide
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        target.close()
+    assert seen == [signal.SIGTERM]
+    facts = machine.evidence().facts
+    assert facts["signal"] == "SIGTERM" and facts["incomplete"] == "interrupted"
+    assert server.world.issues_with_label(LABEL) == []
+    assert server.log.mutating()[-1].method == "DELETE"
+    assert row_for(machine.evidence()).outcome is Outcome.INCOMPLETE
