@@ -218,6 +218,7 @@ class JiraApp(
     ) -> Iterable[bytes]:
         request = Request(environ)
         entry: dict[str, Any] = {"user": None, "auth": None, "login_failed": False}
+        entry["seq"] = self.log.arrived()
         try:
             response = self.handle(request, environ, entry)
         except DropConnection:
@@ -240,6 +241,7 @@ class JiraApp(
                 entry["auth"],
                 status,
                 entry["login_failed"],
+                entry["seq"],
             )
         )
 

@@ -5,6 +5,8 @@ Tests use it to show that a run was read-only, or that a rejected login was neve
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 from dataclasses import dataclass
 
@@ -16,7 +18,9 @@ class LoggedRequest:
     """One request as the emulator saw it.
 
     ``path`` is as requested (context path included); ``user`` is None for anonymous requests;
-    ``status`` is 0 when a fault dropped the connection without an answer.
+    ``status`` is 0 when a fault dropped the connection without an answer; ``seq`` is the
+    request's place in the order of arrival (the log is kept in that order, not the order in
+    which answers were finished: a dropped connection's request may be logged after the next).
     """
 
     method: str
@@ -26,6 +30,7 @@ class LoggedRequest:
     auth: str | None
     status: int
     login_failed: bool = False
+    seq: int = 0
 
     @property
     def mutating(self) -> bool:
@@ -39,11 +44,17 @@ class RequestLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[LoggedRequest] = []
+        self._arrivals = itertools.count(1)
+
+    def arrived(self) -> int:
+        """A request arrived: its sequence number (pass it as ``seq`` when it is logged)."""
+        with self._lock:
+            return next(self._arrivals)
 
     def append(self, entry: LoggedRequest) -> None:
-        """Record one request."""
+        """Record one request, in its place by order of arrival."""
         with self._lock:
-            self._entries.append(entry)
+            bisect.insort(self._entries, entry, key=lambda e: e.seq)
 
     @property
     def entries(self) -> list[LoggedRequest]:

@@ -1,24 +1,39 @@
 """The opt-in write round trip: create, read, edit, comment, transition and delete one issue.
 
-Only with ``--jira-write-project KEY``. It is a small state machine whose one promise matters
-more than its verdict: the issue it creates is deleted whatever happens. A failing step, an
-exception or Ctrl-C all end in ``_cleanup`` (a ``finally`` that defers further Ctrl-C until the
-delete has been sent); an issue that survives that is held in a registry that the plugin's
-session finish and an ``atexit`` handler try again. It touches only issues it created: each run
-labels its issue with a label unique to the run, and that label is the only thing it searches for.
+Only with ``--jira-write-project KEY``. It is a small state machine whose promises matter more
+than its verdict:
+
+* It touches only an issue it has proven its own. The create's answer is only a claim: the key
+  must have Jira's syntax in the write project, and a read-back must show the write project and
+  the run's unique label before any edit, comment, transition or delete is sent. An answer that
+  names another issue (a replaying proxy, a buggy app, ``../issue/OPS-1``) is never touched; the
+  run's own issue is then found by its label (nothing else carries it) and deleted.
+* The issue it created is deleted whatever happens: a failing step, an exception, the deadline,
+  or a signal (SIGINT, SIGTERM, SIGHUP) all end in ``_cleanup``, which no further signal stops
+  and no deadline blocks (cleanup requests are exempt, bounded by their own timeout).
+* It never claims a deletion it did not see. A 404 to the DELETE of an issue the bot never read
+  back is no proof (Jira hides issues the bot may not see behind 404): such an issue is reported
+  as left behind, with its key.
+
+What survives the round trip is held in the run's registry (``registry(target)``), which the
+session's end and an ``atexit`` handler try again.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import re
 import signal
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import quote
 
 from conformance.evidence import Evidence, Exchange
 from conformance.http import HttpResult, JiraHttp
@@ -33,6 +48,15 @@ SUMMARY = "Visor conformance check: temporary test issue, safe to delete"
 ISSUE = "/rest/api/2/issue"
 SEARCH_POLL_S = 10.0  # Cloud search is eventually consistent: wait this long at most
 DELETE_RETRY_DELAY_S = 0.5
+# The signals that stop a run: what Ctrl-C, `timeout`, CI cancellation, docker stop and systemd
+# send. Each is held while a delete is in flight and delivered once it has been sent.
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+ISSUE_SECURITY_CAUSE = (
+    "most likely the project's issue security scheme gives new issues a default security level "
+    "that does not include the bot, so Jira hides the issue from it"
+)
 # The permission a step needs, for the remediation text.
 PERMISSION = {
     "create": "Create Issues",
@@ -59,21 +83,80 @@ class StepRecord:
 
 @dataclass
 class CreatedIssue:
-    """An issue this run created and has not yet seen deleted."""
+    """An issue this run has proven its own and not yet seen deleted.
+
+    ``seen`` is True once a read-back by key showed it (the bot can see it, so a later 404
+    means it is gone); an issue found only by its label search has ``seen`` False.
+    """
 
     key: str
     project: str
     link: str
     http: JiraHttp
+    run_label: str = ""
+    cloud: bool = False
+    seen: bool = False
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """What the session-end safety net did with one issue a round trip could not delete."""
+
+    key: str
+    project: str
+    link: str
+    deleted: bool
+    reason: str
 
 
 class StepFailed(Exception):
     """A step got no usable answer: the round trip stops and goes straight to cleanup."""
 
 
-# Issues created and not yet deleted, across every round trip of the process (the safety net).
-_PENDING: dict[str, CreatedIssue] = {}
-_PENDING_LOCK = threading.Lock()
+class CreatedIssues:
+    """The run's registry of issues created and not yet deleted (the safety net's list)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._issues: dict[str, CreatedIssue] = {}
+        _LIVE.add(self)
+
+    def add(self, issue: CreatedIssue) -> None:
+        with self._lock:
+            self._issues[issue.link] = issue
+
+    def forget(self, issue: CreatedIssue) -> None:
+        with self._lock:
+            self._issues.pop(issue.link, None)
+
+    def pending(self) -> list[CreatedIssue]:
+        with self._lock:
+            return list(self._issues.values())
+
+
+# Every live registry, for the atexit safety net; a registry goes with its run.
+_LIVE: weakref.WeakSet[CreatedIssues] = weakref.WeakSet()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def registry(target: JiraTarget) -> CreatedIssues:
+    """The run's registry, kept on the target as ``target.created_issues`` (made when missing)."""
+    with _REGISTRY_LOCK:
+        found = getattr(target, "created_issues", None)
+        if not isinstance(found, CreatedIssues):
+            found = CreatedIssues()
+            target.__dict__["created_issues"] = found
+        return found
+
+
+def key_pattern(project: str) -> re.Pattern[str]:
+    """Jira's issue key syntax in one project: PROJECT-123."""
+    return re.compile(rf"{re.escape(project)}-[1-9][0-9]*")
+
+
+def issue_path(key: str) -> str:
+    """The REST path of one issue, the key quoted as one path segment (no ``..``, no ``/``)."""
+    return f"{ISSUE}/{quote(key, safe='')}"
 
 
 @dataclass
@@ -84,62 +167,106 @@ class WriteRoundTrip:
     run_label: str = field(default_factory=lambda: f"visor-run-{uuid.uuid4().hex[:12]}")
     steps: list[StepRecord] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
-    created: CreatedIssue | None = None
+    created: CreatedIssue | None = None  # the issue proven this run's own
+    candidate: str | None = None  # the key the create's answer named, not yet proven
+    foreign: list[str] = field(default_factory=list)  # keys named in answers, proven not ours
     issue_type: str = ""
     failure: dict[str, Any] | None = None
     mismatches: list[dict[str, str]] = field(default_factory=list)
     cleanup: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
+    signal_name: str | None = None  # the signal that interrupted the run, when it is known
     cloud: bool = False
     create_sent: bool = False
+    maybe_created: bool = False  # the create was sent and not clearly refused
     _status_id: str | None = field(default=None, init=False)  # the issue's status after create
     _expected: dict[str, Any] = field(default_factory=dict, init=False)  # what the edit wrote
 
     # -- the machine -------------------------------------------------------------------------
 
     def run(self) -> Evidence:
-        """Run every step; whatever happens, delete what was created. Re-raises Ctrl-C."""
+        """Run every step; whatever happens, delete what was created. Re-raises interrupts."""
         self.issue_type = self.target.profile.issue_types_for(self.project)[0]
-        self.cloud = deployment_type(self.target) == "Cloud"
         try:
-            for step, action in (
-                ("create", self._create),
-                ("read", self._read_created),
-                ("edit", self._edit),
-                ("reread", self._read_edited),
-                ("comment", self._comment),
-                ("transition", self._transition),
-                ("search", self._poll_search),
-            ):
-                if self.on_step is not None:
-                    self.on_step(step)
-                action()
-        except StepFailed:
-            pass
+            with self._signals_as_interrupts():
+                try:
+                    self.cloud = deployment_type(self.target) == "Cloud"
+                    for step, action in (
+                        ("create", self._create),
+                        ("read", self._prove_own),
+                        ("edit", self._edit),
+                        ("reread", self._read_edited),
+                        ("comment", self._comment),
+                        ("transition", self._transition),
+                        ("search", self._poll_search),
+                    ):
+                        if self.on_step is not None:
+                            self.on_step(step)
+                        action()
+                except StepFailed:
+                    pass
+                finally:
+                    with deferred_interrupts():
+                        self._cleanup()
         except KeyboardInterrupt:
             self.interrupted = True
             raise
-        finally:
-            with deferred_interrupts():
-                self._cleanup()
         return self.evidence()
 
+    @contextlib.contextmanager
+    def _signals_as_interrupts(self) -> Iterator[None]:
+        """While the round trip may hold an issue, SIGINT, SIGTERM and SIGHUP stop it as Ctrl-C
+        does (cleanup first), and the round trip learns which one it was. A handler the run
+        installed is called first; an ignored signal (``nohup``) stays ignored."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        replaced: dict[int, Any] = {}
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            self.signal_name = signal.Signals(signum).name
+            previous = replaced.get(signum)
+            if callable(previous) and previous is not signal.default_int_handler:
+                previous(signum, frame)  # the run's own handler (it may raise KeyboardInterrupt)
+            raise KeyboardInterrupt
+
+        for signum in STOP_SIGNALS:
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                replaced[signum] = signal.signal(signum, stop)
+        try:
+            yield
+        finally:
+            for number, previous in replaced.items():
+                signal.signal(number, _handler(number, previous))
+
     def evidence(self) -> Evidence:
+        failure = self.failure or {}
+        if self.interrupted:
+            incomplete: str | None = "interrupted"
+        elif failure.get("deadline"):
+            incomplete = "deadline"
+        else:
+            incomplete = None
+        key = self.created.key if self.created else self.cleanup.get("key", self.candidate)
         facts: dict[str, Any] = {
             "project": self.project,
             "issue_type": self.issue_type,
             "run_label": self.run_label,
-            "key": self.created.key if self.created else self.cleanup.get("key"),
+            "key": key,
             "link": self.created.link if self.created else self.cleanup.get("link"),
+            "proof": ("read" if self.created.seen else "search") if self.created else None,
+            "foreign": list(self.foreign),
             "steps": [s.__dict__ for s in self.steps],
             "failure": self.failure,
             "mismatches": self.mismatches,
             "cleanup": self.cleanup,
             "interrupted": self.interrupted,
+            "signal": self.signal_name,
+            "incomplete": incomplete,
             "deployment": "Cloud" if self.cloud else "Data Center",
         }
         ok = self.failure is None and not self.mismatches and self.cleanup.get("ok", True)
-        return Evidence("write.roundtrip", ok, facts, list(self.exchanges))
+        return Evidence("write.roundtrip", bool(ok) and not incomplete, facts, list(self.exchanges))
 
     # -- HTTP helpers --------------------------------------------------------------------------
 
@@ -159,13 +286,22 @@ class WriteRoundTrip:
             message = result.failure.detail
         else:
             status, message = str(result.status), error_messages(result)
-        self.steps.append(StepRecord(step, "failed", f"{status}: {message}", result.status))
+        kind = result.failure.kind if result.failure else None
+        self._fail(step, status, message, result.status, kind)
+
+    def _fail(
+        self, step: str, status: str, message: str, http_status: int | None, kind: str | None
+    ) -> NoReturn:
+        self.steps.append(StepRecord(step, "failed", f"{status}: {message}", http_status))
         self.failure = {
             "step": step,
             "status": status,
-            "http_status": result.status,
+            "http_status": http_status,
             "message": message,
-            "kind": result.failure.kind if result.failure else None,
+            "kind": kind,
+            # The run's deadline passed while this step waited: the run is incomplete, not failed.
+            "deadline": kind == "deadline"
+            or (kind == "timeout" and self.target.http.remaining_s() <= 0),
         }
         raise StepFailed(step)
 
@@ -198,57 +334,41 @@ class WriteRoundTrip:
             "summary": SUMMARY,
             "labels": [LABEL, self.run_label],
         }
-        self.create_sent = True
+        self.create_sent = self.maybe_created = True
         result = self._send("POST", ISSUE, json={"fields": fields})
-        try:
-            body = self._expect("create", result, 201, 200)
-        except StepFailed:
-            if _may_have_created(result):
-                self._adopt_lost_issue()
-            raise
-        key = body.get("key") if isinstance(body, dict) else None
-        if not isinstance(key, str):
-            self._adopt_lost_issue()
-            self.steps.append(StepRecord("create", "failed", "Jira's answer named no issue key"))
-            self.failure = {"step": "create", "status": str(result.status), "message": "no key"}
-            raise StepFailed("create")
-        self._remember(key)
-        self._ok("create", f"{key}, a {self.issue_type} labelled {LABEL}")
-
-    def _remember(self, key: str) -> None:
-        self.created = CreatedIssue(
-            key, self.project, f"{self.target.url}/browse/{key}", self.target.http
-        )
-        with _PENDING_LOCK:
-            _PENDING[self.created.link] = self.created
-
-    def _adopt_lost_issue(self) -> None:
-        """A create whose answer was lost may still have created the issue: find it by the run's
-        own label (nothing else carries it) so that cleanup deletes it."""
-        jql = f"project = {self.project} AND labels = {self.run_label}"
-        path = CLOUD_SEARCH if self.cloud else DC_SEARCH
-        result = self._send("GET", path, params={"jql": jql, "fields": "labels"})
+        if result.failure is not None or result.status not in (201, 200):
+            self.maybe_created = _may_have_created(result)
+            self._expect("create", result, 201, 200)
         body, _ = result.json()
-        issues = body.get("issues") if isinstance(body, dict) else None
-        for issue in issues if isinstance(issues, list) else []:
-            if not isinstance(issue, dict):
-                continue
-            labels = (issue.get("fields") or {}).get("labels") or []
-            if self.run_label in labels and isinstance(issue.get("key"), str):
-                self._remember(issue["key"])
-                return
+        key = body.get("key") if isinstance(body, dict) else None
+        if isinstance(key, str) and key_pattern(self.project).fullmatch(key):
+            self.candidate = key
+            self._ok("create", f"Jira named {key}, a {self.issue_type} labelled {LABEL}")
+            return
+        if key is not None:
+            self.foreign.append(str(key))
+        named = f"named {key!r}, not an issue key of {self.project}" if key else "named no key"
+        self._fail("create", str(result.status), f"Jira's answer {named}", result.status, "foreign")
 
-    def _key(self) -> str:
-        assert self.created is not None
-        return self.created.key
-
-    def _read_created(self) -> None:
+    def _prove_own(self) -> None:
+        """Read the issue the create named; only the write project and the run's label make it
+        this run's own. Until then nothing is written to it."""
+        assert self.candidate is not None
+        key = self.candidate
         result = self._send(
-            "GET",
-            f"{ISSUE}/{self._key()}",
-            params={"fields": "summary,labels,issuetype,project,status"},
+            "GET", issue_path(key), params={"fields": "summary,labels,issuetype,project,status"}
         )
         body = self._expect("read", result, 200)
+        if not self._shows_own(key, body):
+            self.candidate = None
+            self.foreign.append(key)
+            message = (
+                f"Jira's answer named {key}, an issue this run did not create (it is not in "
+                f"{self.project} with the run's label {self.run_label}); it was not touched"
+            )
+            self._fail("create", str(result.status), message, result.status, "foreign")
+        self._own(key, seen=True)
+        fields = body["fields"]
         self._compare(
             "read",
             {
@@ -259,9 +379,51 @@ class WriteRoundTrip:
             },
             body,
         )
-        fields = body.get("fields") if isinstance(body, dict) else {}
-        status = (fields or {}).get("status")
+        status = fields.get("status")
         self._status_id = status.get("id") if isinstance(status, dict) else None
+
+    def _shows_own(self, key: str, body: Any) -> bool:
+        """Whether a read-back of ``key`` shows this run's issue: that key, the write project,
+        the run's unique label."""
+        fields = body.get("fields") if isinstance(body, dict) else None
+        if not isinstance(fields, dict) or body.get("key") != key:
+            return False
+        labels = fields.get("labels")
+        return (
+            _plain("project", fields.get("project")) == self.project
+            and isinstance(labels, list)
+            and self.run_label in labels
+        )
+
+    def _own(self, key: str, *, seen: bool) -> None:
+        """``key`` is proven this run's own: hold it for cleanup."""
+        self.candidate = None if self.candidate == key else self.candidate
+        issue = CreatedIssue(
+            key,
+            self.project,
+            f"{self.target.url}/browse/{key}",
+            self.target.http,
+            self.run_label,
+            self.cloud,
+            seen,
+        )
+        if self.created is None:
+            self.created = issue
+        registry(self.target).add(issue)
+
+    def _adopt_by_label(self) -> None:
+        """A create whose answer was lost, late or untrustworthy may still have created the
+        issue: find it by the run's own label (nothing else carries it), so cleanup deletes it."""
+        found = find_by_label(
+            self.target.http, self.project, self.run_label, self.cloud, self.exchanges.append
+        )
+        for key in sorted(found or [], key=lambda k: k != self.candidate):
+            if key not in {i.key for i in registry(self.target).pending()}:
+                self._own(key, seen=False)
+
+    def _key(self) -> str:
+        assert self.created is not None
+        return self.created.key
 
     def _edits(self) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
         """The values to write for the profile's write fields (summary when it names none)."""
@@ -286,7 +448,7 @@ class WriteRoundTrip:
 
     def _edit(self) -> None:
         values, self._expected, skipped = self._edits()
-        result = self._send("PUT", f"{ISSUE}/{self._key()}", json={"fields": values})
+        result = self._send("PUT", issue_path(self._key()), json={"fields": values})
         self._expect("edit", result, 204, 200)
         detail = ", ".join(values)
         if skipped:
@@ -295,19 +457,19 @@ class WriteRoundTrip:
 
     def _read_edited(self) -> None:
         result = self._send(
-            "GET", f"{ISSUE}/{self._key()}", params={"fields": ",".join(self._expected)}
+            "GET", issue_path(self._key()), params={"fields": ",".join(self._expected)}
         )
         body = self._expect("reread", result, 200)
         self._compare("reread", self._expected, body)
 
     def _comment(self) -> None:
         text = "Visor conformance check: the bot can comment. This issue is deleted at once."
-        result = self._send("POST", f"{ISSUE}/{self._key()}/comment", json={"body": text})
+        result = self._send("POST", f"{issue_path(self._key())}/comment", json={"body": text})
         self._expect("comment", result, 201, 200)
         self._ok("comment")
 
     def _transition(self) -> None:
-        path = f"{ISSUE}/{self._key()}/transitions"
+        path = f"{issue_path(self._key())}/transitions"
         body = self._expect("transition", self._send("GET", path), 200)
         choices = [
             t
@@ -345,38 +507,147 @@ class WriteRoundTrip:
     # -- cleanup -----------------------------------------------------------------------------
 
     def _cleanup(self) -> None:
-        if self.created is None and self.create_sent and self.interrupted:
-            self._adopt_lost_issue()  # interrupted while Jira was answering the create
-        if self.created is None:
+        """Delete every issue proven this run's own; name what cannot be deleted or proven."""
+        failure = self.failure or {}
+        unanswered = failure.get("step") != "read" or failure.get("http_status") is None
+        if self.created is None and self.candidate is not None and unanswered:
+            self._prove_in_cleanup(self.candidate)  # stopped before a read-back could prove it
+        if self.created is None and self.maybe_created:
+            self._adopt_by_label()
+        held = registry(self.target)
+        mine = [i for i in held.pending() if i.run_label == self.run_label]
+        if not mine and self.candidate is not None:
+            self._unconfirmed(self.candidate)
+            return
+        if not mine:
             self.cleanup = {"ok": True, "needed": False}
             return
-        deleted, reason = delete_issue(self.created, self.exchanges.append)
-        self.cleanup = {
-            "ok": deleted,
-            "needed": True,
-            "reason": reason,
-            "key": self.created.key,
-            "link": self.created.link,
-        }
-        self.steps.append(
-            StepRecord(
-                "delete",
-                "ok" if deleted else "failed",
-                self.created.key + (f": {reason}" if reason else ""),
+        left: list[str] = []
+        reasons: list[str] = []
+        for issue in mine:
+            deleted, reason = delete_issue(issue, self.exchanges.append)
+            if deleted:
+                held.forget(issue)
+            self.steps.append(
+                StepRecord(
+                    "delete",
+                    "ok" if deleted else "failed",
+                    issue.key + (f": {reason}" if reason else ""),
+                )
             )
+            if not deleted:
+                left.append(issue.key)
+                reasons.append(reason)
+        primary = self.created or mine[0]
+        self.created = primary
+        self.cleanup = {
+            "ok": not left,
+            "needed": True,
+            "confirmed": True,
+            "reason": "; ".join(reasons),
+            "key": left[0] if left else primary.key,
+            "link": f"{self.target.url}/browse/{left[0]}" if left else primary.link,
+            "deleted": [i.key for i in mine if i.key not in left],
+            "left": left,
+            "links": {i.key: i.link for i in mine if i.key in left},
+        }
+
+    def _read_failed(self) -> str | None:
+        """How the read-back of the create's key failed (None: it was never answered)."""
+        failure = self.failure or {}
+        return str(failure["status"]) if failure.get("step") == "read" else None
+
+    def _prove_in_cleanup(self, key: str) -> None:
+        """The read-back that an interrupt (or the deadline) kept from proving ``key``."""
+        result = self.target.http.send(
+            "GET", issue_path(key), params={"fields": "project,labels"}, cleanup=True
         )
+        self.exchanges.append(result.exchange)
+        body, _ = result.json()
+        if result.failure is None and result.status == 200 and self._shows_own(key, body):
+            self._own(key, seen=True)
+
+    def _unconfirmed(self, key: str) -> None:
+        """Jira named ``key`` as created but neither a read-back nor the label search shows it:
+        no request is sent to an issue not proven ours, and the key is reported."""
+        read = self._read_failed()
+        hidden = read is not None and read.startswith("404")
+        reason = (
+            f"Jira answered the create with {key}, but the bot could neither read it back "
+            f"({read or 'no answer'}) nor find it by the run's label {self.run_label}, so the "
+            "suite sent it no delete"
+        ) + (f"; {ISSUE_SECURITY_CAUSE}" if hidden else "")
+        self.steps.append(StepRecord("delete", "failed", f"{key}: not sent: {reason}"))
+        self.cleanup = {
+            "ok": False,
+            "needed": True,
+            "confirmed": False,
+            "reason": reason,
+            "key": key,
+            "link": f"{self.target.url}/browse/{key}",
+            "deleted": [],
+            "left": [key],
+            "cause": "issue_security" if hidden else None,
+        }
+
+
+def find_by_label(
+    http: JiraHttp,
+    project: str,
+    run_label: str,
+    cloud: bool,
+    record: Callable[[Exchange], None],
+) -> list[str] | None:
+    """The keys of the issues in ``project`` carrying the run's label (None: search failed).
+
+    Sent as cleanup: past the run's deadline too (bounded by its own timeout), uncached. On
+    Cloud, where search is eventually consistent, an empty answer is asked again (bounded).
+    """
+    pattern = key_pattern(project)
+    params = {"jql": f"project = {project} AND labels = {run_label}", "fields": "labels,project"}
+    started = time.monotonic()
+    while True:
+        result = http.send("GET", CLOUD_SEARCH if cloud else DC_SEARCH, params=params, cleanup=True)
+        record(result.exchange)
+        body, _ = result.json()
+        if result.failure is not None or result.status != 200 or not isinstance(body, dict):
+            return None
+        keys = []
+        issues = body.get("issues")
+        for issue in issues if isinstance(issues, list) else []:
+            fields = issue.get("fields") if isinstance(issue, dict) else None
+            if not isinstance(fields, dict):
+                continue
+            key = issue.get("key")
+            labels = fields.get("labels")
+            if (
+                isinstance(key, str)
+                and pattern.fullmatch(key)
+                and _plain("project", fields.get("project")) == project
+                and isinstance(labels, list)
+                and run_label in labels
+            ):
+                keys.append(key)
+        if keys or not cloud or time.monotonic() - started > SEARCH_POLL_S:
+            return keys
+        time.sleep(0.5)
 
 
 def delete_issue(issue: CreatedIssue, record: Callable[[Exchange], None]) -> tuple[bool, str]:
-    """Delete an issue this process created: (gone, why not). Retries once: DELETE is idempotent."""
-    path = f"{ISSUE}/{issue.key}"
+    """Delete an issue this run proved its own: (gone, why not). Retries once (DELETE is
+    idempotent). A 404 proves the deletion only for an issue the bot had read back."""
+    path = issue_path(issue.key)
     reason = ""
     for attempt in range(2):
         result = issue.http.send("DELETE", path, cleanup=True)
         record(result.exchange)
-        if result.failure is None and result.status in (204, 200, 404):
-            _forget(issue)
+        if result.failure is None and result.status in (204, 200):
             return True, ""
+        if result.failure is None and result.status == 404:
+            if issue.seen:
+                return True, ""
+            reason = "Jira answered 404 to the delete of an issue the bot never read back"
+            break
         reason = (
             f"no answer: {result.failure.kind}"
             if result.failure
@@ -389,17 +660,26 @@ def delete_issue(issue: CreatedIssue, record: Callable[[Exchange], None]) -> tup
         if attempt == 0:
             time.sleep(DELETE_RETRY_DELAY_S)
     # The delete may have worked although its answer was lost: look before naming it.
-    check = issue.http.send("GET", path, params={"fields": "summary"}, cleanup=True)
-    record(check.exchange)
-    if check.failure is None and check.status == 404:
-        _forget(issue)
+    if _confirmed_gone(issue, record):
         return True, ""
+    if not issue.seen:
+        reason += f"; {ISSUE_SECURITY_CAUSE}"
     return False, reason
 
 
-def _forget(issue: CreatedIssue) -> None:
-    with _PENDING_LOCK:
-        _PENDING.pop(issue.link, None)
+def _confirmed_gone(issue: CreatedIssue, record: Callable[[Exchange], None]) -> bool:
+    """Whether Jira shows the issue is gone: a 404 for an issue the bot could read; for one it
+    only found by label, its absence from Data Center's (consistent) search."""
+    if issue.seen:
+        check = issue.http.send(
+            "GET", issue_path(issue.key), params={"fields": "summary"}, cleanup=True
+        )
+        record(check.exchange)
+        return check.failure is None and check.status == 404
+    if issue.cloud:
+        return False
+    found = find_by_label(issue.http, issue.project, issue.run_label, False, record)
+    return found is not None and issue.key not in found
 
 
 def _may_have_created(result: HttpResult) -> bool:
@@ -420,73 +700,59 @@ def _plain(name: str, value: Any) -> Any:
 
 @contextlib.contextmanager
 def deferred_interrupts() -> Iterator[None]:
-    """Hold Ctrl-C until the block ends (main thread only): a second Ctrl-C must not stop the
-    delete that the first one started."""
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (main thread only), then deliver
+    the first one received: a second signal must not stop the delete that the first started."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(
-            signal.SIGINT, previous if previous is not None else signal.default_int_handler
-        )
+        for signum, handler in previous.items():
+            signal.signal(signum, _handler(signum, handler))
         if received:
-            raise KeyboardInterrupt
+            signal.raise_signal(received[0])  # its own handler now: KeyboardInterrupt, or exit
 
 
-def pending() -> list[CreatedIssue]:
-    """Issues created by this process and not (yet) deleted."""
-    with _PENDING_LOCK:
-        return list(_PENDING.values())
+def _handler(signum: int, handler: Any) -> Any:
+    """A handler to restore: one set outside Python (None) becomes the default."""
+    if handler is not None:
+        return handler
+    return signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
 
 
-def cleanup_leftovers(target: JiraTarget | None = None) -> list[tuple[CreatedIssue, str]]:
-    """The safety net: delete what the round trip could not (called at session finish and exit).
+def cleanup_leftovers(target: JiraTarget) -> list[Leftover]:
+    """The safety net at the session's end: delete what the round trips could not.
 
-    Returns what is still left, with why; with a target, the write.roundtrip report row is told.
+    Returns what it tried, deleted or not; it sets no outcome (the check module's
+    ``after_cleanup`` tells the report row). What is still left is named there, so exit does
+    not ask Jira again.
     """
-    left: list[tuple[CreatedIssue, str]] = []
-    for issue in pending():
-        if target is not None and issue.http is not target.http:
-            continue
+    done: list[Leftover] = []
+    held = registry(target)
+    for issue in held.pending():
         with deferred_interrupts():
             deleted, reason = delete_issue(issue, lambda exchange: None)
-        if not deleted:
-            left.append((issue, reason))
-    if target is not None and left:
-        _report_leftovers(target, left)
-        for issue, _ in left:
-            _forget(issue)  # named in the report now: exit need not ask Jira a third time
-    return left
-
-
-def _report_leftovers(target: JiraTarget, left: list[tuple[CreatedIssue, str]]) -> None:
-    from conformance.check import Outcome
-    from conformance.findings import finding
-
-    for issue, reason in left:
-        record = target.record("write.roundtrip", issue.project)
-        if record is None:
-            continue
-        found = finding(
-            "WRITE_CLEANUP_FAILED",
-            key=issue.key,
-            reason=reason,
-            link=issue.link,
-            project=issue.project,
-        )
-        if found not in record.findings:
-            record.findings.append(found)
-        record.outcome = Outcome.FAIL
+        done.append(Leftover(issue.key, issue.project, issue.link, deleted, reason))
+        held.forget(issue)
+    return done
 
 
 @atexit.register
 def _cleanup_at_exit() -> None:
-    left = cleanup_leftovers()
-    for issue, reason in left:
-        print(
-            f"visor-jira-conformance: test issue {issue.key} could not be deleted ({reason}): {issue.link}"
-        )
+    """Last resort for an issue no session end saw (a crash, a library user)."""
+    for live in list(_LIVE):
+        for issue in live.pending():
+            deleted, reason = delete_issue(issue, lambda exchange: None)
+            live.forget(issue)
+            if not deleted:
+                print(
+                    f"visor-jira-conformance: test issue {issue.key} could not be deleted "
+                    f"({reason}): {issue.link}"
+                )

@@ -4,7 +4,6 @@ block Visor. The last tests run the probes over real HTTP against the emulator."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
 from conformance.target import JiraTarget
+from tests.bending_proxy import bending_proxy
 
 
 def bean(have: bool, **extra: Any) -> dict[str, Any]:
@@ -269,14 +269,19 @@ def test_required_custom_field_is_seen_in_create_metadata(jira_emulator: Emulato
 
 
 def test_prefetch_sends_one_request_per_read_project_concurrently(jira_emulator: Emulator) -> None:
-    server = jira_emulator("dc-healthy", projects=24, issues=5, latency_ms=40)
-    target = make_target(server.url, concurrency=8)
-    keys = [f"P{i:03d}" for i in range(1, 25)]
-    target.probe(perms.project_permissions, keys[0])  # the login is proven first
-    started = time.perf_counter()
-    target.prefetch(perms.survey, [(k,) for k in keys])
-    elapsed = time.perf_counter() - started
+    """Concurrency is counted, not timed: a proxy in front of the emulator holds requests until
+    --jira-concurrency of them are in flight at once (a serial client would never get there)."""
+    server = jira_emulator("dc-healthy", projects=24, issues=5)
+    mypermissions = lambda path: path.endswith("/mypermissions")  # noqa: E731
+    with bending_proxy(server.url, counted=mypermissions) as proxy:
+        target = make_target(proxy.url, concurrency=8)
+        keys = [f"P{i:03d}" for i in range(1, 25)]
+        target.probe(perms.project_permissions, keys[0])  # the login is proven first
+        proxy.gather, proxy.max_in_flight = 8, 0
+        target.prefetch(perms.survey, [(k,) for k in keys])
+        target.close()
     asked = [e for e in server.log.entries if e.path.endswith("/mypermissions")]
     assert len(asked) == 24  # one per project, none repeated
     assert server.log.mutating() == []
-    assert elapsed < 23 * 0.040 / 2, f"{elapsed:.2f} s is not concurrent"
+    assert proxy.max_in_flight == 8  # concurrent, and never more than --jira-concurrency
+    assert server.log.failed_logins() == 0
