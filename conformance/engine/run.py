@@ -186,7 +186,7 @@ def run_all(target: JiraTarget) -> Run:
 
 def finish(run: Run) -> None:
     """The safety net: delete any test issue a round trip left behind, and say so on its row."""
-    from conformance.probes import write
+    from conformance.checks.test_write_roundtrip import finish_write_round_trip
 
-    write.cleanup_leftovers(run.target)
+    finish_write_round_trip(run.target, run.records)
     run.state.deadline_finding = run.deadline_finding()

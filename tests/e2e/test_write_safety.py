@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conformance.check import CheckRecord, Outcome
+from conformance.check import CheckRecord, Outcome, requirement_of
 from conformance.checks import test_write_roundtrip as check
 from conformance.emulator import EmulatorServer, Fault
 from conformance.evidence import Evidence
@@ -61,8 +61,9 @@ def mutations_of(server: EmulatorServer, *names: str) -> list[str]:
 
 def row_for(evidence: Evidence) -> CheckRecord:
     """The write.roundtrip row as the check writes it from the round trip's facts."""
-    marker = check.test_write_roundtrip.pytestmark[0]  # type: ignore[attr-defined]
-    record = CheckRecord(marker.args[0], evidence.facts["project"], "in-process")
+    req = requirement_of(check.test_write_roundtrip)
+    assert req is not None
+    record = CheckRecord(req, evidence.facts["project"], "in-process")
     judged = check.judge(evidence.facts)
     record.outcome, record.findings, record.notes = judged.outcome, judged.findings, judged.notes
     record.evidence.append(evidence)
