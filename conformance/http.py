@@ -280,6 +280,12 @@ class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
         _attach(sock)
         return sock
 
+    def _tunnel(self) -> None:
+        """Note that the proxy's answer to CONNECT is awaited: a silence here is the proxy's."""
+        _current.tunnel = "waiting"
+        super()._tunnel()
+        _current.tunnel = "open"
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         _attach(self.sock)
         super().request(*args, **kwargs)
@@ -435,6 +441,9 @@ class JiraHttp:
             if parts.port:
                 netloc += f":{parts.port}"
         except ValueError:
+            hidden = re.search(r"//[^/@:]*:([^@]*)@", chosen)
+            if hidden and hidden.group(1):
+                self.redactor.register(hidden.group(1))
             return "(unreadable proxy URL)"
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
@@ -754,6 +763,7 @@ class JiraHttp:
         started = time.monotonic()
         response: requests.Response | None = None
         truncated, received = False, 0
+        _current.tunnel = None
         with _bounded(plan.bound_s) as guard:
             try:
                 response = self.session.request(
@@ -778,7 +788,10 @@ class JiraHttp:
             return self._failed(exchange, self._cut(plan, got))
         if error is not None:
             failure = classify_exception(
-                error, timeout_s=plan.timeout_s, via_proxy=self.proxy.proxy is not None
+                error,
+                timeout_s=plan.timeout_s,
+                via_proxy=self.proxy.proxy is not None,
+                tunnel_waiting=getattr(_current, "tunnel", None) == "waiting",
             )
             if plan.timeout_shortened and failure.kind in ("connect_timeout", "read_timeout"):
                 failure = TransportFailure(
@@ -825,7 +838,10 @@ class JiraHttp:
             if name in response.headers
         }
         body = response.text if response.content else ""
-        exchange.body_excerpt = self.redactor.scrub(body[:BODY_EXCERPT_CHARS])
+        # Scrubbed before it is cut, so that the cut cannot leave part of a secret behind.
+        exchange.body_excerpt = self.redactor.scrub(body[: 2 * BODY_EXCERPT_CHARS])[
+            :BODY_EXCERPT_CHARS
+        ]
         exchange.body_truncated = truncated or len(body) > BODY_EXCERPT_CHARS
         self._note_rate_limit(response)
         if creds is not None and cookie is None:
@@ -949,7 +965,11 @@ def retry_after_seconds(value: str | None) -> float:
 
 
 def classify_exception(
-    exc: BaseException, *, timeout_s: float | None = None, via_proxy: bool = False
+    exc: BaseException,
+    *,
+    timeout_s: float | None = None,
+    via_proxy: bool = False,
+    tunnel_waiting: bool = False,
 ) -> TransportFailure:
     """Name the layer that failed; never collapse TLS or proxy failures into 'bad URL'.
 
@@ -960,6 +980,17 @@ def classify_exception(
     lowered = text.lower()
     waited = f" within {timeout_s:g} s" if timeout_s else ""
     timed_out = "timed out" in lowered or "timeout" in lowered
+    if tunnel_waiting and timed_out:
+        return TransportFailure(
+            "proxy_silent",
+            f"the proxy accepted the connection but did not answer the CONNECT request{waited}",
+        )
+    if via_proxy and isinstance(
+        exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidProxyURL
+    ):
+        return TransportFailure(
+            "proxy", f"the proxy setting is not a usable URL ({_short(text, 200)})"
+        )
     if isinstance(exc, requests.exceptions.ProxyError) or "tunnel connection failed" in lowered:
         if timed_out:
             return TransportFailure(

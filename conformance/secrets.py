@@ -57,14 +57,17 @@ GRAM_CHARS = 8
 FRAGMENT_CHARS = 2 * GRAM_CHARS
 
 
+_LONE = "surrogatepass"  # a lone surrogate in a secret must not make redaction raise
+
+
 def _escaped(value: str) -> set[str]:
     """The secret as the suite's own printers can show it: repr, JSON, HTML, URL encodings."""
     forms = {
         value,
-        quote(value, safe=""),
-        quote(value),  # RFC 3986 path encoding keeps "/"
-        quote_plus(value),
-        quote_plus(value, safe="/"),
+        quote(value, safe="", errors=_LONE),
+        quote(value, errors=_LONE),  # RFC 3986 path encoding keeps "/"
+        quote_plus(value, errors=_LONE),
+        quote_plus(value, safe="/", errors=_LONE),
         repr(value)[1:-1],
         value.replace("\\", "\\\\").replace("'", "\\'"),
         value.replace("\\", "\\\\").replace('"', '\\"'),
@@ -79,7 +82,7 @@ def _escaped(value: str) -> set[str]:
 
 
 def _encodings(value: str) -> list[bytes]:
-    raw = [value.encode("utf-8", errors="surrogatepass")]
+    raw = [value.encode("utf-8", errors=_LONE)]
     try:
         latin = value.encode("latin-1")
     except UnicodeEncodeError:
@@ -122,8 +125,11 @@ def login_forms(user: str | None, secret: str) -> set[str]:
     for raw in _encodings(pair):
         whole = base64.b64encode(raw).decode()
         forms |= {f"Basic {whole}", whole}
+        # The header value itself base64-encoded again (a pytest-html data: URI of a page that
+        # shows it): long and specific enough at every alignment.
+        forms |= _base64_forms(f"Basic {whole}".encode()) | _base64_forms(whole.encode())
         if len(secret) >= 3:
-            forms |= _base64_forms(raw)
+            forms |= _base64_forms(raw) | _base64_forms(f"Bearer {secret}".encode(errors=_LONE))
     expanded: set[str] = set()
     for form in forms:
         expanded |= _escaped(form)

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pytest
 from werkzeug.wrappers import Request, Response
@@ -85,13 +86,20 @@ def url(recorder: Recorder) -> Iterator[str]:
 
 
 def make_http(
-    url: str, password: str = PASSWORD, *, concurrency: int = 4, writes: bool = False, **kw: object
+    url: str,
+    password: str = PASSWORD,
+    *,
+    concurrency: int = 4,
+    writes: bool = False,
+    scheme: Literal["basic", "bearer"] = "basic",
+    **kw: object,
 ) -> JiraHttp:
+    """A JiraHttp for the bot visor-bot (basic) or a bearer token, as the plugin builds it."""
     creds = Credentials(
-        user="visor-bot",
+        user="visor-bot" if scheme == "basic" else None,
         secret=Secret(password),
-        scheme="basic",
-        secret_kind="password",
+        scheme=scheme,
+        secret_kind="password" if scheme == "basic" else "token",
         origin="test",
     )
     settings = Settings(url=url, credentials=creds, concurrency=concurrency, **kw)  # type: ignore[arg-type]
