@@ -7,7 +7,7 @@ this one translation so the same failure always reads the same way.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from conformance.check import fail
@@ -47,7 +47,7 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     reason = _essence(failure.detail)
-    common = {"host": host, "port": port, "url": target.url, "error": reason}
+    common: dict[str, Any] = {"host": host, "port": port, "url": target.url, "error": reason}
     kind = failure.kind
     if kind == "latched":
         creds = target.settings.credentials

@@ -221,7 +221,7 @@ def reflecting_jira(request: Request) -> Response:
         mimetype="application/json",
         headers={
             "X-AUSERNAME": quote(forms["secret"]),
-            "WWW-Authenticate": f'Basic realm="{ascii(forms["secret"])}"',
+            "WWW-Authenticate": f'Basic realm="{forms["secret"]!a}"',
             "Location": f"/login?pw={forms['fully_encoded']}",
             "Server": forms["path_encoded"],
         },
