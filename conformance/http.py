@@ -978,7 +978,7 @@ def classify_exception(
     """
     text = _chain_text(exc)
     lowered = text.lower()
-    waited = f" within {timeout_s:g} s" if timeout_s else ""
+    waited = f" within {timeout_s:g} s" if timeout_s else ""  # "within 2.5 s": diagnosis reads it
     timed_out = "timed out" in lowered or "timeout" in lowered
     if tunnel_waiting and timed_out:
         return TransportFailure(
@@ -1030,7 +1030,7 @@ def classify_exception(
     ):
         return TransportFailure(
             "read_timeout",
-            f"the connection was accepted, but no answer came{waited} after the request was sent",
+            f"nothing came back{waited} of sending the request",
         )
     if any(
         s in lowered

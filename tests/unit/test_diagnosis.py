@@ -88,7 +88,7 @@ def test_firewall_advice_belongs_to_connect_timeouts_only(target: JiraTarget) ->
         target,
         TransportFailure(
             "read_timeout",
-            "the connection was accepted, but no answer came within 2.5 s after the request was sent",
+            "nothing came back within 2.5 s of sending the request",
         ),
     )
     assert "firewall" in connect.remediation.lower() and "2.5 s" in connect.summary
