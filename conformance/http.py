@@ -195,9 +195,6 @@ class _Guard:
         for sock in sockets:
             _shut(sock)
 
-    def __lt__(self, other: _Guard) -> bool:
-        return self.due < other.due
-
 
 def _shut(sock: socket.socket) -> None:
     """shutdown() wakes a recv blocked in another thread; close() alone would not."""
@@ -659,12 +656,11 @@ class JiraHttp:
 
     def _wait_for_token(self, exchange: Exchange, cleanup: bool) -> HttpResult | None:
         """Wait until the mirrored bucket has a token; None when one was taken."""
-        waited_for_retry = False
+        first = True
         while True:
             wait = self.pacer.wait_needed()
             if wait <= 0:
                 return None
-            retry_hold = self.pacer.held_until() > time.monotonic()
             if wait > self._time_left(cleanup):
                 limit = self.counters.bucket.limit
                 return self._not_sent(
@@ -673,11 +669,12 @@ class JiraHttp:
                     f"not sent: Jira's rate limit (bucket {limit or 'not stated'}) would need a "
                     f"wait of {wait:.1f} s, beyond the run's deadline",
                 )
-            self._sleep(min(wait, 1.0), retry_after=retry_hold and not waited_for_retry)
-            waited_for_retry = waited_for_retry or retry_hold
+            held = self.pacer.held_until() > time.monotonic()
+            self._sleep(min(wait, 1.0), retry_after=held, first=first)
+            first = False
 
-    def _sleep(self, seconds: float, *, retry_after: bool) -> None:
-        self.pacer.note_wait(seconds, retry_after=retry_after)
+    def _sleep(self, seconds: float, *, retry_after: bool, first: bool = True) -> None:
+        self.pacer.note_wait(seconds, retry_after=retry_after, first=first)
         with self._lock:
             stats = self.pacer.stats
             self.counters.paced, self.counters.paced_wait_s = stats.paced, stats.paced_wait_s

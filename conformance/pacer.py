@@ -151,13 +151,14 @@ class Pacer:
         """The monotonic time before which Jira asked not to be sent anything."""
         return self._not_before
 
-    def note_wait(self, seconds: float, *, retry_after: bool) -> None:
+    def note_wait(self, seconds: float, *, retry_after: bool, first: bool) -> None:
+        """Count a wait; ``first``: the first wait of this request (requests are counted once)."""
         with self._lock:
             if retry_after:
-                self.stats.retry_after_waits += 1
+                self.stats.retry_after_waits += int(first)
                 self.stats.retry_after_wait_s += seconds
             else:
-                self.stats.paced += 1
+                self.stats.paced += int(first)
                 self.stats.paced_wait_s += seconds
 
     # -- answers --------------------------------------------------------------------------------

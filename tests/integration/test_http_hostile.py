@@ -396,3 +396,46 @@ def test_classify_exception_never_calls_a_read_timeout_a_firewall() -> None:
 
 def target_for(http: JiraHttp) -> JiraTarget:
     return JiraTarget(http.settings, http.redactor, load_profile(None), http=http)
+
+
+TRACEBACK_TEST = """
+import os
+from conformance.http import JiraHttp
+from conformance.secrets import Redactor, Secret
+from conformance.settings import Credentials, Settings
+
+
+def test_fails_with_locals_shown():
+    creds = Credentials(os.environ["BOT_USER"] or None, Secret(os.environ["BOT_SECRET"]),
+                        os.environ["BOT_SCHEME"], "password", "env")
+    http = JiraHttp(Settings(url=os.environ["BOT_URL"], credentials=creds, timeout_s=1),
+                    Redactor())
+    result = http.get("/rest/api/2/myself")
+    assert result.status == 200, result.exchange.error
+"""
+
+
+@pytest.mark.parametrize(
+    ("user", "secret", "scheme"),
+    [
+        ("visor-bot", "p€ss'wo\"rd\\x", "basic"),
+        ("", "tok\r\nX-Evil: 1", "bearer"),
+        ("", "T" + "k9/" * 120, "bearer"),
+    ],
+)
+def test_no_frame_with_the_secret_reaches_a_traceback_under_dash_l(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, user: str, secret: str, scheme: str
+) -> None:
+    pytester.makepyfile(test_leak=TRACEBACK_TEST)
+    with black_hole() as port:
+        monkeypatch.setenv("BOT_URL", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("BOT_USER", user)
+        monkeypatch.setenv("BOT_SECRET", secret)
+        monkeypatch.setenv("BOT_SCHEME", scheme)
+        run = pytester.runpytest_subprocess("-l", "--tb=long", "-p", "no:cacheprovider")
+    output = run.stdout.str() + run.stderr.str()
+    assert run.ret == 1 and "test_fails_with_locals_shown" in output
+    assert "Secret('********')" in output, "the locals were printed"
+    header = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    for form in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], header, secret[:40]):
+        assert form not in output
