@@ -439,3 +439,51 @@ def test_no_frame_with_the_secret_reaches_a_traceback_under_dash_l(
     header = base64.b64encode(f"{user}:{secret}".encode()).decode()
     for form in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], header, secret[:40]):
         assert form not in output
+
+
+def test_retry_after_as_an_http_date_is_honoured() -> None:
+    import email.utils
+    import time
+
+    now = time.time()
+    stated = parse_retry_after(email.utils.formatdate(now + 7, usegmt=True), now=now)
+    assert stated is not None and 6 <= stated <= 7
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_pacer_never_sends_on_an_empty_bucket_and_spends_at_the_fill_rate() -> None:
+    from conformance.pacer import Pacer
+
+    clock = _Clock()
+    pacer = Pacer(clock)
+    assert pacer.wait_needed() == 0, "an unknown bucket does not hold requests back"
+    bucket = {
+        "X-RateLimit-Limit": "10",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-FillRate": "5",
+        "X-RateLimit-Interval-Seconds": "1",
+    }
+    pacer.observe(bucket, 200)
+    wait = pacer.wait_needed()
+    assert wait > 0, "Remaining 0: nothing is sent"
+    clock.now += wait
+    assert pacer.wait_needed() == 0
+    sent = 1
+    for _ in range(50):  # ten seconds of steady demand
+        wait = pacer.wait_needed()
+        if wait:
+            clock.now += wait
+        else:
+            sent += 1
+    assert pacer.wait_needed() > 0
+    assert sent <= 1 + 5 * (clock.now - 100.0) + 1, "no faster than 5 tokens per second"
+    pacer.observe({**bucket, "X-RateLimit-Remaining": "5"}, 429)
+    pacer.hold(3)
+    assert pacer.wait_needed() >= 3, "a 429's Retry-After holds every request"
