@@ -28,8 +28,10 @@ MAX_429_SHARE = 0.02
 
 def start_emulator(rate_limit: str, projects: int) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "conformance.emulator", "--scenario", "dc-healthy"]
-        + ["--rate-limit", rate_limit, "--projects", str(projects)],
+        [
+            *(sys.executable, "-m", "conformance.emulator", "--scenario", "dc-healthy"),
+            *("--rate-limit", rate_limit, "--projects", str(projects)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -47,8 +49,10 @@ def run_suite(url: str, report_dir: Path) -> tuple[dict[str, object], float, int
     result_path = report_dir / "result.json"
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--jira-url", url, "-p", "no:cacheprovider"]
-        + ["--jira-report-dir", str(report_dir), "--jira-json", str(result_path), "-q"],
+        [
+            *(sys.executable, "-m", "pytest", "--jira-url", url, "-p", "no:cacheprovider"),
+            *("--jira-report-dir", str(report_dir), "--jira-json", str(result_path), "-q"),
+        ],
         env=env,
         cwd=report_dir,
         capture_output=True,
