@@ -114,8 +114,8 @@ class Pacer:
     Until Jira has stated its bucket, requests are not paced. Afterwards the estimate is refilled
     at the stated rate, one token is spent per request, and a request waits while the estimate is
     below one token plus a safety margin. Each answer's ``X-RateLimit-Remaining``, less the
-    requests still in flight, replaces the estimate; a 429 empties it and holds every request
-    back until its ``Retry-After`` has passed.
+    requests still in flight, lowers the estimate when it is lower; a 429 empties it and holds
+    every request back until its ``Retry-After`` has passed.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -186,7 +186,14 @@ class Pacer:
             if remaining is not None:
                 if bucket.lowest_remaining is None or remaining < bucket.lowest_remaining:
                     bucket.lowest_remaining = remaining
-                self._tokens = float(max(0, remaining - self._outstanding))
+                # Answers arrive out of order: an older, higher Remaining must not raise the
+                # estimate, so the lower of the two wins (the refill raises it again).
+                stated = float(max(0, remaining - self._outstanding))
+                rate = bucket.tokens_per_second()
+                if self._tokens is not None and rate is not None:
+                    self._refill(now, rate)
+                    stated = min(stated, self._tokens)
+                self._tokens = stated
                 self._stamp = now
             if status == 429:
                 self._tokens = 0.0
