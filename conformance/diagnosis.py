@@ -7,7 +7,7 @@ this one translation so the same failure always reads the same way.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from conformance.check import RunDeadline, fail
@@ -47,7 +47,7 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     reason = _essence(failure.detail)
-    common = {"host": host, "port": port, "url": target.url, "error": reason}
+    common: dict[str, Any] = {"host": host, "port": port, "url": target.url, "error": reason}
     kind = failure.kind
     if kind in ("deadline", "interrupted"):
         # Not a network fault: the run ran out of time (or was stopped) before this answer.
@@ -65,6 +65,31 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
         return finding("NET_DNS", **common)
     if kind == "refused":
         return finding("NET_REFUSED", **common)
+    if kind == "connect_timeout":
+        return finding(
+            "NET_TIMEOUT", timeout_s=_waited(failure, target), stage=failure.detail, **common
+        )
+    if kind == "read_timeout":
+        return finding(
+            "NET_READ_TIMEOUT", timeout_s=_waited(failure, target), reason=failure.detail, **common
+        )
+    if kind == "too_slow":
+        return finding("NET_TOO_SLOW", reason=failure.detail, **common)
+    if kind == "tls_protocol":
+        return finding("NET_TLS_PLAIN_PORT", reason=failure.detail, **common)
+    if kind == "proxy_silent":
+        return finding(
+            "NET_PROXY", proxy=target.http.proxy.proxy or "(proxy)", reason=failure.detail, **common
+        )
+    if kind == "rate_limited":
+        return _rate_limited(target)
+    if kind == "bad_secret":
+        creds = target.settings.credentials
+        return finding(
+            "AUTH_SECRET_UNSENDABLE",
+            secret_kind=creds.secret_kind if creds else "secret",
+            reason="it contains a line break, a control character or a non-ASCII character",
+        )
     if kind == "timeout":
         return finding("NET_TIMEOUT", timeout_s=target.settings.timeout_s, stage=reason, **common)
     if kind == "tls_expired":
@@ -81,4 +106,25 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
         "NET_NOT_JIRA",
         reason=f"the connection broke before Jira answered ({failure.detail})",
         **common,
+    )
+
+
+def _waited(failure: TransportFailure, target: JiraTarget) -> float:
+    """The timeout that applied, as the HTTP layer wrote it ("... within 2.5 s ...")."""
+    match = re.search(r"within ([0-9]+(?:\.[0-9]+)?) s", failure.detail)
+    return float(match.group(1)) if match else target.settings.timeout_s
+
+
+def _rate_limited(target: JiraTarget) -> Finding:
+    """RATE_LIMITED with the numbers the run saw (never an API or network finding)."""
+    counters = target.http.counters
+    bucket = counters.bucket
+    fill = "not stated"
+    if bucket.fill_rate is not None:
+        fill = f"{bucket.fill_rate:g} per {bucket.interval_s or 1:g} s"
+    return finding(
+        "RATE_LIMITED",
+        count=max(counters.rate_limited, 1),
+        limit=bucket.limit if bucket.limit is not None else "not stated",
+        fill_rate=fill,
     )

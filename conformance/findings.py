@@ -235,6 +235,33 @@ _SPECS = [
         "Imports will be slow. Check the network path (proxy, VPN) and Jira's load; "
         "a healthy Jira answers /status in well under a second.",
     ),
+    FindingSpec(
+        "NET_READ_TIMEOUT",
+        E,
+        "{host}:{port} accepted the connection but did not answer: {reason}.",
+        "The network path is open (the TCP connection was accepted), so this is not a firewall "
+        "dropping packets: Jira, or a proxy or load balancer in front of it, took the request and "
+        "sent nothing back within the {timeout_s:g} s the suite waited. Check that Jira is not "
+        "overloaded or stuck (its /status page, its logs) and that the proxy forwards to a live "
+        "Jira node. If Jira is only slow, raise --jira-timeout.",
+    ),
+    FindingSpec(
+        "NET_TLS_PLAIN_PORT",
+        E,
+        "{host}:{port} does not speak TLS: {reason}.",
+        "The URL says https://, but this port answers in plain HTTP. Use http://{host}:{port} if "
+        "Jira is served there without TLS (the suite then warns about plain http), or the port "
+        "where Jira or its reverse proxy serves https (usually 443).",
+    ),
+    FindingSpec(
+        "NET_TOO_SLOW",
+        E,
+        "{url} sent its answer too slowly: {reason}.",
+        "Each byte came within the timeout, but the whole answer did not: something between this "
+        "machine and Jira trickles data (a stalled reverse proxy or load balancer, a bandwidth "
+        "limit, an inspecting proxy). Check that path and Jira's load; raise --jira-timeout only "
+        "if Jira is merely slow.",
+    ),
     # --- REST API -----------------------------------------------------------------------------
     FindingSpec(
         "API_NOT_JSON",
@@ -386,6 +413,14 @@ _SPECS = [
         "(Administration > User management > Groups) and from any group granted the Jira "
         "Administrators global permission (Administration > System > Global permissions); grant "
         "only the project permissions listed in this report.",
+    ),
+    FindingSpec(
+        "AUTH_SECRET_UNSENDABLE",
+        E,
+        "The bot's {secret_kind} cannot be sent to Jira: {reason}.",
+        "A token travels in an HTTP header, which cannot carry line breaks, control characters or "
+        "non-ASCII characters. Copy the {secret_kind} again without a trailing newline or "
+        "wrapping (check JIRA_TOKEN, JIRA_PASSWORD or the file named by --jira-secret-file).",
     ),
     # --- Version --------------------------------------------------------------------------------
     FindingSpec(
@@ -541,8 +576,9 @@ _SPECS = [
         W,
         "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests (limit "
         "{limit}, refill {fill_rate}).",
-        "Rate limiting slows imports down. A Jira administrator can "
-        "exempt the bot or raise its allowance under Administration > System > Rate limiting "
+        "Jira refused requests for exceeding the bot's rate limit, although the suite paces itself "
+        "by Jira's X-RateLimit headers and waits as Retry-After asks (up to 30 s). A Jira administrator "
+        "can exempt the bot or raise its allowance under Administration > System > Rate limiting "
         "> Exemptions.",
     ),
 ]

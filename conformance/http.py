@@ -3,24 +3,35 @@ unable to lock the bot out.
 
 Every probe goes through ``JiraHttp`` so that the rules of DESIGN.md hold in one place:
 
-* every request has a timeout, and the run has an overall deadline;
-* at most ``concurrency`` requests are in flight, fewer when Jira's ``X-RateLimit-Remaining``
-  runs low, and 429 answers are retried after ``Retry-After`` (at least 1 s, at most a cap);
-* until one credentialed request has been accepted, credentialed requests go one at a time, and
-  after the first rejected login no credentialed request is sent at all (Jira puts an account
-  behind a CAPTCHA after a few failed logins);
+* every request has a timeout and a wall-clock bound (a watchdog cuts a server that drips its
+  answer), and the run has an overall deadline;
+* at most ``concurrency`` requests are in flight, and credentialed ones are paced by a mirror of
+  Jira's token bucket (:mod:`conformance.pacer`); 429 answers are retried after ``Retry-After``
+  (at least 1 s, at most a cap, never beyond the deadline);
+* until one credentialed request has been accepted, credentialed requests go one at a time;
+  after that, Jira's session cookie (kept in memory only) replaces the secret, so a password
+  that stops working mid-run costs one failed login, not one per request in flight; after the
+  first rejected login no credentialed request is sent at all;
+* anonymous requests carry no credentials at all (``~/.netrc`` is never consulted here);
 * without write mode, a request that could change Jira is refused before it leaves the process;
 * each distinct GET is sent once per run; later callers get the recorded answer;
-* every exchange is recorded with secrets and cookies removed.
+* every exchange is recorded with secrets and cookies removed, and no exception that could carry
+  the secret leaves this module.
 """
 
 from __future__ import annotations
 
-import email.utils
+import base64
+import heapq
 import http.cookiejar
+import os
+import re
+import socket
 import threading
 import time
-from collections.abc import Mapping
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -29,27 +40,48 @@ import requests
 import requests.adapters
 import requests.structures
 import requests.utils
+import urllib3.connection
+import urllib3.connectionpool
 
 from conformance import __version__
 from conformance.evidence import BODY_EXCERPT_CHARS, DIAGNOSTIC_HEADERS, Exchange
+from conformance.pacer import (
+    RETRY_AFTER_CAP_S,
+    BucketSeen,
+    Pacer,
+    clamp_retry_after,
+    parse_retry_after,
+)
 from conformance.secrets import Redactor
-from conformance.settings import Settings
+from conformance.settings import Credentials, Settings
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
-RETRY_AFTER_CAP_S = 30.0
 MAX_RETRIES_429 = 3
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A request may take its connect timeout plus its read timeout, and a little more.
+BOUND_MARGIN_S = 0.5
+SESSION_COOKIE = "JSESSIONID"
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+__all__ = ["RETRY_AFTER_CAP_S", "FailureKind", "HttpResult", "JiraHttp", "TransportFailure"]
 
 FailureKind = Literal[
     "dns",
     "refused",
     "timeout",
+    "connect_timeout",
+    "read_timeout",
+    "too_slow",
     "tls_untrusted",
     "tls_hostname",
     "tls_expired",
+    "tls_protocol",
     "tls_other",
     "proxy",
+    "proxy_silent",
     "reset",
+    "rate_limited",
+    "bad_secret",
     "deadline",
     "latched",
     "read_only",
@@ -61,7 +93,7 @@ FailureKind = Literal[
 
 @dataclass(frozen=True)
 class TransportFailure:
-    """Why no HTTP answer came back (or why the request was not sent)."""
+    """Why no usable HTTP answer came back (or why the request was not sent)."""
 
     kind: FailureKind
     detail: str
@@ -114,27 +146,198 @@ class Counters:
     requests: int = 0
     mutating_requests: int = 0
     failed_logins: int = 0
-    rate_limited: int = 0
+    rate_limited: int = 0  # answers with status 429
+    rate_limited_failures: int = 0  # requests still 429 after the retries
+    paced: int = 0  # requests that waited for the mirrored bucket
+    paced_wait_s: float = 0.0
+    retry_after_waits: int = 0
+    retry_after_wait_s: float = 0.0
+    too_slow: int = 0  # requests cut by the wall-clock watchdog
+    session_reused: int = 0  # credentialed requests sent with Jira's session cookie
     by_method: dict[str, int] = field(default_factory=dict)
+    bucket: BucketSeen = field(default_factory=BucketSeen)
+
+    def rate_limit_json(self) -> dict[str, Any]:
+        """What a report needs to explain pacing and 429s."""
+        return {
+            "answered_429": self.rate_limited,
+            "failed_after_retries": self.rate_limited_failures,
+            "paced_requests": self.paced,
+            "paced_wait_s": round(self.paced_wait_s, 3),
+            "retry_after_waits": self.retry_after_waits,
+            "retry_after_wait_s": round(self.retry_after_wait_s, 3),
+            "bucket": self.bucket.as_json(),
+        }
 
 
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    """Every request authenticates itself; a session cookie would hide what the bot really sends."""
-
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return False
+# -- the wall-clock watchdog ----------------------------------------------------------------------
 
 
-class _SystemTrustAdapter(requests.adapters.HTTPAdapter):
-    """Verify TLS with the operating system's trust store (``--jira-system-trust``)."""
+class _Guard:
+    """One request's wall-clock bound and the sockets it uses."""
+
+    def __init__(self, due: float) -> None:
+        self.due = due
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+
+    def attach(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    """shutdown() wakes a recv blocked in another thread; close() alone would not."""
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread that fires each guard at its due time."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Guard]] = []
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, guard: _Guard) -> None:
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (guard.due, self._seq, guard))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="jira-http-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                due, _, guard = self._heap[0]
+                now = time.monotonic()
+                if due > now:
+                    self._cond.wait(timeout=due - now)
+                    continue
+                heapq.heappop(self._heap)
+            if guard.due <= time.monotonic():
+                guard.fire()
+
+
+_WATCHDOG = _Watchdog()
+_current = threading.local()
+
+
+@contextmanager
+def _bounded(seconds: float) -> Iterator[_Guard]:
+    """Sockets opened or reused in this thread inside the block are cut after ``seconds``."""
+    guard = _Guard(time.monotonic() + seconds)
+    _WATCHDOG.watch(guard)
+    _current.guard = guard
+    try:
+        yield guard
+    finally:
+        _current.guard = None
+        guard.due = float("inf")  # done: the watchdog ignores it
+
+
+def _attach(sock: socket.socket | None) -> None:
+    guard: _Guard | None = getattr(_current, "guard", None)
+    if guard is not None and sock is not None:
+        guard.attach(sock)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(sock)
+        return sock
+
+    def _tunnel(self) -> None:
+        """Note that the proxy's answer to CONNECT is awaited: a silence here is the proxy's."""
+        _current.tunnel = "waiting"
+        super()._tunnel()
+        _current.tunnel = "open"
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS: dict[str, type[urllib3.connectionpool.HTTPConnectionPool]] = {
+    "http": _WatchedHTTPPool,
+    "https": _WatchedHTTPSPool,
+}
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """Connection pools whose sockets the watchdog can cut; optionally the OS trust store."""
+
+    def __init__(self, *, system_trust: bool, pool_maxsize: int) -> None:
+        self._system_trust = system_trust
+        super().__init__(pool_maxsize=pool_maxsize)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        import ssl
+        if self._system_trust:
+            import ssl
 
-        import truststore
+            import truststore
 
-        kwargs["ssl_context"] = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            kwargs["ssl_context"] = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
+# -- the client -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Attempt:
+    """How one request is sent: its timeout, its bound, and whether the deadline shortened it."""
+
+    timeout_s: float
+    bound_s: float
+    timeout_shortened: bool  # the deadline cut the per-request timeout
+    bound_shortened: bool  # the deadline cut the wall-clock bound
 
 
 class JiraHttp:
@@ -146,6 +349,7 @@ class JiraHttp:
         self.allow_writes = allow_writes
         self.counters = Counters()
         self.exchanges: list[Exchange] = []
+        self.notes: list[str] = []  # things about the environment a report should mention
         self.login_state: Literal["unknown", "proven", "rejected"] = "unknown"
         self.rejection: Exchange | None = None
         self.rate_limit: Mapping[str, str] = {}
@@ -157,44 +361,90 @@ class JiraHttp:
         self._cache: dict[tuple[str, bool], HttpResult] = {}
         self._cache_locks: dict[tuple[str, bool], threading.Lock] = {}
         self._stopped = False
-        self.session = self._make_session()
+        self._session_cookie: str | None = None
+        self._cookies_work = True
+        self.pacer = Pacer()
+        self.counters.bucket = self.pacer.stats.bucket
+        creds = settings.credentials
+        if creds is not None:
+            redactor.register_login(creds.user, creds.secret)
         self.proxy = self._proxy_info()
+        self._proxies = self._environ_proxies()
+        self._verify = self._trust()
+        self.session = self._make_session()
 
     # -- set-up ---------------------------------------------------------------------------------
 
     def _make_session(self) -> requests.Session:
         session = requests.Session()
+        # No environment: requests would otherwise add ~/.netrc credentials to anonymous
+        # requests. Proxies and the CA bundle from the environment are applied explicitly.
+        session.trust_env = False
         session.headers.update(
             {"Accept": "application/json", "User-Agent": f"visor-jira-conformance/{__version__}"}
         )
         session.cookies.set_policy(_NoCookies())
-        if self.settings.system_trust:
-            session.mount("https://", _SystemTrustAdapter(pool_maxsize=self.settings.concurrency))
-        else:
-            adapter = requests.adapters.HTTPAdapter(pool_maxsize=self.settings.concurrency)
-            session.mount("https://", adapter)
-            session.mount(
-                "http://", requests.adapters.HTTPAdapter(pool_maxsize=self.settings.concurrency)
-            )
+        size = self.settings.concurrency
+        session.mount(
+            "https://", _Adapter(system_trust=self.settings.system_trust, pool_maxsize=size)
+        )
+        session.mount("http://", _Adapter(system_trust=False, pool_maxsize=size))
         return session
+
+    def _environ_proxies(self) -> dict[str, str]:
+        try:
+            return dict(requests.utils.get_environ_proxies(self.settings.url, no_proxy=None))
+        except ValueError:
+            return {}
+
+    def _trust(self) -> str | bool:
+        """What verifies TLS: --jira-ca-bundle, else REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE if it
+        exists (a missing one is noted and ignored), else the default bundle."""
+        if self.settings.ca_bundle is not None:
+            return str(self.settings.ca_bundle)
+        if self.settings.system_trust:
+            return True
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            value = os.environ.get(name)
+            if not value:
+                continue
+            if os.path.exists(value):
+                return value
+            self.notes.append(
+                f"{name} names {value!r}, which does not exist: ignored, so TLS is verified with "
+                "the default CA bundle (use --jira-ca-bundle PATH to name the right one)"
+            )
+        return True
 
     def _proxy_info(self) -> ProxyInfo:
         url = self.settings.url
-        environ = requests.utils.get_environ_proxies(url)
-        chosen = requests.utils.select_proxy(url, environ) if environ else None
+        try:
+            environ = requests.utils.get_environ_proxies(url, no_proxy=None)
+            chosen = requests.utils.select_proxy(url, environ) if environ else None
+        except ValueError:
+            return ProxyInfo("(unreadable proxy setting)", "HTTPS_PROXY/HTTP_PROXY")
         if chosen:
-            parts = urlsplit(chosen)
+            source = "HTTPS_PROXY" if url.startswith("https") else "HTTP_PROXY"
+            return ProxyInfo(self._describe_proxy(chosen), source)
+        if urllib.request.getproxies():
+            return ProxyInfo(None, "NO_PROXY matches the Jira host")
+        return ProxyInfo(None, "no proxy configured")
+
+    def _describe_proxy(self, chosen: str) -> str:
+        """The proxy URL without its credentials (which are registered for redaction)."""
+        try:
+            parts = urlsplit(chosen if "://" in chosen else f"http://{chosen}")
             if parts.password:
                 self.redactor.register(parts.password)
             netloc = parts.hostname or ""
             if parts.port:
                 netloc += f":{parts.port}"
-            source = "HTTPS_PROXY" if url.startswith("https") else "HTTP_PROXY"
-            return ProxyInfo(urlunsplit((parts.scheme, netloc, parts.path, "", "")), source)
-        any_proxy = requests.utils.getproxies()
-        if any_proxy and requests.utils.should_bypass_proxies(url, no_proxy=None):
-            return ProxyInfo(None, "NO_PROXY matches the Jira host")
-        return ProxyInfo(None, "no proxy configured")
+        except ValueError:
+            hidden = re.search(r"//[^/@:]*:([^@]*)@", chosen)
+            if hidden and hidden.group(1):
+                self.redactor.register(hidden.group(1))
+            return "(unreadable proxy URL)"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
     # -- public API -------------------------------------------------------------------------------
 
@@ -232,11 +482,8 @@ class JiraHttp:
             if cached is not None:
                 return cached
             result = self._send("GET", url, credentialed=credentialed, timeout_s=timeout_s)
-            if result.failure is None or result.failure.kind not in (
-                "latched",
-                "deadline",
-                "interrupted",
-            ):
+            transient = ("latched", "deadline", "interrupted", "rate_limited", "too_slow")
+            if result.failure is None or result.failure.kind not in transient:
                 self._cache[key] = result
             return result
 
@@ -263,7 +510,10 @@ class JiraHttp:
             cleanup=cleanup,
         )
 
-    # -- machinery --------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.session.close()
+
+    # -- login --------------------------------------------------------------------------------
 
     def _send(
         self,
@@ -292,19 +542,53 @@ class JiraHttp:
             )
         if self._stopped and not cleanup:
             return self._not_sent(exchange, "interrupted", "not sent: the run was interrupted")
-        if creds is not None and self.login_state == "rejected":
+        if creds is None:
+            return self._send_gated(method, url, exchange, json, None, timeout_s, cleanup)
+        if self._login() == "rejected":
             return self._not_sent(exchange, "latched", self._latch_reason())
-        if creds is None or self.login_state == "proven":
-            return self._send_gated(
-                method, url, exchange, json=json, creds=creds, timeout_s=timeout_s, cleanup=cleanup
+        cookie = self._session_cookie if self._same_host(url) else None
+        if self._login() == "proven" and cookie is not None:
+            result = self._send_gated(
+                method, url, exchange, json, creds, timeout_s, cleanup, cookie=cookie
             )
+            if not self._session_lost(result, cookie):
+                return result
+            exchange = _fresh(exchange)
+        if self._login() == "proven":
+            return self._send_gated(method, url, exchange, json, creds, timeout_s, cleanup)
         # Until a login has been accepted, credentialed requests go one at a time.
         with self._login_lock:
-            if self.login_state == "rejected":
+            if self._login() == "rejected":
                 return self._not_sent(exchange, "latched", self._latch_reason())
-            return self._send_gated(
-                method, url, exchange, json=json, creds=creds, timeout_s=timeout_s, cleanup=cleanup
-            )
+            return self._send_gated(method, url, exchange, json, creds, timeout_s, cleanup)
+
+    def _login(self) -> str:
+        """The login state now (other threads change it)."""
+        return self.login_state
+
+    def _same_host(self, url: str) -> bool:
+        try:
+            ours, theirs = urlsplit(self.settings.url), urlsplit(url)
+            return (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc)
+        except ValueError:
+            return False
+
+    def _session_lost(self, result: HttpResult, cookie: str) -> bool:
+        """A cookie request answered 401 (or as anonymous): forget the session, and stop using
+        sessions for this run (a Jira that drops them would otherwise cost two requests each).
+        Such a 401 is not a failed login: no secret was sent."""
+        if result.response is None:
+            return False
+        user = (result.header("X-AUSERNAME") or "").lower()
+        if result.status != 401 and user != "anonymous":
+            return False
+        with self._lock:
+            if self._session_cookie == cookie:
+                self._session_cookie = None
+                self._cookies_work = False
+                if self.login_state == "proven":
+                    self.login_state = "unknown"
+        return True
 
     def _latch_reason(self) -> str:
         where = self.rejection.url if self.rejection else "an earlier request"
@@ -317,25 +601,33 @@ class JiraHttp:
         exchange.error = detail
         return HttpResult(exchange=exchange, failure=TransportFailure(kind, detail))
 
+    # -- pacing, retries, the deadline ----------------------------------------------------------
+
     def _send_gated(
         self,
         method: str,
         url: str,
         exchange: Exchange,
-        *,
         json: Any,
-        creds: Any,
+        creds: Credentials | None,
         timeout_s: float | None,
-        cleanup: bool = False,
+        cleanup: bool,
+        *,
+        cookie: str | None = None,
     ) -> HttpResult:
         attempt = 0
+        paced = creds is not None
         while True:
             attempt += 1
             exchange.attempt = attempt
-            remaining = self.remaining_s()
-            if cleanup:
-                remaining = max(remaining, self.settings.timeout_s)
-            if remaining <= 0:
+            if paced:
+                refused = self._wait_for_token(exchange, cleanup)
+                if refused is not None:
+                    return refused
+            plan = self._plan(timeout_s, cleanup)
+            if plan is None:
+                if paced:
+                    self.pacer.cancel()
                 return self._not_sent(
                     exchange,
                     "deadline",
@@ -343,27 +635,92 @@ class JiraHttp:
                 )
             self._acquire()
             try:
-                result = self._send_once(
-                    method,
-                    url,
-                    exchange,
-                    json=json,
-                    creds=creds,
-                    timeout_s=min(timeout_s or self.settings.timeout_s, remaining),
-                )
+                result = self._send_once(method, url, exchange, json, creds, cookie, plan)
             finally:
                 self._release()
-            if result.status != 429 or attempt > MAX_RETRIES_429:
+            if paced:
+                self.pacer.observe(
+                    result.response.headers if result.response is not None else None,
+                    result.status,
+                )
+            if result.status != 429:
                 return result
-            wait = retry_after_seconds(result.header("Retry-After"))
-            if wait > self.remaining_s():
-                return result
-            time.sleep(wait)
-            exchange = Exchange(**{**exchange.__dict__, "headers": {}, "status": None})
+            stated = parse_retry_after(result.header("Retry-After"))
+            wait = clamp_retry_after(stated)
+            beyond = stated is not None and stated > RETRY_AFTER_CAP_S
+            if attempt > MAX_RETRIES_429 or beyond or wait > self._time_left(cleanup):
+                if paced and beyond and stated is not None:
+                    self.pacer.hold(stated)  # later requests are refused without being sent
+                return self._rate_limited(result, stated, attempt)
+            if paced:
+                self.pacer.hold(wait)
+            else:
+                self._sleep(wait, retry_after=True)
+            exchange = _fresh(exchange)
+
+    def _time_left(self, cleanup: bool) -> float:
+        remaining = self.remaining_s()
+        return max(remaining, self.settings.timeout_s) if cleanup else remaining
+
+    def _wait_for_token(self, exchange: Exchange, cleanup: bool) -> HttpResult | None:
+        """Wait until the mirrored bucket has a token; None when one was taken."""
+        first = True
+        while True:
+            wait = self.pacer.wait_needed()
+            if wait <= 0:
+                return None
+            if wait > self._time_left(cleanup):
+                limit = self.counters.bucket.limit
+                return self._not_sent(
+                    exchange,
+                    "rate_limited",
+                    f"not sent: Jira's rate limit (bucket {limit or 'not stated'}) would need a "
+                    f"wait of {wait:.1f} s, beyond the run's deadline",
+                )
+            held = self.pacer.held_until() > time.monotonic()
+            self._sleep(min(wait, 1.0), retry_after=held, first=first)
+            first = False
+
+    def _sleep(self, seconds: float, *, retry_after: bool, first: bool = True) -> None:
+        self.pacer.note_wait(seconds, retry_after=retry_after, first=first)
+        with self._lock:
+            stats = self.pacer.stats
+            self.counters.paced, self.counters.paced_wait_s = stats.paced, stats.paced_wait_s
+            self.counters.retry_after_waits = stats.retry_after_waits
+            self.counters.retry_after_wait_s = stats.retry_after_wait_s
+        time.sleep(seconds)
+
+    def _plan(self, timeout_s: float | None, cleanup: bool) -> _Attempt | None:
+        wanted = timeout_s or self.settings.timeout_s
+        remaining = self._time_left(cleanup)
+        if remaining <= 0:
+            return None
+        timeout = min(wanted, remaining)
+        bound = min(2 * timeout, remaining) + BOUND_MARGIN_S
+        return _Attempt(timeout, bound, remaining < wanted, remaining < 2 * timeout)
+
+    def _rate_limited(self, result: HttpResult, stated: float | None, attempts: int) -> HttpResult:
+        bucket = self.counters.bucket
+        if stated is not None and stated > RETRY_AFTER_CAP_S:
+            why = f"Retry-After asked for {stated:g} s, more than the suite waits"
+        elif attempts > MAX_RETRIES_429:
+            why = f"still 429 after {attempts} attempts"
+        else:
+            why = "the wait Jira asked for would pass the run's deadline"
+        detail = (
+            f"Jira answered 429 Too Many Requests ({why}; bucket limit "
+            f"{bucket.limit if bucket.limit is not None else 'not stated'}, refill "
+            f"{_refill_text(bucket)})"
+        )
+        with self._lock:
+            self.counters.rate_limited_failures += 1
+        result.exchange.error = detail
+        result.failure = TransportFailure("rate_limited", detail)
+        return result
 
     def _acquire(self) -> None:
         with self._gate:
-            while self._in_flight >= self._limit():
+            while self._in_flight >= self.settings.concurrency:
                 self._gate.wait(timeout=0.5)
             self._in_flight += 1
 
@@ -372,31 +729,33 @@ class JiraHttp:
             self._in_flight -= 1
             self._gate.notify_all()
 
-    def _limit(self) -> int:
-        """Fewer requests in flight as Jira's rate-limit bucket runs low."""
-        limit = self.settings.concurrency
-        remaining = self.rate_limit.get("X-RateLimit-Remaining")
-        if remaining is not None and remaining.isdigit():
-            limit = min(limit, max(1, int(remaining) // 2))
-        return limit
+    # -- one request on the wire ----------------------------------------------------------------
 
     def _send_once(
         self,
         method: str,
         url: str,
         exchange: Exchange,
-        *,
         json: Any,
-        creds: Any,
-        timeout_s: float,
+        creds: Credentials | None,
+        cookie: str | None,
+        plan: _Attempt,
     ) -> HttpResult:
         headers: dict[str, str] = {}
-        auth = None
-        if creds is not None:
-            if creds.scheme == "basic":
-                auth = (creds.user or "", creds.secret.reveal())
-            else:
-                headers["Authorization"] = f"Bearer {creds.secret.reveal()}"
+        if cookie is not None:
+            headers["Cookie"] = f"{SESSION_COOKIE}={cookie}"
+        elif creds is not None:
+            value = _authorization(creds)
+            if value is None:
+                return self._not_sent(
+                    exchange,
+                    "bad_secret",
+                    f"not sent: the bot's {creds.secret_kind} contains characters that cannot "
+                    "travel in an HTTP header (a line break, a control character or a non-ASCII "
+                    "character)",
+                )
+            headers["Authorization"] = value
+            del value
         if method not in READ_METHODS:
             headers["X-Atlassian-Token"] = "no-check"
         with self._lock:
@@ -404,60 +763,96 @@ class JiraHttp:
             self.counters.by_method[method] = self.counters.by_method.get(method, 0) + 1
             if method not in READ_METHODS:
                 self.counters.mutating_requests += 1
+            if cookie is not None:
+                self.counters.session_reused += 1
         started = time.monotonic()
-        try:
-            response = self.session.request(
-                method,
-                url,
-                headers=headers,
-                auth=auth,
-                json=json,
-                timeout=(timeout_s, timeout_s),
-                allow_redirects=False,
-                stream=True,
-                # Explicit, because requests lets REQUESTS_CA_BUNDLE override a session's verify.
-                verify=str(self.settings.ca_bundle) if self.settings.ca_bundle else True,
-            )
-            truncated = self._read_body(response, min(self._deadline, started + 6 * timeout_s))
-        except requests.RequestException as exc:
-            exchange.elapsed_ms = (time.monotonic() - started) * 1000
-            failure = classify_exception(exc)
-            exchange.error = self.redactor.scrub(f"{type(exc).__name__}: {failure.detail}")
-            self._record(exchange)
-            return HttpResult(
-                exchange=exchange, failure=TransportFailure(failure.kind, exchange.error)
-            )
+        response: requests.Response | None = None
+        truncated, received = False, 0
+        _current.tunnel = None
+        with _bounded(plan.bound_s) as guard:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=json,
+                    timeout=(plan.timeout_s, plan.timeout_s),
+                    allow_redirects=False,
+                    stream=True,
+                    proxies=self._proxies,
+                    verify=self._verify,
+                )
+                truncated, received = _read_body(response)
+                error: BaseException | None = None
+            except Exception as exc:  # nothing that may hold the secret escapes
+                error = exc
+        headers.clear()
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
+        if guard.expired:
+            got = f"{received} bytes of the body" if error is None else "an incomplete answer"
+            return self._failed(exchange, self._cut(plan, got))
+        if error is not None:
+            failure = classify_exception(
+                error,
+                timeout_s=plan.timeout_s,
+                via_proxy=self.proxy.proxy is not None,
+                tunnel_waiting=getattr(_current, "tunnel", None) == "waiting",
+            )
+            if plan.timeout_shortened and failure.kind in ("connect_timeout", "read_timeout"):
+                failure = TransportFailure(
+                    "deadline",
+                    f"{failure.detail}; the timeout was shortened to {plan.timeout_s:.1f} s "
+                    "because the run's deadline was near",
+                )
+            return self._failed(exchange, failure)
+        assert response is not None
+        return self._answered(exchange, response, creds, cookie, truncated)
+
+    def _cut(self, plan: _Attempt, got: str) -> TransportFailure:
+        with self._lock:
+            self.counters.too_slow += 1
+        if plan.bound_shortened:
+            return TransportFailure(
+                "deadline",
+                f"cut after {plan.bound_s:.1f} s at the run's deadline with {got} received",
+            )
+        return TransportFailure(
+            "too_slow",
+            f"the answer was still arriving after {plan.bound_s:.1f} s (twice the "
+            f"{plan.timeout_s:g} s timeout), with {got} received: the suite cut the request",
+        )
+
+    def _failed(self, exchange: Exchange, failure: TransportFailure) -> HttpResult:
+        exchange.error = self.redactor.scrub(failure.detail)
+        self._record(exchange)
+        return HttpResult(exchange=exchange, failure=TransportFailure(failure.kind, exchange.error))
+
+    def _answered(
+        self,
+        exchange: Exchange,
+        response: requests.Response,
+        creds: Credentials | None,
+        cookie: str | None,
+        truncated: bool,
+    ) -> HttpResult:
         exchange.status = response.status_code
-        exchange.reason = response.reason or ""
+        exchange.reason = self.redactor.scrub(response.reason or "")
         exchange.headers = {
             name: self.redactor.scrub(response.headers[name])
             for name in DIAGNOSTIC_HEADERS
             if name in response.headers
         }
         body = response.text if response.content else ""
-        exchange.body_excerpt = self.redactor.scrub(body[:BODY_EXCERPT_CHARS])
+        # Scrubbed before it is cut, so that the cut cannot leave part of a secret behind.
+        exchange.body_excerpt = self.redactor.scrub(body[: 2 * BODY_EXCERPT_CHARS])[
+            :BODY_EXCERPT_CHARS
+        ]
         exchange.body_truncated = truncated or len(body) > BODY_EXCERPT_CHARS
         self._note_rate_limit(response)
-        if creds is not None:
+        if creds is not None and cookie is None:
             self._note_login(response, exchange)
         self._record(exchange)
         return HttpResult(exchange=exchange, response=response)
-
-    def _read_body(self, response: requests.Response, read_deadline: float) -> bool:
-        """Read at most MAX_BODY_BYTES, giving up at a deadline: a drip-feeding server cannot hang us."""
-        chunks: list[bytes] = []
-        size = 0
-        truncated = False
-        for chunk in response.iter_content(chunk_size=65536):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= MAX_BODY_BYTES or time.monotonic() > read_deadline:
-                truncated = True
-                break
-        response._content = b"".join(chunks)
-        response.close()
-        return truncated
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         values = {k: v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit-")}
@@ -474,15 +869,87 @@ class JiraHttp:
                 if self.login_state != "rejected":
                     self.login_state = "rejected"
                     self.rejection = exchange
-        elif self.login_state == "unknown" and response.status_code != 429:
-            self.login_state = "proven"
+                self._session_cookie = None
+            return
+        if response.status_code == 429:
+            return
+        with self._lock:
+            if self.login_state == "unknown":
+                self.login_state = "proven"
+            session = response.cookies.get(SESSION_COOKIE) if response.ok else None
+            if session and self._cookies_work and self._session_cookie is None:
+                self.redactor.register(session)
+                self._session_cookie = session
 
     def _record(self, exchange: Exchange) -> None:
         with self._lock:
             self.exchanges.append(exchange)
 
-    def close(self) -> None:
-        self.session.close()
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """The session's jar stays empty: the one cookie the suite uses is held apart, in memory."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def _fresh(exchange: Exchange) -> Exchange:
+    """A new record for a repeated request (a retry after 429, or after a lost session)."""
+    return Exchange(
+        method=exchange.method,
+        url=exchange.url,
+        auth_scheme=exchange.auth_scheme,
+        user=exchange.user,
+        proxy=exchange.proxy,
+        request_json=exchange.request_json,
+        attempt=exchange.attempt,
+    )
+
+
+def _refill_text(bucket: BucketSeen) -> str:
+    if bucket.fill_rate is None:
+        return "not stated"
+    return f"{bucket.fill_rate:g} per {bucket.interval_s or 1:g} s"
+
+
+def _authorization(creds: Credentials) -> str | None:
+    """The Authorization header value, or None when the secret cannot travel in a header.
+
+    Kept tiny and free of exceptions on purpose: this is the only frame that holds the raw
+    secret, and a frame that raises is printed with its locals under ``pytest -l``. A Latin-1
+    user:password is encoded as requests always did; anything else as UTF-8 (RFC 7617's
+    charset), instead of raising UnicodeEncodeError.
+    """
+    try:
+        if creds.scheme == "basic":
+            pair = f"{creds.user or ''}:{creds.secret.reveal()}"
+            try:
+                raw = pair.encode("latin-1")
+            except UnicodeEncodeError:
+                raw = pair.encode("utf-8")
+            return "Basic " + base64.b64encode(raw).decode("ascii")
+        token = creds.secret.reveal()
+        return "Bearer " + token if _HEADER_TOKEN.fullmatch(token) else None
+    except Exception:  # e.g. a lone surrogate: not sendable, and not shown
+        return None
+
+
+def _read_body(response: requests.Response) -> tuple[bool, int]:
+    """Read at most MAX_BODY_BYTES (the watchdog bounds the time); (truncated, bytes read)."""
+    chunks: list[bytes] = []
+    size = 0
+    truncated = False
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= MAX_BODY_BYTES:
+                truncated = True
+                break
+    finally:
+        response._content = b"".join(chunks)
+        response.close()
+    return truncated, size
 
 
 def is_login_rejection(status: int, headers: Mapping[str, str], body: str) -> bool:
@@ -498,29 +965,51 @@ def is_login_rejection(status: int, headers: Mapping[str, str], body: str) -> bo
 
 
 def retry_after_seconds(value: str | None) -> float:
-    """Retry-After as a wait: at least 1 s (Jira sends 0), at most the cap."""
-    if not value:
-        return 1.0
-    value = value.strip()
-    seconds: float
-    if value.replace(".", "", 1).isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-            seconds = when.timestamp() - time.time()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            seconds = 1.0
-    return min(max(seconds, 1.0), RETRY_AFTER_CAP_S)
+    """Retry-After as the wait the suite makes: at least 1 s (Jira sends 0), at most the cap."""
+    return clamp_retry_after(parse_retry_after(value))
 
 
-def classify_exception(exc: BaseException) -> TransportFailure:
-    """Name the layer that failed; never collapse TLS or proxy failures into 'bad URL'."""
+def classify_exception(
+    exc: BaseException,
+    *,
+    timeout_s: float | None = None,
+    via_proxy: bool = False,
+    tunnel_waiting: bool = False,
+) -> TransportFailure:
+    """Name the layer that failed; never collapse TLS or proxy failures into 'bad URL'.
+
+    Timeouts get a sentence that says which wait ran out and how long it was; other kinds keep
+    the error chain, whose informative part the findings quote.
+    """
     text = _chain_text(exc)
     lowered = text.lower()
+    waited = f" within {timeout_s:g} s" if timeout_s else ""  # "within 2.5 s": diagnosis reads it
+    timed_out = "timed out" in lowered or "timeout" in lowered
+    if tunnel_waiting and timed_out:
+        return TransportFailure(
+            "proxy_silent",
+            f"the proxy accepted the connection but did not answer the CONNECT request{waited}",
+        )
+    if via_proxy and isinstance(
+        exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidProxyURL
+    ):
+        return TransportFailure(
+            "proxy", f"the proxy setting is not a usable URL ({_short(text, 200)})"
+        )
     if isinstance(exc, requests.exceptions.ProxyError) or "tunnel connection failed" in lowered:
+        if timed_out:
+            return TransportFailure(
+                "proxy_silent",
+                f"the proxy accepted the connection but did not answer the CONNECT request{waited}",
+            )
         return TransportFailure("proxy", _short(text))
     if isinstance(exc, requests.exceptions.SSLError) or "certificate verify failed" in lowered:
+        if "wrong_version_number" in lowered or "wrong version number" in lowered:
+            return TransportFailure(
+                "tls_protocol",
+                "the port answered the TLS handshake with something that is not TLS "
+                f"(plain HTTP, most likely): {_essence_ssl(text)}",
+            )
         if "expired" in lowered:
             return TransportFailure("tls_expired", _short(text))
         if (
@@ -536,13 +1025,18 @@ def classify_exception(exc: BaseException) -> TransportFailure:
         ):
             return TransportFailure("tls_untrusted", _short(text))
         return TransportFailure("tls_other", _short(text))
-    if isinstance(
-        exc,
-        requests.exceptions.ConnectTimeout
-        | requests.exceptions.ReadTimeout
-        | requests.exceptions.Timeout,
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        where = "the proxy" if via_proxy else "the server"
+        return TransportFailure(
+            "connect_timeout", f"the TCP connection to {where} was not accepted{waited}"
+        )
+    if isinstance(exc, requests.exceptions.Timeout) or (
+        isinstance(exc, requests.exceptions.ConnectionError) and "read timed out" in lowered
     ):
-        return TransportFailure("timeout", _short(text))
+        return TransportFailure(
+            "read_timeout",
+            f"nothing came back{waited} of sending the request",
+        )
     if any(
         s in lowered
         for s in (
@@ -550,6 +1044,7 @@ def classify_exception(exc: BaseException) -> TransportFailure:
             "nodename nor servname",
             "getaddrinfo failed",
             "name resolution",
+            "failed to resolve",
             "no address associated",
             "temporary failure in name",
         )
@@ -572,6 +1067,11 @@ def classify_exception(exc: BaseException) -> TransportFailure:
     ):
         return TransportFailure("reset", _short(text))
     return TransportFailure("other", _short(text))
+
+
+def _essence_ssl(text: str) -> str:
+    match = re.search(r"\[SSL[^\]]*\][^()']*", text)
+    return match.group(0).strip() if match else _short(text, 120)
 
 
 def _chain_text(exc: BaseException) -> str:

@@ -155,9 +155,15 @@ def _met_deadline(record: CheckRecord) -> bool:
 def _describe(exc: BaseException) -> str:
     """The exception and where it was raised, without frame locals (they can hold secrets)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    ours = [f for f in frames if "/conformance/" in f.filename.replace("\\", "/")] or frames
+    ours = [f for f in frames if _is_check_code(f.filename)] or frames
     where = f" at {ours[-1].filename.rsplit('/', 1)[-1]}:{ours[-1].lineno}" if ours else ""
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _is_check_code(filename: str) -> bool:
+    """A frame of the checks, probes or their tests, not of the engine or a library."""
+    path = filename.replace("\\", "/")
+    return ("/conformance/" in path or "/tests/" in path) and "/conformance/engine/" not in path
 
 
 def start(target: JiraTarget, projects: Sequence[str]) -> Run:

@@ -185,6 +185,9 @@ def tls(target: JiraTarget) -> Evidence:
         verify_error = exc
     except (OSError, ssl.SSLError) as exc:
         facts["error"] = f"{type(exc).__name__}: {exc}"
+        if "WRONG_VERSION_NUMBER" in str(exc).upper():  # the port speaks plain HTTP
+            facts["failure"] = "tls_protocol"
+            return Evidence("network.tls", False, facts, problem="plain_http")
         return Evidence("network.tls", False, facts, problem="handshake")
     facts["verify_code"] = verify_error.verify_code
     facts["verify_message"] = verify_error.verify_message or str(verify_error)
@@ -226,7 +229,11 @@ def _open(target: JiraTarget, ep: Endpoint) -> socket.socket:
         sock.sendall(request.encode())
         head = b""
         while b"\r\n\r\n" not in head and len(head) < 65536:
-            chunk = sock.recv(4096)
+            try:
+                chunk = sock.recv(4096)
+            except TimeoutError:
+                wait = target.settings.timeout_s
+                raise ProxyRefused(0, f"no answer to CONNECT within {wait:g} s") from None
             if not chunk:
                 break
             head += chunk

@@ -19,6 +19,13 @@ EXPECTED = {
     "dns": "NET_DNS",
     "refused": "NET_REFUSED",
     "timeout": "NET_TIMEOUT",
+    "connect_timeout": "NET_TIMEOUT",
+    "read_timeout": "NET_READ_TIMEOUT",
+    "too_slow": "NET_TOO_SLOW",
+    "tls_protocol": "NET_TLS_PLAIN_PORT",
+    "proxy_silent": "NET_PROXY",
+    "rate_limited": "RATE_LIMITED",
+    "bad_secret": "AUTH_SECRET_UNSENDABLE",
     "tls_untrusted": "NET_TLS_UNTRUSTED",
     "tls_other": "NET_TLS_UNTRUSTED",
     "tls_hostname": "NET_TLS_HOSTNAME",
@@ -78,3 +85,50 @@ def test_probe_failure_reads_the_facts_probes_record() -> None:
     assert probe_failure(Evidence("p", True, {})) is None
     failure = probe_failure(Evidence("p", False, {"failure": "refused", "error": "nope"}))
     assert failure == TransportFailure("refused", "nope")
+
+
+def test_firewall_advice_belongs_to_connect_timeouts_only(target: JiraTarget) -> None:
+    connect = transport_finding(
+        target,
+        TransportFailure(
+            "connect_timeout", "the TCP connection to the server was not accepted within 2.5 s"
+        ),
+    )
+    read = transport_finding(
+        target,
+        TransportFailure(
+            "read_timeout",
+            "nothing came back within 2.5 s of sending the request",
+        ),
+    )
+    assert "firewall" in connect.remediation.lower() and "2.5 s" in connect.summary
+    assert read.code == "NET_READ_TIMEOUT"
+    assert "not a firewall" in read.remediation and "2.5 s" in read.remediation
+    assert "accepted the connection" in read.summary
+    assert "ReadTimeout" not in read.summary and "HTTPConnectionPool" not in read.summary
+
+
+def test_a_429_after_the_retries_is_rate_limited_with_the_bucket_numbers(
+    target: JiraTarget,
+) -> None:
+    bucket = target.http.counters.bucket
+    bucket.limit, bucket.fill_rate, bucket.interval_s = 10, 5.0, 1.0
+    target.http.counters.rate_limited = 3
+    found = transport_finding(target, TransportFailure("rate_limited", "Jira answered 429"))
+    assert found.code == "RATE_LIMITED" and found.severity == "warning"
+    assert "3 request(s)" in found.summary and "limit 10" in found.summary
+    assert "5 per 1 s" in found.summary
+    assert "Visor backs off" not in found.remediation
+
+
+def test_https_to_a_plain_http_port_says_so(target: JiraTarget) -> None:
+    found = transport_finding(
+        target,
+        TransportFailure(
+            "tls_protocol",
+            "the port answered the TLS handshake with something that is not TLS (plain HTTP, "
+            "most likely): [SSL: WRONG_VERSION_NUMBER] wrong version number",
+        ),
+    )
+    assert found.code == "NET_TLS_PLAIN_PORT"
+    assert "--jira-ca-bundle" not in found.remediation and "http://" in found.remediation

@@ -59,8 +59,68 @@ def test_no_encoded_form_survives_scrubbing(secret: str, before: str, after: str
         before + secret + after,
         base64.b64encode(raw).decode(),
         quote(before + secret + after, safe=""),
+        quote(before + secret + after),
+        repr(before + secret + after),
     ]
     for sample in samples:
         scrubbed = redactor.scrub(sample)
         for form in encoded_forms(secret):
             assert form not in scrubbed
+
+
+@pytest.mark.parametrize("secret", ["a/b c", "x'y\"z\\w", "p€ss\nwörd", "tab\there"])
+def test_escaped_forms_are_scrubbed(secret: str) -> None:
+    import json
+
+    redactor = Redactor()
+    redactor.register(secret)
+    samples = [
+        quote(secret),  # RFC 3986 path encoding keeps "/"
+        quote(secret, safe=""),
+        repr(secret),
+        repr((secret,)),
+        json.dumps(secret),
+        json.dumps(secret, ensure_ascii=False),
+        json.dumps({"k": repr(secret)}),
+    ]
+    for sample in samples:
+        scrubbed = redactor.scrub(f"before {sample} after")
+        assert MASK in scrubbed and redactor.leaks(scrubbed) == [], sample
+
+
+@pytest.mark.parametrize("password", ["a", "ab", "abc", "abcd"])
+def test_header_forms_of_short_passwords_are_scrubbed(password: str) -> None:
+    redactor = Redactor()
+    redactor.register_login("visor-bot", Secret(password))
+    header = "Basic " + base64.b64encode(f"visor-bot:{password}".encode()).decode()
+    for sample in (header, header.split()[1], base64.b64encode(f"x {header} y".encode()).decode()):
+        assert header.split()[1] not in redactor.scrub(sample)
+        assert MASK in redactor.scrub(sample)
+    assert "visor-bot" in redactor.scrub("user visor-bot logged in"), "the user name stays"
+
+
+def test_a_truncated_long_token_is_scrubbed() -> None:
+    import reprlib
+
+    token = "Zk9" + "q7Rw2Lp8" * 40
+    redactor = Redactor()
+    redactor.register(token)
+    short_repr = reprlib.Repr()
+    short_repr.maxstring = 240
+    cut = short_repr.repr(token)
+    pytest_style = repr(token)[:118] + "..." + repr(token)[-119:]
+    for sample in (cut, pytest_style, token[:30], token[-30:]):
+        scrubbed = redactor.scrub(f"locals: auth = {sample}")
+        assert not any(token[i : i + 16] in scrubbed for i in range(len(token) - 16)), sample
+
+
+def test_a_long_user_name_is_not_masked_as_a_fragment() -> None:
+    redactor = Redactor()
+    redactor.register_login("visor-bot@example.com", Secret("a-long-enough-secret"))
+    assert redactor.scrub("bot visor-bot@example.com") == "bot visor-bot@example.com"
+
+
+def test_a_lone_surrogate_does_not_make_redaction_raise() -> None:
+    redactor = Redactor()
+    redactor.register_login("visor-bot", Secret("pass\udcffword"))
+    assert MASK in redactor.scrub("x pass\udcffword y")
