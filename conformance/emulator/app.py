@@ -206,8 +206,8 @@ class JiraApp(
             return self.configured_base_url.rstrip("/")
         return request.host_url.rstrip("/") + self.cfg.context_path
 
-    def renderer(self, request: Request) -> Renderer:
-        return Renderer(self.base_url(request), self.cfg.personality.cloud)
+    def renderer(self, request: Request, version: str = "2") -> Renderer:
+        return Renderer(self.base_url(request), self.cfg.personality.cloud, self.world, version)
 
     def login_url(self, request: Request) -> str:
         return request.host_url.rstrip("/") + self.cfg.context_path + "/login.jsp"
@@ -326,7 +326,7 @@ class JiraApp(
             url = request.host_url.rstrip("/") + raw_path
             resp = json_response({"message": f"null for uri: {url}", "status-code": 404}, 404)
             return self._finish(resp, auth, extra, limited)
-        ctx = Ctx(self, request, path, auth, args)
+        ctx = Ctx(self, request, path, auth, args, api_version=api_v)
         handler = getattr(self, "ep_" + endpoint)
         if auth.user is None and endpoint not in _PUBLIC_ENDPOINTS:
             resp = not_authenticated()
