@@ -115,8 +115,8 @@ def test_rate_limited(jira_emulator, http) -> None:
     server = jira_emulator("rate-limited")
     url = f"{server.url}/rest/api/2/myself"
     first = http.get(url, auth=BOT)
-    assert first.headers["X-RateLimit-Limit"] == "20"
-    assert first.headers["X-RateLimit-Remaining"] == "19"
+    assert first.headers["X-RateLimit-Limit"] == "10"
+    assert first.headers["X-RateLimit-Remaining"] == "9"
     assert first.headers["X-RateLimit-Interval-Seconds"] == "1"
     assert first.headers["X-RateLimit-FillRate"] == "5"
     assert first.headers["Retry-After"] == "0"
