@@ -213,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         server.start()
-    except OSError as e:
-        print(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+    except (OSError, SystemExit) as e:  # werkzeug exits (after saying why) when the port is taken
+        why = getattr(e, "strerror", None) or "the address is in use or not available"
+        print(f"cannot listen on {args.host}:{args.port}: {why}", file=sys.stderr)
         return 4
     print(server.url, flush=True)
     if server.ca_path is not None:

@@ -102,6 +102,7 @@ def _rules() -> list[Rule]:
         r(f"{API}/issue/<key>/comment/<cid>", endpoint="comment", methods=["GET", "PUT", "DELETE"]),
         r(f"{API}/issue/<key>/transitions", endpoint="transitions", methods=["GET", "POST"]),
         r(f"{API}/issue/<key>/editmeta", endpoint="editmeta", methods=["GET"]),
+        r(f"{API}/issue/<key>/changelog", endpoint="changelog", methods=["GET"]),
         r(f"{API}/field", endpoint="fields", methods=["GET"]),
         r(f"{API}/priority", endpoint="priorities", methods=["GET"]),
         r(f"{API}/status", endpoint="statuses", methods=["GET"]),
@@ -152,6 +153,7 @@ _PUBLIC_ENDPOINTS = frozenset(
         "createmeta_fields",
         "transitions",
         "editmeta",
+        "changelog",
     }
 )
 

@@ -3,7 +3,9 @@
 A demo that logs in the way the scenario breaks is the point of the demo: basic-auth-disabled
 and sso-redirect log in with the password (so the suite meets the 403 or the redirect),
 read-only-bot and mixed-permissions are checked against the two-way profile (which needs write
-access), and rate-limited relies on the scenario's small bucket (:mod:`.scenarios`).
+access), and rate-limited serves 20 projects, so that the suite's ~75 requests meet the
+scenario's 10-token bucket refilling 5 per second (:mod:`.scenarios`): the run cannot finish
+in under ~13 s without waiting, while unlimited it takes a few seconds.
 """
 
 from __future__ import annotations
@@ -16,18 +18,22 @@ _PASSWORD = {"JIRA_USER": BOT_USER, "JIRA_PASSWORD": BOT_PASSWORD}
 _PAT = {"JIRA_TOKEN": BOT_TOKEN}
 _CLOUD = {"JIRA_USER": BOT_EMAIL, "JIRA_TOKEN": BOT_TOKEN}
 TWO_WAY = "visor-two-way"
+RATE_LIMITED_DEMO_PROJECTS = 20
 
 
 @dataclass(frozen=True)
 class DemoSetup:
     """How the demo of one scenario runs: credentials (environment variables the settings
     read), the bundled profile to check against (None: the default one), the project of the
-    write round trip (None: read-only, the safe default) and what the run shows."""
+    write round trip (None: read-only, the safe default), what the run shows, and how many
+    projects the demo's emulator serves (``EmulatorServer(projects=...)``; None: the
+    scenario's own three)."""
 
     env: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
     write_project: str | None = None
     description: str = ""
+    projects: int | None = None
 
 
 # scenario -> (credentials, profile, what the demo shows)
@@ -63,7 +69,7 @@ _SETUPS: dict[str, tuple[dict[str, str], str | None, str]] = {
     "rate-limited": (
         _PASSWORD,
         None,
-        "RATE_LIMITED warning: a 10-token bucket refilling 5 per second slows the run",
+        "RATE_LIMITED: 20 projects against a 10-token bucket refilling 5/s; the run waits",
     ),
     "base-url-mismatch": (
         _PASSWORD,
@@ -95,7 +101,8 @@ def demo_setup(scenario: str) -> DemoSetup:
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     env, profile, description = _SETUPS[scenario]
-    return DemoSetup(env=dict(env), profile=profile, description=description)
+    projects = RATE_LIMITED_DEMO_PROJECTS if scenario == "rate-limited" else None
+    return DemoSetup(env=dict(env), profile=profile, description=description, projects=projects)
 
 
 __all__ = ["TWO_WAY", "DemoSetup", "demo_setup"]

@@ -333,6 +333,18 @@ class Renderer:
             "thumbnail": f"{self.base}/secure/thumbnail/{a['id']}/_thumb_{a['id']}.png",
         }
 
+    def histories(self, issue: Issue, users: dict[str, User]) -> list[dict[str, Any]]:
+        """The changelog entries, oldest first."""
+        return [
+            {
+                "id": h["id"],
+                "author": self.user(users.get(h["author"])),
+                "created": jira_time(h["created"]),
+                "items": h["items"],
+            }
+            for h in issue.histories
+        ]
+
     def comment(self, c: dict[str, Any], issue: Issue, users: dict[str, User]) -> dict[str, Any]:
         author = self.user(users.get(c["author"]))
         return {
@@ -376,16 +388,8 @@ class Renderer:
             return self._by_id(p, value or [], self.version_bean, len(VERSIONS))
         if fid == "issuelinks":
             return [self.link(p, raw) for raw in value or []]
-        if fid == "subtasks":
-            return [
-                {
-                    "id": str(p.issue_id(m)),
-                    "self": f"{self.api}/issue/{p.issue_id(m)}",
-                    "type": {"id": "10002", "name": "jira_subtask_link"},
-                    "outwardIssue": self.linked(p, m),
-                }
-                for m in value or []
-            ]
+        if fid == "subtasks":  # the short issue form, like parent (not link objects)
+            return [self.linked(p, m) for m in value or []]
         if fid == "parent":
             return self.linked(p, value) if value else None
         if fid == "timetracking":
@@ -431,15 +435,7 @@ class Renderer:
                 out[fid] = self.field_value(fid, issue.fields.get(fid), issue, users)
         d["fields"] = out
         if "changelog" in expand:
-            hs = [
-                {
-                    "id": h["id"],
-                    "author": self.user(users.get(h["author"])),
-                    "created": jira_time(h["created"]),
-                    "items": h["items"],
-                }
-                for h in issue.histories
-            ]
+            hs = self.histories(issue, users)
             d["changelog"] = {
                 "startAt": 0,
                 "maxResults": len(hs),

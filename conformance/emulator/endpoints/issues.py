@@ -339,6 +339,32 @@ class IssueEndpoints(EndpointBase):
                     self.world.add_comment(issue, ctx.user, to_text(op["add"].get("body")) or "")
         return Response(b"", status=204)
 
+    def ep_changelog(self, ctx: Ctx, key: str) -> Response:
+        """Cloud's paged changelog (``values``, ``isLast``); Data Center only has
+        ``expand=changelog`` and answers Jersey's 404 here."""
+        if not self.cfg.personality.cloud:
+            url = ctx.request.host_url.rstrip("/") + ctx.request.path
+            return json_response({"message": f"null for uri: {url}", "status-code": 404}, 404)
+        ref = self._issue_ref(ctx, key)
+        if ref is None:
+            return errors(
+                ["Issue does not exist or you do not have permission to see it."], status=404
+            )
+        start = max(0, _int(ctx.request.args.get("startAt"), 0))
+        size = max(1, min(_int(ctx.request.args.get("maxResults"), 100), 100))
+        hs = ctx.r.histories(self.world.issue(*ref), self.world.users)
+        return json_response(
+            {
+                "self": ctx.request.url,
+                "maxResults": size,
+                "startAt": start,
+                "total": len(hs),
+                "isLast": start + size >= len(hs),
+                "values": hs[start : start + size],
+            },
+            200,
+        )
+
     def ep_comments(self, ctx: Ctx, key: str) -> Response:
         """Comments: list (paged) or add (201). Without ADD_COMMENTS: 400 (UNCONFIRMED)."""
         ref = self._issue_ref(ctx, key)
