@@ -211,6 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         search_repeat_page_at=args.search_repeat_page_at,
         broken_projects=args.broken_projects,
     )
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # before the URL is printed: a caller may signal as soon as it has read the first lines
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.start()
     except (OSError, SystemExit) as e:  # werkzeug exits (after saying why) when the port is taken
@@ -221,13 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     if server.ca_path is not None:
         print(f"ca: {server.ca_path}", flush=True)
     print(accounts_line(server), flush=True)
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
     while not stop.wait(0.5):
         pass
     server.stop()

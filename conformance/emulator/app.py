@@ -323,7 +323,8 @@ class JiraApp(
                 )
                 return self._finish(resp, auth, extra, limited=True)
 
-        api_v = args.pop("v", "2")
+        args = dict(args)
+        api_v = str(args.pop("v", "2"))
         if api_v == "3" and not self.cfg.personality.cloud:
             url = request.host_url.rstrip("/") + raw_path
             resp = json_response({"message": f"null for uri: {url}", "status-code": 404}, 404)

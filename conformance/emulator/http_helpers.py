@@ -87,7 +87,7 @@ class Ctx:
         return body
 
     def list_arg(self, name: str) -> list[str]:
-        return [v for v in self.request.args.getlist(name) if v is not None]
+        return list(self.request.args.getlist(name))
 
 
 def _int(value: Any, default: int) -> int:

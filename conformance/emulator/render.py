@@ -478,5 +478,8 @@ def resolve_fields(values: list[str], default: str) -> list[str]:
             chosen.append(t)
     if not positive:
         chosen = list(ALL_FIELDS if default == "*all" else NAVIGABLE_FIELDS)
-    seen: set[str] = set()
-    return [f for f in chosen if f not in removed and not (f in seen or seen.add(f))]
+    out: list[str] = []
+    for f in chosen:
+        if f not in removed and f not in out:
+            out.append(f)
+    return out

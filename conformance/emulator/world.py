@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 # --- reference data (ids follow a default Jira install) -------------------------------------
 
@@ -570,7 +570,13 @@ class NumberSeq(Sequence[int]):
     def __len__(self) -> int:
         return self.top - len(self.excluded)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[int]: ...
+
+    def __getitem__(self, i: int | slice) -> int | list[int]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         n = len(self)
@@ -622,7 +628,14 @@ class Issue:
         return self.project.issue_id(self.number)
 
 
-_LABEL_CYCLE = (["backend"], ["frontend"], [], ["backend", "customer"], [], ["ops"])
+_LABEL_CYCLE: tuple[list[str], ...] = (
+    ["backend"],
+    ["frontend"],
+    [],
+    ["backend", "customer"],
+    [],
+    ["ops"],
+)
 _WORDS = ("Fix", "Improve", "Refactor", "Document", "Investigate", "Migrate", "Review")
 _THINGS = (
     "login page",

@@ -12,13 +12,14 @@ from conformance.emulator import SCENARIOS, EmulatorServer
 from conformance.emulator.demo import DemoSetup, demo_setup
 from conformance.emulator.scenarios import project_layout
 from conformance.profile import load_profile
-from tests.emulator.conftest import BOT
+from tests.emulator.conftest import BOT, Emulator
 
 
 def test_every_scenario_has_a_demo_setup() -> None:
     for name in SCENARIOS:
         setup = demo_setup(name)
-        assert isinstance(setup, DemoSetup) and setup.description
+        assert type(setup) is DemoSetup
+        assert setup.description
         assert setup.write_project is None  # demos are read-only
         assert "JIRA_TOKEN" in setup.env or "JIRA_PASSWORD" in setup.env
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -30,7 +31,9 @@ def test_every_scenario_has_a_demo_setup() -> None:
 @pytest.mark.parametrize(
     ("scenario", "status"), [("basic-auth-disabled", 403), ("sso-redirect", 302)]
 )
-def test_password_demos_meet_the_refusal(jira_emulator, scenario: str, status: int) -> None:
+def test_password_demos_meet_the_refusal(
+    jira_emulator: Emulator, scenario: str, status: int
+) -> None:
     setup = demo_setup(scenario)
     assert "JIRA_TOKEN" not in setup.env
     server = jira_emulator(scenario)
@@ -52,7 +55,9 @@ def test_permission_demos_use_a_profile_that_needs_write(scenario: str) -> None:
     assert profile.access_for("VIS") == "write" and "Task" in profile.issue_types_for("MKT")
 
 
-def test_rate_limited_demo_empties_the_bucket(jira_emulator, http) -> None:
+def test_rate_limited_demo_empties_the_bucket(
+    jira_emulator: Emulator, http: requests.Session
+) -> None:
     setup = demo_setup("rate-limited")
     server = jira_emulator("rate-limited", projects=setup.projects)
     assert server.config.rate_limit == (10, 5.0)
@@ -87,7 +92,7 @@ def _broken(server: EmulatorServer) -> dict[str, str | None]:
     return out
 
 
-def test_projects_keep_the_scenarios_broken_projects(jira_emulator) -> None:
+def test_projects_keep_the_scenarios_broken_projects(jira_emulator: Emulator) -> None:
     server = jira_emulator("mixed-permissions", projects=5)
     assert _broken(server) == {
         "P001": None,
@@ -98,7 +103,7 @@ def test_projects_keep_the_scenarios_broken_projects(jira_emulator) -> None:
     }
 
 
-def test_broken_projects_copies_the_breakage(jira_emulator) -> None:
+def test_broken_projects_copies_the_breakage(jira_emulator: Emulator) -> None:
     server = jira_emulator("mixed-permissions", projects=6, broken_projects=4)
     assert _broken(server) == {
         "P001": "no-comment",

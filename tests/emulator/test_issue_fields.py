@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from conformance.emulator import EmulatorServer
-from tests.emulator.conftest import BOT
+from tests.emulator.conftest import BOT, Emulator
 
 CLOUD_BOT = ("visor-bot@example.com", "visor-bot-token")
 REAL_FIELDS = (
@@ -66,7 +66,7 @@ def _field_ids(server: EmulatorServer, auth: Any = BOT) -> dict[str, dict[str, A
     return {f["name"]: f for f in r.json()}
 
 
-def test_every_real_field_is_served_with_nulls_empties_and_values(jira_emulator) -> None:
+def test_every_real_field_is_served_with_nulls_empties_and_values(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     issues = _search(server, "project = VIS ORDER BY key ASC", fields="*all")
     assert len(issues) == 1000
@@ -98,7 +98,7 @@ def test_every_real_field_is_served_with_nulls_empties_and_values(jira_emulator)
     )
 
 
-def test_resolution_follows_the_status_category(jira_emulator) -> None:
+def test_resolution_follows_the_status_category(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     for issue in _search(server, "project = OPS", fields="status,resolution,resolutiondate"):
         f = issue["fields"]
@@ -109,7 +109,7 @@ def test_resolution_follows_the_status_category(jira_emulator) -> None:
             assert f["resolution"]["name"] == "Done"
 
 
-def test_sub_tasks_and_parents_point_at_each_other(jira_emulator) -> None:
+def test_sub_tasks_and_parents_point_at_each_other(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     by_key = {i["key"]: i["fields"] for i in _search(server, "project = OPS", fields="*all")}
     subtasks = [k for k, f in by_key.items() if f["issuetype"]["subtask"]]
@@ -143,7 +143,7 @@ def test_sub_tasks_and_parents_point_at_each_other(jira_emulator) -> None:
     assert child["fields"]["parent"]["key"] == "OPS-3"
 
 
-def test_issue_links_are_seen_from_both_ends(jira_emulator) -> None:
+def test_issue_links_are_seen_from_both_ends(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     by_key = {i["key"]: i["fields"]["issuelinks"] for i in _search(server, "project = VIS")}
     outward = [(k, link) for k, links in by_key.items() for link in links if "outwardIssue" in link]
@@ -155,7 +155,7 @@ def test_issue_links_are_seen_from_both_ends(jira_emulator) -> None:
         assert back and back[0]["inwardIssue"]["key"] == key
 
 
-def test_agile_fields_resolve_by_name_with_their_real_schema(jira_emulator) -> None:
+def test_agile_fields_resolve_by_name_with_their_real_schema(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     fields = _field_ids(server)
     sprint, epic, points = fields["Sprint"], fields["Epic Link"], fields["Story Points"]
@@ -181,7 +181,7 @@ def test_agile_fields_resolve_by_name_with_their_real_schema(jira_emulator) -> N
     assert None in values and all(isinstance(v, float) for v in values if v is not None)
 
 
-def test_cloud_sprints_are_objects(jira_emulator) -> None:
+def test_cloud_sprints_are_objects(jira_emulator: Emulator) -> None:
     server = jira_emulator("cloud")
     sprint = _field_ids(server, CLOUD_BOT)["Sprint"]
     assert sprint["schema"]["items"] == "json"
@@ -196,7 +196,7 @@ def test_cloud_sprints_are_objects(jira_emulator) -> None:
     assert objects and all(o["state"] in ("active", "closed") and o["name"] for o in objects)
 
 
-def test_seeded_issues_have_changelogs(jira_emulator) -> None:
+def test_seeded_issues_have_changelogs(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     issues = _search(server, "project = VIS", fields="status,created,updated", expand="changelog")
     assert len(issues) == 1000
@@ -215,7 +215,7 @@ def test_seeded_issues_have_changelogs(jira_emulator) -> None:
     assert server.world.stored == {}  # read, not stored: memory stays flat
 
 
-def test_editing_a_seeded_issue_keeps_its_history(jira_emulator) -> None:
+def test_editing_a_seeded_issue_keeps_its_history(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     api = f"{server.url}/rest/api/2"
     before = requests.get(
@@ -231,7 +231,7 @@ def test_editing_a_seeded_issue_keeps_its_history(jira_emulator) -> None:
     assert after[:-1] == before and after[-1]["items"][0]["toString"] == "renamed"
 
 
-def test_transition_to_done_sets_the_resolution(jira_emulator) -> None:
+def test_transition_to_done_sets_the_resolution(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     api = f"{server.url}/rest/api/2"
     made = requests.post(
@@ -253,7 +253,7 @@ def test_transition_to_done_sets_the_resolution(jira_emulator) -> None:
     assert [i["field"] for i in items] == ["status", "resolution"]
 
 
-def test_generated_issues_are_deterministic(jira_emulator) -> None:
+def test_generated_issues_are_deterministic(jira_emulator: Emulator) -> None:
     one, two = jira_emulator("dc-healthy"), jira_emulator("dc-healthy")
 
     def body(server: EmulatorServer) -> str:
@@ -265,7 +265,7 @@ def test_generated_issues_are_deterministic(jira_emulator) -> None:
     assert body(one) == body(two)
 
 
-def test_adf_on_cloud_v3_only(jira_emulator) -> None:
+def test_adf_on_cloud_v3_only(jira_emulator: Emulator) -> None:
     cloud = jira_emulator("cloud")
     v2 = requests.get(f"{cloud.url}/rest/api/2/issue/VIS-3", auth=CLOUD_BOT, timeout=10).json()
     v3 = requests.get(f"{cloud.url}/rest/api/3/issue/VIS-3", auth=CLOUD_BOT, timeout=10).json()

@@ -332,7 +332,7 @@ class IssueEndpoints(EndpointBase):
             if items:
                 issue.fields["updated"] = now()
                 self.world.add_history(issue, ctx.user, items)
-            elif ctx.user and issue.key not in self.world.edited_keys:
+            elif issue.key not in self.world.edited_keys:
                 self.world.edited_keys.append(issue.key)
             for op in comments:
                 if isinstance(op, dict) and isinstance(op.get("add"), dict):
