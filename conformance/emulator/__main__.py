@@ -157,14 +157,14 @@ def accounts_line(server: EmulatorServer) -> str:
     cfg = server.config
     cloud = cfg.personality.cloud
     parts = []
-    for u in cfg.world.users.values():
+    for u in sorted(cfg.world.users.values(), key=lambda u: u.admin):  # the bot first
         role = "admin" if u.admin else "bot"
         if cloud:
             token = u.tokens[0].raw if u.tokens else ""
             parts.append(f"{role} {u.email} API token {token}")
             continue
         text = f"{role} {u.name} password {u.password}"
-        if u.tokens:
+        if u.tokens and cfg.personality.pats:  # 7.x has no personal access tokens
             text += f" token {u.tokens[0].raw}"
         parts.append(text)
     if not parts:

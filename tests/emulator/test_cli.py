@@ -154,6 +154,7 @@ def test_impossible_layouts_are_usage_errors(args: tuple[str, ...]) -> None:
             ],
         ),
         ("cloud", ["bot visor-bot@example.com API token visor-bot-token"]),
+        ("dc-7.13", ["bot visor-bot password visor-bot-password;"]),
     ],
 )
 def test_the_accounts_line_follows_the_url(scenario: str, expected: list[str]) -> None:

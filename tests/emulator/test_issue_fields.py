@@ -289,6 +289,22 @@ def test_adf_on_cloud_v3_only(jira_emulator: Emulator) -> None:
     assert r.status_code == 201 and r.json()["body"] == adf
     listed = requests.get(f"{cloud.url}/rest/api/2/issue/VIS-3/comment", auth=CLOUD_BOT).json()
     assert listed["comments"][-1]["body"] == "hello"
+    made = requests.post(
+        f"{cloud.url}/rest/api/3/issue",
+        json={
+            "fields": {
+                "project": {"key": "VIS"},
+                "issuetype": {"name": "Task"},
+                "summary": "adf",
+                "description": adf,
+            }
+        },
+        auth=CLOUD_BOT,
+    )
+    assert made.status_code == 201, made.text
+    key = made.json()["key"]
+    read = requests.get(f"{cloud.url}/rest/api/2/issue/{key}", auth=CLOUD_BOT).json()
+    assert read["fields"]["description"] == "hello"
     dc = jira_emulator("dc-healthy")
     assert requests.get(f"{dc.url}/rest/api/3/issue/VIS-3", auth=BOT).status_code == 404
     assert isinstance(
