@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 
 # fields whose v3 (Cloud) value is an ADF document instead of a wiki-markup string
 RICH_TEXT = frozenset({"description", "environment"})
-# fields Data Center leaves out of an issue when they have no value
-OMITTED_WHEN_EMPTY = frozenset({"parent"})
 
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
@@ -429,8 +427,6 @@ class Renderer:
                 out[fid] = self.project(issue.project)
             elif fid == "comment":
                 out[fid] = self.field_value("comment", None, issue, users)
-            elif fid in OMITTED_WHEN_EMPTY and issue.fields.get(fid) is None:
-                continue
             else:
                 out[fid] = self.field_value(fid, issue.fields.get(fid), issue, users)
         d["fields"] = out

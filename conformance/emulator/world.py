@@ -241,7 +241,8 @@ FIELDS: list[FieldDef] = [
         on_create=False,
         on_edit=False,
     ),
-    # Data Center lists "parent" without a schema; the field is absent from non-sub-tasks.
+    # Data Center lists "parent" without a schema. Issues without a parent carry "parent": null
+    # here; some Jira leave the key out instead (clients must accept both).
     FieldDef(
         "parent",
         "Parent",

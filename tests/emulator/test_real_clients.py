@@ -101,7 +101,7 @@ def test_jira_package_reads_the_real_fields_and_changelog(jira_emulator: Emulato
     assert parent.changelog.total == len(parent.changelog.histories) >= 1
     child = j.issue("VIS-10")
     assert child.fields.parent.key == "VIS-9" and child.fields.issuetype.subtask is True
-    assert not hasattr(parent.fields, "parent")
+    assert parent.fields.parent is None
     done = j.search_issues("project = OPS AND status = Done", maxResults=False)
     assert done and all(getattr(i.fields.resolution, "name", None) == "Done" for i in done)
     todo = j.search_issues("project = OPS AND status = 'To Do'", maxResults=False)
