@@ -102,6 +102,7 @@ def _rules() -> list[Rule]:
         r(f"{API}/issue/<key>/comment/<cid>", endpoint="comment", methods=["GET", "PUT", "DELETE"]),
         r(f"{API}/issue/<key>/transitions", endpoint="transitions", methods=["GET", "POST"]),
         r(f"{API}/issue/<key>/editmeta", endpoint="editmeta", methods=["GET"]),
+        r(f"{API}/issue/<key>/changelog", endpoint="changelog", methods=["GET"]),
         r(f"{API}/field", endpoint="fields", methods=["GET"]),
         r(f"{API}/priority", endpoint="priorities", methods=["GET"]),
         r(f"{API}/status", endpoint="statuses", methods=["GET"]),
@@ -152,6 +153,7 @@ _PUBLIC_ENDPOINTS = frozenset(
         "createmeta_fields",
         "transitions",
         "editmeta",
+        "changelog",
     }
 )
 
@@ -206,8 +208,8 @@ class JiraApp(
             return self.configured_base_url.rstrip("/")
         return request.host_url.rstrip("/") + self.cfg.context_path
 
-    def renderer(self, request: Request) -> Renderer:
-        return Renderer(self.base_url(request), self.cfg.personality.cloud)
+    def renderer(self, request: Request, version: str = "2") -> Renderer:
+        return Renderer(self.base_url(request), self.cfg.personality.cloud, self.world, version)
 
     def login_url(self, request: Request) -> str:
         return request.host_url.rstrip("/") + self.cfg.context_path + "/login.jsp"
@@ -323,12 +325,13 @@ class JiraApp(
                 )
                 return self._finish(resp, auth, extra, limited=True)
 
-        api_v = args.pop("v", "2")
+        args = dict(args)
+        api_v = str(args.pop("v", "2"))
         if api_v == "3" and not self.cfg.personality.cloud:
             url = request.host_url.rstrip("/") + raw_path
             resp = json_response({"message": f"null for uri: {url}", "status-code": 404}, 404)
             return self._finish(resp, auth, extra, limited)
-        ctx = Ctx(self, request, path, auth, args)
+        ctx = Ctx(self, request, path, auth, args, api_version=api_v)
         handler = getattr(self, "ep_" + endpoint)
         if auth.user is None and endpoint not in _PUBLIC_ENDPOINTS:
             resp = not_authenticated()

@@ -44,7 +44,13 @@ class Ctx:
     """Per-request context handed to handlers."""
 
     def __init__(
-        self, app: JiraApp, request: Request, path: str, auth: AuthResult, args: dict[str, Any]
+        self,
+        app: JiraApp,
+        request: Request,
+        path: str,
+        auth: AuthResult,
+        args: dict[str, Any],
+        api_version: str = "2",
     ) -> None:
         self.app = app
         self.request = request
@@ -52,7 +58,7 @@ class Ctx:
         self.auth = auth
         self.user: User | None = auth.user
         self.args = args
-        self.r = app.renderer(request)
+        self.r = app.renderer(request, api_version)
 
     def json(self) -> Any:
         """Parse the body as JSON, with Jersey/Jackson's error text on failure."""
@@ -81,7 +87,7 @@ class Ctx:
         return body
 
     def list_arg(self, name: str) -> list[str]:
-        return [v for v in self.request.args.getlist(name) if v is not None]
+        return list(self.request.args.getlist(name))
 
 
 def _int(value: Any, default: int) -> int:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from .world import (
     ISSUE_TYPES_BY_ID,
@@ -290,15 +290,16 @@ class _Parser:
                         f"(line 1, character {sep.pos})"
                     )
             return Clause(name, op, values)
-        v = self.peek()
-        if v is None or v.kind != "word":
-            got = v.text if v else "end of query"
+        value = self.peek()
+        if value is None or value.kind != "word":
+            got = value.text if value is not None else "end of query"
+            pos = value.pos if value is not None else len(name) + 2
             raise JqlError(
                 f"Error in the JQL Query: Expecting either a value, list or function but got "
-                f"'{got}'. (line 1, character {v.pos if v else len(name) + 2})"
+                f"'{got}'. (line 1, character {pos})"
             )
         self.next()
-        return Clause(name, op, [v.text])
+        return Clause(name, op, [value.text])
 
 
 def parse(jql: str) -> Query:
@@ -316,7 +317,13 @@ class _Reversed(Sequence[int]):
     def __len__(self) -> int:
         return len(self.seq)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[int]: ...
+
+    def __getitem__(self, i: int | slice) -> int | list[int]:
         n = len(self.seq)
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(n))]
@@ -513,10 +520,10 @@ class Executor:
             return lambda p, n, fields: (fields.get(key) in ids) != negate
         if f in ("summary", "description", "text"):
             words = c.values[0].lower().replace("*", "").split()
-            keys = ("summary", "description") if f == "text" else (f,)
+            searched: tuple[str, ...] = ("summary", "description") if f == "text" else (f,)
 
             def text(p: Project, n: int, fields: dict[str, Any]) -> bool:
-                hay = " ".join(str(fields.get(k) or "") for k in keys).lower()
+                hay = " ".join(str(fields.get(k) or "") for k in searched).lower()
                 return all(w in hay for w in words) != negate
 
             return text
@@ -534,7 +541,11 @@ class Executor:
             ">": lambda d: d > when,
             ">=": lambda d: d >= when,
         }
-        test = cmp.get(c.op, lambda d: False)
+
+        def never(d: datetime) -> bool:
+            return False
+
+        test = cmp.get(c.op, never)
         return lambda p, n, fields: test(fields[key])
 
     def _restricting_projects(self, node: Node | None) -> tuple[set[str] | None, Node | None]:

@@ -18,6 +18,8 @@ ADMIN_PASSWORD = "admin"
 # basic-auth-disabled, sso-redirect). On Cloud the administrator's API token is "admin".
 ADMIN_TOKEN = "admin-token"
 MISMATCH_BASE_URL = "https://jira.internal.example:8443"
+# rate-limited: small enough that one run of the suite empties it (capacity, tokens per second)
+RATE_LIMITED_BUCKET = (10, 5.0)
 
 SCENARIOS: dict[str, str] = {
     "dc-healthy": "Data Center 10.3 LTS; the bot reads and writes VIS (~1,200 issues), OPS, MKT",
@@ -32,7 +34,7 @@ SCENARIOS: dict[str, str] = {
     "context-path": "Jira served under /jira; the root answers Tomcat's 404 page",
     "read-only-bot": "The bot can browse and search but not create, edit, comment or delete",
     "no-project-access": "The bot authenticates but sees no project",
-    "rate-limited": "DC rate limiting: small per-user token bucket, X-RateLimit-* and 429",
+    "rate-limited": "DC rate limiting: a 10-token bucket refilling 5/s, X-RateLimit-* and 429",
     "base-url-mismatch": f"serverInfo.baseUrl and self links say {MISMATCH_BASE_URL}",
     "anonymous-fallback": "Credentials are stripped: anonymous view (X-AUSERNAME: anonymous)",
     "tls-self-signed": "HTTPS with a certificate from a private CA (server.ca_path)",
@@ -65,6 +67,68 @@ def _grants(user: str, perms: frozenset[str] | set[str]) -> list[Grant]:
     return [Grant("user", user, p) for p in sorted(perms)]
 
 
+# How a scenario breaks a project: "read-only" (browse only), "no-access" (not even browse),
+# "no-comment" (everything but Add Comments), "required-field" (a Task needs Customer Impact).
+BREAKAGES: dict[str, tuple[str, ...]] = {
+    "read-only-bot": ("read-only",),
+    "no-project-access": ("no-access",),
+    "mixed-permissions": ("no-comment", "required-field"),
+}
+# the default layout's broken projects, with how each is broken
+NAMED_BROKEN: dict[str, dict[str, str]] = {
+    "mixed-permissions": {"OPS": "no-comment", "MKT": "required-field"},
+}
+REQUIRED_FIELD = "customfield_10100"
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """One project of a scenario's layout, and how it is broken (None: healthy)."""
+
+    key: str
+    name: str
+    issues: int
+    breakage: str | None = None
+
+
+def project_layout(
+    name: str, projects: int | None = None, issues: int | None = None, broken: int | None = None
+) -> list[ProjectSpec]:
+    """The projects of scenario ``name``.
+
+    ``projects`` replaces VIS/OPS/MKT with generated P001... but keeps the scenario's broken
+    projects (mixed-permissions' OPS and MKT) among them; ``broken`` makes that many projects
+    broken the way the scenario breaks one (read-only-bot and no-project-access break every
+    project by default). ``ValueError`` when the numbers cannot be met.
+    """
+    kinds = BREAKAGES.get(name, ())
+    if broken and not kinds:
+        raise ValueError(
+            f"scenario {name!r} has no broken project to copy; --broken-projects works with "
+            + ", ".join(BREAKAGES)
+        )
+    named = NAMED_BROKEN.get(name, {})
+    defaults = _default_projects(issues)
+    if not projects:
+        base = defaults
+    else:
+        keep = [d for d in defaults if d[0] in named][:projects]
+        base = _generated_projects(projects - len(keep), issues) + keep
+    if broken is None:
+        broken = len(base) if name in BREAKAGES and not named else sum(b[0] in named for b in base)
+    if broken > len(base):
+        raise ValueError(f"--broken-projects {broken} is more than the {len(base)} projects")
+    order = [b for b in base if b[0] in named] + [b for b in base if b[0] not in named]
+    chosen = {b[0]: i for i, b in enumerate(order[:broken])}
+    out = []
+    for key, pname, count in base:
+        kind = None
+        if key in chosen:
+            kind = named.get(key) or kinds[chosen[key] % len(kinds)]
+        out.append(ProjectSpec(key, pname, count, kind))
+    return out
+
+
 def _default_projects(issues: int | None) -> list[tuple[str, str, int]]:
     return [
         ("VIS", "Visor", 1200 if issues is None else issues),
@@ -92,6 +156,7 @@ def build_scenario(
     context_path: str | None = None,
     tls: bool = False,
     rate_limit: tuple[int, float] | None = None,
+    broken_projects: int | None = None,
 ) -> ScenarioConfig:
     """Build the world and switches of scenario ``name`` (see :data:`SCENARIOS`)."""
     if name not in SCENARIOS:
@@ -120,21 +185,20 @@ def build_scenario(
     )
     world.add_scheme("Default Permission Scheme", [], scheme_id=0)
 
-    specs = _generated_projects(projects, issues) if projects else _default_projects(issues)
-    for i, (key, pname, count) in enumerate(specs):
+    for i, spec in enumerate(project_layout(name, projects, issues, broken_projects)):
         perms: set[str] = set(FULL_USER_PERMISSIONS)
-        if name == "read-only-bot":
+        if spec.breakage == "read-only":
             perms = set(READ_PERMISSIONS)
-        elif name == "no-project-access":
+        elif spec.breakage == "no-access":
             perms = set()
-        elif name == "mixed-permissions" and key == "OPS":
+        elif spec.breakage == "no-comment":
             perms.discard("ADD_COMMENTS")
         scheme = world.add_scheme(
-            f"{pname} permission scheme", _grants(bot, perms), scheme_id=10000 + i
+            f"{spec.name} permission scheme", _grants(bot, perms), scheme_id=10000 + i
         )
-        p = world.add_project(key, pname, count, scheme.id)
-        if name == "mixed-permissions" and key == "MKT":
-            p.required_fields["Task"] = ("customfield_10100",)
+        p = world.add_project(spec.key, spec.name, spec.issues, scheme.id)
+        if spec.breakage == "required-field":
+            p.required_fields["Task"] = (REQUIRED_FIELD,)
     if name == "anonymous-fallback":
         scheme = world.add_scheme(
             "Public permission scheme", [Grant("anyone", None, "BROWSE_PROJECTS")], scheme_id=10999
@@ -162,7 +226,7 @@ def build_scenario(
     if name == "base-url-mismatch":
         cfg.base_url = MISMATCH_BASE_URL
     if name == "rate-limited":
-        cfg.rate_limit = (20, 5.0)
+        cfg.rate_limit = RATE_LIMITED_BUCKET
     if rate_limit is not None:
         cfg.rate_limit = rate_limit
     if name == "captcha":

@@ -133,7 +133,8 @@ class EmulatorServer:
 
     ``faults`` are :class:`Fault` objects (or CLI strings); ``search_total_offset`` makes
     ``/search`` lie about ``total`` by +N; ``search_repeat_page_at`` makes the page at that
-    ``startAt`` repeat the previous page's issues.
+    ``startAt`` repeat the previous page's issues; ``broken_projects`` makes that many projects
+    broken the way the scenario breaks one (see :func:`.scenarios.project_layout`).
     """
 
     def __init__(
@@ -156,6 +157,7 @@ class EmulatorServer:
         search_max_results: int = 1000,
         search_total_offset: int = 0,
         search_repeat_page_at: int | None = None,
+        broken_projects: int | None = None,
     ) -> None:
         self.scenario = scenario
         self.host = host
@@ -170,6 +172,7 @@ class EmulatorServer:
             context_path=context_path,
             tls=tls,
             rate_limit=rate_limit,
+            broken_projects=broken_projects,
         )
         self.log = RequestLog()
         self.app = JiraApp(

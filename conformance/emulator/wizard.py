@@ -128,7 +128,7 @@ class Wizard:
         return self._redirect(request, nxt)
 
     @staticmethod
-    def validate(step: str, form: dict[str, str]) -> str | None:  # type: ignore[type-arg]
+    def validate(step: str, form: dict[str, str]) -> str | None:
         """The wizard's error text for bad input, or None."""
         g = form.get
         if step == "SetupMode":

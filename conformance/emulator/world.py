@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 # --- reference data (ids follow a default Jira install) -------------------------------------
 
@@ -53,7 +53,14 @@ ISSUE_TYPES: list[IssueType] = [
     IssueType("10004", "Bug", description="A problem which impairs or prevents the functions."),
     IssueType("10001", "Story", description="A user story."),
     IssueType("10003", "Sub-task", subtask=True, description="The sub-task of the issue"),
+    IssueType("10000", "Epic", description="A big user story that needs to be broken down."),
 ]
+# the types of generated issues other than the fixed epics and sub-tasks (see generate_fields)
+GENERATED_TYPES = ("10002", "10004", "10001")
+SUBTASK_TYPE = "10003"
+EPIC_TYPE = "10000"
+EPIC_EVERY = 50  # issues 1, 51, 101 ... of every project are epics
+SUBTASK_EVERY = 10  # issues 10, 20, 30 ... are sub-tasks of the issue before them
 ISSUE_TYPES_BY_ID = {t.id: t for t in ISSUE_TYPES}
 ISSUE_TYPES_BY_NAME = {t.name.lower(): t for t in ISSUE_TYPES}
 
@@ -170,6 +177,152 @@ FIELDS: list[FieldDef] = [
         clause_names=("cf[10000]", "Story Points"),
     ),
     FieldDef(
+        "resolution",
+        "Resolution",
+        {"type": "resolution", "system": "resolution"},
+        clause_names=("resolution",),
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "resolutiondate",
+        "Resolved",
+        {"type": "datetime", "system": "resolutiondate"},
+        clause_names=("resolutiondate", "resolved"),
+        orderable=False,
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "components",
+        "Component/s",
+        {"type": "array", "items": "component", "system": "components"},
+        clause_names=("component",),
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "fixVersions",
+        "Fix Version/s",
+        {"type": "array", "items": "version", "system": "fixVersions"},
+        clause_names=("fixVersion",),
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "versions",
+        "Affects Version/s",
+        {"type": "array", "items": "version", "system": "versions"},
+        clause_names=("affectedVersion",),
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef("duedate", "Due Date", {"type": "date", "system": "duedate"}, clause_names=("due",)),
+    FieldDef(
+        "environment",
+        "Environment",
+        {"type": "string", "system": "environment"},
+        clause_names=("environment",),
+    ),
+    FieldDef(
+        "issuelinks",
+        "Linked Issues",
+        {"type": "array", "items": "issuelinks", "system": "issuelinks"},
+        clause_names=("issueLink",),
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "subtasks",
+        "Sub-Tasks",
+        {"type": "array", "items": "issuelinks", "system": "subtasks"},
+        clause_names=("subtasks",),
+        orderable=False,
+        on_create=False,
+        on_edit=False,
+    ),
+    # Data Center lists "parent" without a schema. Issues without a parent carry "parent": null
+    # here; some Jira leave the key out instead (clients must accept both).
+    FieldDef(
+        "parent",
+        "Parent",
+        {},
+        clause_names=("parent",),
+        orderable=False,
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "timetracking",
+        "Time tracking",
+        {"type": "timetracking", "system": "timetracking"},
+        navigable=False,
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "votes",
+        "Votes",
+        {"type": "votes", "system": "votes"},
+        clause_names=("votes",),
+        orderable=False,
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "watches",
+        "Watchers",
+        {"type": "watches", "system": "watches"},
+        clause_names=("watchers",),
+        orderable=False,
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "worklog",
+        "Log Work",
+        {"type": "array", "items": "worklog", "system": "worklog"},
+        navigable=False,
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "attachment",
+        "Attachment",
+        {"type": "array", "items": "attachment", "system": "attachment"},
+        clause_names=("attachments",),
+        navigable=False,
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "customfield_10104",
+        "Sprint",
+        {
+            "type": "array",
+            "items": "string",
+            "custom": "com.pyxis.greenhopper.jira:gh-sprint",
+            "customId": 10104,
+        },
+        custom=True,
+        clause_names=("cf[10104]", "Sprint"),
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
+        "customfield_10102",
+        "Epic Link",
+        {
+            "type": "any",
+            "custom": "com.pyxis.greenhopper.jira:gh-epic-link",
+            "customId": 10102,
+        },
+        custom=True,
+        clause_names=("cf[10102]", "Epic Link"),
+        on_create=False,
+        on_edit=False,
+    ),
+    FieldDef(
         "customfield_10100",
         "Customer Impact",
         {
@@ -182,6 +335,10 @@ FIELDS: list[FieldDef] = [
     ),
 ]
 FIELDS_BY_ID = {f.id: f for f in FIELDS}
+FIELDS_BY_NAME = {f.name.lower(): f for f in FIELDS}
+SPRINT_FIELD = "customfield_10104"
+EPIC_LINK_FIELD = "customfield_10102"
+STORY_POINTS_FIELD = "customfield_10000"
 NAVIGABLE_FIELDS = [f.id for f in FIELDS if f.navigable]
 ALL_FIELDS = [f.id for f in FIELDS]
 
@@ -414,7 +571,13 @@ class NumberSeq(Sequence[int]):
     def __len__(self) -> int:
         return self.top - len(self.excluded)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[int]: ...
+
+    def __getitem__(self, i: int | slice) -> int | list[int]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         n = len(self)
@@ -446,8 +609,16 @@ class Issue:
     number: int
     fields: dict[str, Any]
     comments: list[dict[str, Any]] = field(default_factory=list)
-    histories: list[dict[str, Any]] = field(default_factory=list)
     generated: bool = True
+    # None until first read: a generated issue's changelog is built only when someone asks
+    stored_histories: list[dict[str, Any]] | None = None
+
+    @property
+    def histories(self) -> list[dict[str, Any]]:
+        """The changelog, oldest first (generated issues start with their seeded history)."""
+        if self.stored_histories is None:
+            self.stored_histories = generate_histories(self.project, self.number, self.fields)
+        return self.stored_histories
 
     @property
     def key(self) -> str:
@@ -458,7 +629,14 @@ class Issue:
         return self.project.issue_id(self.number)
 
 
-_LABEL_CYCLE = (["backend"], ["frontend"], [], ["backend", "customer"], [], ["ops"])
+_LABEL_CYCLE: tuple[list[str], ...] = (
+    ["backend"],
+    ["frontend"],
+    [],
+    ["backend", "customer"],
+    [],
+    ["ops"],
+)
 _WORDS = ("Fix", "Improve", "Refactor", "Document", "Investigate", "Migrate", "Review")
 _THINGS = (
     "login page",
@@ -470,30 +648,237 @@ _THINGS = (
     "release notes",
     "alerting rule",
 )
+COMPONENTS = ("Backend", "Frontend", "API")
+# name, released, release date (days after EPOCH) or None
+VERSIONS: tuple[tuple[str, bool, int | None], ...] = (
+    ("1.0", True, 30),
+    ("1.1", True, 90),
+    ("2.0", False, None),
+)
+# link type id -> (name, inward, outward)
+LINK_TYPES: dict[str, tuple[str, str, str]] = {
+    "10000": ("Blocks", "is blocked by", "blocks"),
+    "10003": ("Relates", "relates to", "relates to"),
+}
+# resolution id -> (name, description)
+RESOLUTIONS: dict[str, tuple[str, str]] = {
+    "10000": ("Done", "Work has been completed on this issue."),
+}
+DONE_RESOLUTION = "10000"
+SPRINT_DAYS = 14
+_ESTIMATE = 28800  # one (8-hour) day
+_SPENT = {"new": 0, "indeterminate": 14400, "done": 28800}
+
+
+def component_id(project: Project, i: int) -> str:
+    return str(10000 + project.index * 10 + i)
+
+
+def version_id(project: Project, i: int) -> str:
+    return str(10000 + project.index * 10 + i)
+
+
+def _hash(project: Project, n: int) -> int:
+    return (n * 2654435761 + project.index * 97) & 0xFFFFFFFF
+
+
+def _exists(project: Project, n: int) -> bool:
+    if not 1 <= n < project.next_number:
+        return False
+    pos = bisect.bisect_left(project.deleted, n)
+    return not (pos < len(project.deleted) and project.deleted[pos] == n)
+
+
+def _created(project: Project, n: int) -> datetime:
+    return EPOCH + timedelta(minutes=37 * n + project.index * 11)
+
+
+def sprint_of(created: datetime) -> int:
+    """The index of the two-week sprint a generated issue created at ``created`` belongs to."""
+    return (created - EPOCH).days // SPRINT_DAYS
+
+
+def empty_fields() -> dict[str, Any]:
+    """The values of every field that a new issue does not set: Jira's nulls and empties."""
+    return {
+        "description": None,
+        "priority": DEFAULT_PRIORITY,
+        "labels": [],
+        "assignee": None,
+        "resolution": None,
+        "resolutiondate": None,
+        "components": [],
+        "fixVersions": [],
+        "versions": [],
+        "duedate": None,
+        "environment": None,
+        "issuelinks": [],
+        "subtasks": [],
+        "parent": None,
+        "timetracking": {},
+        "votes": 0,
+        "watches": 1,
+        "worklog": [],
+        "attachment": [],
+        STORY_POINTS_FIELD: None,
+        SPRINT_FIELD: None,
+        EPIC_LINK_FIELD: None,
+        "customfield_10100": None,
+    }
+
+
+def _links(project: Project, n: int, h: int) -> list[dict[str, Any]]:
+    """Issue ``n`` blocks ``n - 1`` when its hash says so; the other side sees it inward."""
+    out: list[dict[str, Any]] = []
+    if n > 2 and h % 7 == 0 and n % SUBTASK_EVERY and _exists(project, n - 1):
+        out.append({"id": str(project.issue_id(n)), "type": "10000", "outward": n - 1})
+    m = n + 1
+    if m > 2 and _hash(project, m) % 7 == 0 and m % SUBTASK_EVERY and _exists(project, m):
+        out.append({"id": str(project.issue_id(m)), "type": "10000", "inward": m})
+    return out
 
 
 def generate_fields(project: Project, n: int) -> dict[str, Any]:
-    """Deterministic field values of generated issue ``n`` of ``project``."""
-    h = (n * 2654435761 + project.index * 97) & 0xFFFFFFFF
-    created = EPOCH + timedelta(minutes=37 * n + project.index * 11)
+    """Deterministic field values of generated issue ``n`` of ``project``.
+
+    Every issue of a project is a pure function of (project, n), so nothing is stored for it;
+    the optional fields mostly hold Jira's null or empty value, as on a real instance.
+    """
+    h = _hash(project, n)
+    created = _created(project, n)
     updated = created + timedelta(hours=h % 200)
-    types = [t for t in ISSUE_TYPES if not t.subtask]
     status = ("10000", "3", "10001")[h % 3]
+    category = STATUSES[status][1]
+    if n % EPIC_EVERY == 1:
+        itype = EPIC_TYPE
+    elif n % SUBTASK_EVERY == 0:
+        itype = SUBTASK_TYPE
+    else:
+        itype = GENERATED_TYPES[(h >> 5) % len(GENERATED_TYPES)]
+    bug = itype == "10004"
+    done = category == "done"
+    spent = _SPENT[category] if h % 4 == 1 else 0
+    epic = ((n - 1) // EPIC_EVERY) * EPIC_EVERY + 1
+    fields = empty_fields()
+    fields.update(
+        {
+            "summary": f"{_WORDS[h % len(_WORDS)]} {_THINGS[(h >> 3) % len(_THINGS)]} "
+            f"({project.key} #{n})",
+            "description": f"Generated issue {n} of project {project.name}.",
+            "issuetype": itype,
+            "status": status,
+            "priority": str(1 + (h >> 7) % 5),
+            "labels": list(_LABEL_CYCLE[n % len(_LABEL_CYCLE)]),
+            "created": created,
+            "updated": updated,
+            "reporter": project.lead,
+            "assignee": None if h % 4 == 0 else project.lead,
+            "creator": project.lead,
+            "resolution": DONE_RESOLUTION if done else None,
+            "resolutiondate": updated if done else None,
+            "components": [] if h % 3 == 0 else [component_id(project, (h >> 9) % 3)],
+            "fixVersions": [version_id(project, (h >> 11) % 2)]
+            if done
+            else ([version_id(project, 2)] if h % 5 == 1 else []),
+            "versions": [version_id(project, (h >> 11) % 2)] if bug and h % 2 else [],
+            "duedate": (created + timedelta(days=14)).date().isoformat() if h % 5 == 0 else None,
+            "environment": "Production; Chrome 120 on Windows 11" if bug and h % 2 else None,
+            "issuelinks": _links(project, n, h),
+            "subtasks": [n + 1] if (n + 1) % SUBTASK_EVERY == 0 and _exists(project, n + 1) else [],
+            "parent": n - 1 if itype == SUBTASK_TYPE else None,
+            "timetracking": {
+                "originalEstimateSeconds": _ESTIMATE,
+                "remainingEstimateSeconds": _ESTIMATE - spent,
+                "timeSpentSeconds": spent,
+            }
+            if h % 4 == 1
+            else {},
+            "votes": (h >> 13) % 3 if h % 9 == 0 else 0,
+            "watches": 1 + (h >> 15) % 3,
+            "worklog": [
+                {
+                    "id": str(project.issue_id(n)),
+                    "author": project.lead,
+                    "started": created + timedelta(hours=1),
+                    "timeSpentSeconds": spent,
+                }
+            ]
+            if spent
+            else [],
+            "attachment": [
+                {
+                    "id": str(project.issue_id(n)),
+                    "filename": f"screenshot-{n}.png",
+                    "author": project.lead,
+                    "created": created + timedelta(minutes=10),
+                    "size": 2048 + h % 60000,
+                    "mimeType": "image/png",
+                }
+            ]
+            if h % 11 == 0
+            else [],
+            STORY_POINTS_FIELD: float(h % 13) if h % 2 else None,
+            SPRINT_FIELD: None
+            if itype == EPIC_TYPE or (category == "new" and h % 2 == 0)
+            else sprint_of(created),
+            EPIC_LINK_FIELD: f"{project.key}-{epic}"
+            if itype not in (EPIC_TYPE, SUBTASK_TYPE) and h % 3 and _exists(project, epic)
+            else None,
+        }
+    )
+    return fields
+
+
+def _item(
+    field_id: str, old: tuple[str | None, str | None], new: tuple[str | None, str | None]
+) -> dict[str, Any]:
     return {
-        "summary": f"{_WORDS[h % len(_WORDS)]} {_THINGS[(h >> 3) % len(_THINGS)]} ({project.key} #{n})",
-        "description": f"Generated issue {n} of project {project.name}.",
-        "issuetype": types[(h >> 5) % len(types)].id,
-        "status": status,
-        "priority": str(1 + (h >> 7) % 5),
-        "labels": list(_LABEL_CYCLE[n % len(_LABEL_CYCLE)]),
-        "created": created,
-        "updated": updated,
-        "reporter": project.lead,
-        "assignee": None if h % 4 == 0 else project.lead,
-        "creator": project.lead,
-        "customfield_10000": float(h % 13) if h % 2 else None,
-        "customfield_10100": None,
+        "field": field_id,
+        "fieldtype": "jira",
+        "from": old[0],
+        "fromString": old[1],
+        "to": new[0],
+        "toString": new[1],
     }
+
+
+def generate_histories(project: Project, n: int, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """The changelog of generated issue ``n``: an edit after creation, then each status change
+    (the move to Done also sets the resolution), spread between ``created`` and ``updated``."""
+    created: datetime = fields["created"]
+    span = fields["updated"] - created
+    prio = fields["priority"]
+    if prio != DEFAULT_PRIORITY:
+        first = [
+            _item(
+                "priority",
+                (DEFAULT_PRIORITY, PRIORITIES[DEFAULT_PRIORITY]),
+                (prio, PRIORITIES[prio]),
+            )
+        ]
+    else:
+        first = [_item("description", (None, None), (None, fields["description"]))]
+    entries = [first]
+    category = STATUSES[fields["status"]][1]
+    if category != "new":
+        entries.append([_item("status", ("10000", "To Do"), ("3", "In Progress"))])
+    if category == "done":
+        entries.append(
+            [
+                _item("status", ("3", "In Progress"), ("10001", "Done")),
+                _item("resolution", (None, None), (DONE_RESOLUTION, "Done")),
+            ]
+        )
+    base = project.issue_id(n)
+    return [
+        {
+            "id": f"{base}{k}",
+            "author": project.lead,
+            "created": created + span * (k + 1) / len(entries) if span else created,
+            "items": items,
+        }
+        for k, items in enumerate(entries)
+    ]
 
 
 class World:
@@ -694,6 +1079,7 @@ class World:
         with self.lock:
             issue = self.issue(project, n)
             if issue.generated:
+                _ = issue.histories  # keep the seeded changelog before the issue changes
                 issue.generated = False
                 self.stored[issue.key] = issue
             return issue
@@ -704,23 +1090,20 @@ class World:
             n = project.next_number
             project.next_number += 1
             t = now()
-            base = {
-                "summary": "",
-                "description": None,
-                "issuetype": "10002",
-                "status": "10000",
-                "priority": DEFAULT_PRIORITY,
-                "labels": [],
-                "created": t,
-                "updated": t,
-                "reporter": reporter.name,
-                "assignee": None,
-                "creator": reporter.name,
-                "customfield_10000": None,
-                "customfield_10100": None,
-            }
+            base = empty_fields()
+            base.update(
+                {
+                    "summary": "",
+                    "issuetype": "10002",
+                    "status": "10000",
+                    "created": t,
+                    "updated": t,
+                    "reporter": reporter.name,
+                    "creator": reporter.name,
+                }
+            )
             base.update(fields)
-            issue = Issue(project, n, base, generated=False)
+            issue = Issue(project, n, base, generated=False, stored_histories=[])
             self.stored[issue.key] = issue
             self.created_keys.append(issue.key)
             return issue

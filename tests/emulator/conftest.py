@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import requests
+
+from conformance.emulator import EmulatorServer
+
+Emulator = Callable[..., EmulatorServer]  # the type of the ``jira_emulator`` fixture
 
 BOT = ("visor-bot", "visor-bot-password")
 ADMIN = ("admin", "admin")

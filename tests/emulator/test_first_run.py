@@ -6,6 +6,8 @@ import re
 
 import requests
 
+from tests.emulator.conftest import Emulator
+
 STEPS = [
     ("SetupMode", {"setupOption": "classic"}),
     ("SetupDatabase", {"databaseOption": "internal"}),
@@ -44,7 +46,7 @@ def _post(s, server, step, data, token):
     )
 
 
-def test_wizard_happy_path(jira_emulator) -> None:
+def test_wizard_happy_path(jira_emulator: Emulator) -> None:
     server = jira_emulator("first-run")
     assert requests.get(f"{server.url}/status").json() == {"state": "FIRST_RUN"}
     s, token = _start(server)
@@ -60,7 +62,7 @@ def test_wizard_happy_path(jira_emulator) -> None:
     assert list(server.world.users) == ["root"]
 
 
-def test_wizard_invalid_input_stays_on_step(jira_emulator) -> None:
+def test_wizard_invalid_input_stays_on_step(jira_emulator: Emulator) -> None:
     server = jira_emulator("first-run")
     s, token = _start(server)
     # wrong order: the database step before the mode step
@@ -85,7 +87,7 @@ def test_wizard_invalid_input_stays_on_step(jira_emulator) -> None:
     assert requests.get(f"{server.url}/status").json() == {"state": "RUNNING"}
 
 
-def test_rest_before_setup_is_redirected(jira_emulator) -> None:
+def test_rest_before_setup_is_redirected(jira_emulator: Emulator) -> None:
     server = jira_emulator("first-run")
     r = requests.get(f"{server.url}/rest/api/2/project", allow_redirects=False)
     assert r.status_code == 302 and "Setup" in r.headers["Location"]

@@ -7,12 +7,12 @@ import pytest
 from atlassian import Jira
 from jira import JIRA
 
-from tests.emulator.conftest import BOT, TOKEN
+from tests.emulator.conftest import BOT, TOKEN, Emulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def test_jira_package_against_dc_healthy(jira_emulator) -> None:
+def test_jira_package_against_dc_healthy(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     j = JIRA(server.url, basic_auth=BOT, options={"check_update": False})
     info = j.server_info()
@@ -47,14 +47,14 @@ def test_jira_package_against_dc_healthy(jira_emulator) -> None:
     assert server.world.deleted_keys == [issue.key]
 
 
-def test_jira_package_with_personal_access_token(jira_emulator) -> None:
+def test_jira_package_with_personal_access_token(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     j = JIRA(server.url, token_auth=TOKEN, options={"check_update": False})
     assert j.myself()["name"] == "visor-bot"
     assert server.log.entries[-1].auth == "bearer"
 
 
-def test_atlassian_python_api_against_dc_healthy(jira_emulator) -> None:
+def test_atlassian_python_api_against_dc_healthy(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     a = Jira(url=server.url, username=BOT[0], password=BOT[1])
     assert a.get_server_info()["version"].startswith("10.3.")
@@ -76,7 +76,7 @@ def test_atlassian_python_api_against_dc_healthy(jira_emulator) -> None:
     assert created["key"] in server.world.deleted_keys
 
 
-def test_jira_package_against_cloud(jira_emulator) -> None:
+def test_jira_package_against_cloud(jira_emulator: Emulator) -> None:
     server = jira_emulator("cloud")
     j = JIRA(
         server.url, basic_auth=("visor-bot@example.com", TOKEN), options={"check_update": False}
@@ -89,3 +89,41 @@ def test_jira_package_against_cloud(jira_emulator) -> None:
     assert len(everything) == 40
     page = j.enhanced_search_issues("project = VIS", maxResults=20)
     assert len(page) == 20 and page.nextPageToken
+
+
+def test_jira_package_reads_the_real_fields_and_changelog(jira_emulator: Emulator) -> None:
+    server = jira_emulator("dc-healthy")
+    j = JIRA(server.url, basic_auth=BOT, options={"check_update": False})
+    names = {f["name"]: f["id"] for f in j.fields()}
+    assert {"Sprint", "Epic Link", "Story Points", "Resolution", "Component/s"} <= names.keys()
+    parent = j.issue("VIS-9", expand="changelog")
+    assert [s.key for s in parent.fields.subtasks] == ["VIS-10"]
+    assert parent.changelog.total == len(parent.changelog.histories) >= 1
+    child = j.issue("VIS-10")
+    assert child.fields.parent.key == "VIS-9" and child.fields.issuetype.subtask is True
+    assert parent.fields.parent is None
+    done = j.search_issues("project = OPS AND status = Done", maxResults=False)
+    assert done and all(getattr(i.fields.resolution, "name", None) == "Done" for i in done)
+    todo = j.search_issues("project = OPS AND status = 'To Do'", maxResults=False)
+    assert todo and all(i.fields.resolution is None for i in todo)
+    sprint = getattr(parent.fields, names["Sprint"])
+    assert sprint is None or sprint[0].startswith("com.atlassian.greenhopper.service.sprint")
+
+
+def test_atlassian_python_api_changelogs_dc_and_cloud(jira_emulator: Emulator) -> None:
+    dc = jira_emulator("dc-healthy")
+    a = Jira(url=dc.url, username=BOT[0], password=BOT[1])
+    assert a.get_issue_changelog("VIS-3")["histories"]
+    cloud = jira_emulator("cloud")
+    c = Jira(url=cloud.url, username="visor-bot@example.com", password=TOKEN, cloud=True)
+    page = c.get_issue_changelog("VIS-3")
+    assert page["total"] == len(page["values"]) >= 1 and page["isLast"] is True
+    v3 = Jira(
+        url=cloud.url,
+        username="visor-bot@example.com",
+        password=TOKEN,
+        cloud=True,
+        api_version="3",
+    )
+    assert v3.issue("VIS-3")["fields"]["description"]["type"] == "doc"
+    assert isinstance(c.issue("VIS-3")["fields"]["description"], str)

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conformance.emulator import SCENARIOS, EmulatorServer, Fault
-from tests.emulator.conftest import ADMIN, BOT, bearer
+from tests.emulator.conftest import ADMIN, BOT, Emulator, bearer
 
 CONTRACT = {
     "dc-healthy",
@@ -47,7 +47,7 @@ def test_every_scenario_starts_and_answers_status(jira_emulator, name) -> None:
     assert r.status_code == 200 and r.json() == {"state": expected}
 
 
-def test_sso_redirect(jira_emulator, http) -> None:
+def test_sso_redirect(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("sso-redirect")
     r = http.get(f"{server.url}/rest/api/2/myself", auth=BOT, allow_redirects=False)
     assert r.status_code == 302
@@ -58,7 +58,7 @@ def test_sso_redirect(jira_emulator, http) -> None:
     assert http.get(f"{server.url}/rest/api/2/myself", headers=bearer()).status_code == 200
 
 
-def test_context_path(jira_emulator, http) -> None:
+def test_context_path(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("context-path")
     assert server.url.endswith("/jira")
     root = server.url[: -len("/jira")]
@@ -72,7 +72,7 @@ def test_context_path(jira_emulator, http) -> None:
     assert http.get(f"{custom.url}/status").json() == {"state": "RUNNING"}
 
 
-def test_read_only_bot(jira_emulator, http) -> None:
+def test_read_only_bot(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("read-only-bot")
     api = f"{server.url}/rest/api/2"
     assert len(http.get(f"{api}/project", auth=BOT).json()) == 3
@@ -96,7 +96,7 @@ def test_read_only_bot(jira_emulator, http) -> None:
     assert server.world.created_keys == [] and server.world.deleted_keys == []
 
 
-def test_no_project_access(jira_emulator, http) -> None:
+def test_no_project_access(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("no-project-access")
     api = f"{server.url}/rest/api/2"
     assert http.get(f"{api}/myself", auth=BOT).status_code == 200
@@ -111,12 +111,12 @@ def test_no_project_access(jira_emulator, http) -> None:
     assert r.status_code == 404
 
 
-def test_rate_limited(jira_emulator, http) -> None:
+def test_rate_limited(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("rate-limited")
     url = f"{server.url}/rest/api/2/myself"
     first = http.get(url, auth=BOT)
-    assert first.headers["X-RateLimit-Limit"] == "20"
-    assert first.headers["X-RateLimit-Remaining"] == "19"
+    assert first.headers["X-RateLimit-Limit"] == "10"
+    assert first.headers["X-RateLimit-Remaining"] == "9"
     assert first.headers["X-RateLimit-Interval-Seconds"] == "1"
     assert first.headers["X-RateLimit-FillRate"] == "5"
     assert first.headers["Retry-After"] == "0"
@@ -132,7 +132,7 @@ def test_rate_limited(jira_emulator, http) -> None:
     assert codes == [200, 200, 429]
 
 
-def test_base_url_mismatch(jira_emulator, http) -> None:
+def test_base_url_mismatch(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("base-url-mismatch")
     info = http.get(f"{server.url}/rest/api/2/serverInfo").json()
     assert info["baseUrl"] == "https://jira.internal.example:8443"
@@ -140,7 +140,7 @@ def test_base_url_mismatch(jira_emulator, http) -> None:
     assert issue["self"].startswith("https://jira.internal.example:8443/rest/api/2/issue/")
 
 
-def test_anonymous_fallback(jira_emulator, http) -> None:
+def test_anonymous_fallback(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("anonymous-fallback")
     api = f"{server.url}/rest/api/2"
     r = http.get(f"{api}/serverInfo", auth=BOT)
@@ -171,7 +171,7 @@ def test_tls_private_ca(jira_emulator, scenario, kwargs) -> None:
     assert r.status_code == 200
 
 
-def test_not_running(jira_emulator, http) -> None:
+def test_not_running(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("not-running")
     assert http.get(f"{server.url}/status").json() == {"state": "STARTING"}
     r = http.get(f"{server.url}/rest/api/2/serverInfo", auth=BOT)
@@ -179,7 +179,7 @@ def test_not_running(jira_emulator, http) -> None:
     assert r.headers["Content-Type"].startswith("text/html")
 
 
-def test_mixed_permissions(jira_emulator, http) -> None:
+def test_mixed_permissions(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("mixed-permissions")
     api = f"{server.url}/rest/api/2"
 
@@ -220,7 +220,7 @@ def test_mixed_permissions(jira_emulator, http) -> None:
     assert r.status_code == 400
 
 
-def test_faults_status_times_and_drop(jira_emulator, http) -> None:
+def test_faults_status_times_and_drop(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator(
         "dc-healthy",
         faults=[
@@ -240,7 +240,7 @@ def test_faults_status_times_and_drop(jira_emulator, http) -> None:
     assert http.get(f"{api}/issue/VIS-1", auth=BOT).status_code == 200
 
 
-def test_pagination_faults(jira_emulator, http) -> None:
+def test_pagination_faults(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy", search_total_offset=3, search_repeat_page_at=20)
     url = f"{server.url}/rest/api/2/search"
     p0 = http.get(
@@ -262,14 +262,14 @@ def test_pagination_faults(jira_emulator, http) -> None:
     assert [i["key"] for i in p1["issues"]] == [i["key"] for i in p0["issues"]]
 
 
-def test_latency(jira_emulator, http) -> None:
+def test_latency(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy", latency_ms=150)
     t = time.monotonic()
     http.get(f"{server.url}/status")
     assert time.monotonic() - t >= 0.15
 
 
-def test_search_max_results_option(jira_emulator, http) -> None:
+def test_search_max_results_option(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy", search_max_results=100)
     body = http.get(
         f"{server.url}/rest/api/2/search",
@@ -279,7 +279,9 @@ def test_search_max_results_option(jira_emulator, http) -> None:
     assert body["maxResults"] == 100 and len(body["issues"]) == 100
 
 
-def test_generated_projects_and_issue_counts(jira_emulator, http) -> None:
+def test_generated_projects_and_issue_counts(
+    jira_emulator: Emulator, http: requests.Session
+) -> None:
     server = jira_emulator("dc-healthy", projects=5, issues=3000)
     keys = [p["key"] for p in http.get(f"{server.url}/rest/api/2/project", auth=BOT).json()]
     assert keys == ["P001", "P002", "P003", "P004", "P005"]
@@ -291,7 +293,7 @@ def test_generated_projects_and_issue_counts(jira_emulator, http) -> None:
     assert total == 3000
 
 
-def test_bot_credentials_override(jira_emulator, http) -> None:
+def test_bot_credentials_override(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy", bot_user="svc-visor", bot_password="pw", bot_token="tok")
     assert (
         http.get(f"{server.url}/rest/api/2/myself", auth=("svc-visor", "pw")).json()["name"]
@@ -301,7 +303,7 @@ def test_bot_credentials_override(jira_emulator, http) -> None:
     assert http.get(f"{server.url}/rest/api/2/myself", auth=BOT).status_code == 401
 
 
-def test_request_log(jira_emulator, http) -> None:
+def test_request_log(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     http.get(f"{server.url}/rest/api/2/myself", auth=BOT, params={"a": "1"})
     http.get(f"{server.url}/rest/api/2/myself", auth=("visor-bot", "bad"))
@@ -330,7 +332,7 @@ def test_context_manager() -> None:
         requests.get(f"{url}/status", timeout=2)
 
 
-def test_admin_endpoints_drive_permissions(jira_emulator, http) -> None:
+def test_admin_endpoints_drive_permissions(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     api = f"{server.url}/rest/api/2"
     r = http.post(

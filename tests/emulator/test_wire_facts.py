@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.emulator.conftest import ADMIN, BOT, bearer
+from tests.emulator.conftest import ADMIN, BOT, Emulator, bearer
 
 
-def test_server_info_shape_dc(jira_emulator, http) -> None:
+def test_server_info_shape_dc(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(f"{server.url}/rest/api/2/serverInfo", auth=BOT)
     assert r.status_code == 200
@@ -22,13 +22,13 @@ def test_server_info_shape_dc(jira_emulator, http) -> None:
     assert "X-RateLimit-Limit" not in r.headers
 
 
-def test_status_running(jira_emulator, http) -> None:
+def test_status_running(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(f"{server.url}/status")
     assert r.status_code == 200 and r.json() == {"state": "RUNNING"}
 
 
-def test_x_ausername_anonymous_and_user(jira_emulator, http) -> None:
+def test_x_ausername_anonymous_and_user(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     assert http.get(f"{server.url}/rest/api/2/serverInfo").headers["X-AUSERNAME"] == "anonymous"
     r = http.get(f"{server.url}/rest/api/2/myself", auth=BOT)
@@ -39,7 +39,7 @@ def test_x_ausername_anonymous_and_user(jira_emulator, http) -> None:
     assert me["displayName"] == "Visor Bot" and me["emailAddress"] == "visor-bot@example.com"
 
 
-def test_anonymous_myself_401_body(jira_emulator, http) -> None:
+def test_anonymous_myself_401_body(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(f"{server.url}/rest/api/2/myself")
     assert r.status_code == 401
@@ -49,7 +49,9 @@ def test_anonymous_myself_401_body(jira_emulator, http) -> None:
     }
 
 
-def test_bad_password_401_with_seraph_reason(jira_emulator, http) -> None:
+def test_bad_password_401_with_seraph_reason(
+    jira_emulator: Emulator, http: requests.Session
+) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(f"{server.url}/rest/api/2/myself", auth=("visor-bot", "wrong"))
     assert r.status_code == 401
@@ -58,7 +60,7 @@ def test_bad_password_401_with_seraph_reason(jira_emulator, http) -> None:
     assert server.log.entries[-1].login_failed
 
 
-def test_captcha_after_three_failures(jira_emulator, http) -> None:
+def test_captcha_after_three_failures(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-9.12")
     url = f"{server.url}/rest/api/2/myself"
     for _ in range(3):
@@ -74,7 +76,7 @@ def test_captcha_after_three_failures(jira_emulator, http) -> None:
     assert http.get(url, headers=bearer()).status_code == 200
 
 
-def test_captcha_scenario_and_200_variant(jira_emulator, http) -> None:
+def test_captcha_scenario_and_200_variant(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("captcha")
     r = http.get(f"{server.url}/rest/api/2/serverInfo", auth=BOT)
     assert r.status_code == 403
@@ -90,7 +92,9 @@ def test_captcha_scenario_and_200_variant(jira_emulator, http) -> None:
     assert variant.log.entries[-1].login_failed
 
 
-def test_mypermissions_dc_ignores_permissions_and_returns_aliases(jira_emulator, http) -> None:
+def test_mypermissions_dc_ignores_permissions_and_returns_aliases(
+    jira_emulator: Emulator, http: requests.Session
+) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(
         f"{server.url}/rest/api/2/mypermissions",
@@ -107,7 +111,9 @@ def test_mypermissions_dc_ignores_permissions_and_returns_aliases(jira_emulator,
     assert {"id", "key", "name", "type", "description", "havePermission"} <= item.keys()
 
 
-def test_mypermissions_cloud_requires_permissions(jira_emulator, http) -> None:
+def test_mypermissions_cloud_requires_permissions(
+    jira_emulator: Emulator, http: requests.Session
+) -> None:
     server = jira_emulator("cloud")
     auth = ("visor-bot@example.com", "visor-bot-token")
     r = http.get(f"{server.url}/rest/api/2/mypermissions", auth=auth)
@@ -120,7 +126,7 @@ def test_mypermissions_cloud_requires_permissions(jira_emulator, http) -> None:
     assert set(r.json()["permissions"]) == {"BROWSE_PROJECTS", "CREATE_ISSUES"}
 
 
-def test_project_is_flat_array_and_404(jira_emulator, http) -> None:
+def test_project_is_flat_array_and_404(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     body = http.get(f"{server.url}/rest/api/2/project", auth=BOT).json()
     assert isinstance(body, list) and [p["key"] for p in body] == ["MKT", "OPS", "VIS"]
@@ -150,7 +156,7 @@ def test_search_default_and_clamp(jira_emulator, http, method) -> None:
     assert big["maxResults"] == 1000 and len(big["issues"]) == 1000 and big["total"] == 1200
 
 
-def test_search_fields_and_shapes(jira_emulator, http) -> None:
+def test_search_fields_and_shapes(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(
         f"{server.url}/rest/api/2/search",
@@ -187,7 +193,7 @@ def test_search_fields_and_shapes(jira_emulator, http) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", f["created"])
 
 
-def test_search_labels_and_order(jira_emulator, http) -> None:
+def test_search_labels_and_order(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(
         f"{server.url}/rest/api/2/search",
@@ -218,7 +224,7 @@ def test_bad_jql_400(jira_emulator, http, jql, message) -> None:
     assert r.json() == {"errorMessages": [message], "errors": {}}
 
 
-def test_jql_syntax_error_is_jira_shaped(jira_emulator, http) -> None:
+def test_jql_syntax_error_is_jira_shaped(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(f"{server.url}/rest/api/2/search", params={"jql": "project = VIS foo"}, auth=BOT)
     assert r.status_code == 400
@@ -226,7 +232,9 @@ def test_jql_syntax_error_is_jira_shaped(jira_emulator, http) -> None:
     assert body["errors"] == {} and body["errorMessages"][0].startswith("Error in the JQL Query")
 
 
-def test_cloud_search_410_and_enhanced_search(jira_emulator, http) -> None:
+def test_cloud_search_410_and_enhanced_search(
+    jira_emulator: Emulator, http: requests.Session
+) -> None:
     server = jira_emulator("cloud")
     auth = ("visor-bot@example.com", "visor-bot-token")
     for v in ("2", "3"):
@@ -253,7 +261,7 @@ def test_cloud_search_410_and_enhanced_search(jira_emulator, http) -> None:
     assert len(last["issues"]) == 15 and "summary" in last["issues"][0]["fields"]
 
 
-def test_cloud_auth_rules(jira_emulator, http) -> None:
+def test_cloud_auth_rules(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("cloud")
     url = f"{server.url}/rest/api/2/myself"
     r = http.get(url, auth=("visor-bot@example.com", "visor-bot-token"))
@@ -300,7 +308,7 @@ def test_createmeta_by_version(jira_emulator, http, scenario, old, paged) -> Non
         assert any(f["fieldId"] == "summary" and f["required"] for f in fields)
 
 
-def test_pat_by_version(jira_emulator, http) -> None:
+def test_pat_by_version(jira_emulator: Emulator, http: requests.Session) -> None:
     old = jira_emulator("dc-7.13")
     assert http.get(f"{old.url}/rest/api/2/myself", headers=bearer()).status_code == 401
     assert http.get(f"{old.url}/rest/api/2/myself", auth=BOT).status_code == 200
@@ -323,7 +331,7 @@ def test_basic_auth_disabled(jira_emulator, http, scenario) -> None:
     assert http.get(f"{server.url}/rest/api/2/myself", headers=bearer()).status_code == 200
 
 
-def test_session_cookie_login(jira_emulator) -> None:
+def test_session_cookie_login(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     s = requests.Session()
     r = s.post(f"{server.url}/rest/auth/1/session", json={"username": BOT[0], "password": BOT[1]})
@@ -335,7 +343,9 @@ def test_session_cookie_login(jira_emulator) -> None:
     assert s.get(f"{server.url}/rest/api/2/myself").status_code == 401
 
 
-def test_unknown_paths_and_bad_bodies_are_jira_shaped(jira_emulator, http) -> None:
+def test_unknown_paths_and_bad_bodies_are_jira_shaped(
+    jira_emulator: Emulator, http: requests.Session
+) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(f"{server.url}/rest/api/2/nonsense", auth=BOT)
     assert r.status_code == 404
@@ -362,7 +372,7 @@ def test_unknown_paths_and_bad_bodies_are_jira_shaped(jira_emulator, http) -> No
     assert http.get(f"{server.url}/rest/api/3/myself", auth=BOT).status_code == 404
 
 
-def test_issue_write_path_status_codes(jira_emulator, http) -> None:
+def test_issue_write_path_status_codes(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     api = f"{server.url}/rest/api/2"
     r = http.post(
@@ -407,13 +417,13 @@ def test_issue_write_path_status_codes(jira_emulator, http) -> None:
         assert r.status_code == 200 and isinstance(r.json(), list) and r.json()
 
 
-def test_login_page_is_html(jira_emulator, http) -> None:
+def test_login_page_is_html(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(f"{server.url}/login.jsp")
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
 
 
-def test_admin_lists_every_project(jira_emulator, http) -> None:
+def test_admin_lists_every_project(jira_emulator: Emulator, http: requests.Session) -> None:
     for scenario in ("no-project-access", "read-only-bot", "anonymous-fallback"):
         server = jira_emulator(scenario)
         keys = [p["key"] for p in http.get(f"{server.url}/rest/api/2/project", auth=ADMIN).json()]
@@ -423,7 +433,7 @@ def test_admin_lists_every_project(jira_emulator, http) -> None:
             assert keys == ["MKT", "OPS", "VIS"]
 
 
-def test_cloud_paged_project_search(jira_emulator, http) -> None:
+def test_cloud_paged_project_search(jira_emulator: Emulator, http: requests.Session) -> None:
     server = jira_emulator("cloud")
     auth = ("visor-bot@example.com", "visor-bot-token")
     page = http.get(

@@ -3,19 +3,23 @@ they share field validation and the issue look-up."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from werkzeug.wrappers import Response
 
+from ..adf import to_text
 from ..auth import json_response, not_authenticated
 from ..http_helpers import BadBody, Ctx, _int, _str, errors
 from ..render import resolve_fields
 from ..world import (
     DEFAULT_PRIORITY,
+    DONE_RESOLUTION,
     FIELDS_BY_ID,
     ISSUE_TYPES_BY_ID,
     ISSUE_TYPES_BY_NAME,
     PRIORITIES,
+    RESOLUTIONS,
     STATUSES,
     TRANSITIONS,
     Project,
@@ -75,8 +79,15 @@ class IssueEndpoints(EndpointBase):
                     )
                 else:
                     out["summary"] = value
-            elif fid == "description":
-                out["description"] = None if value is None else str(value)
+            elif fid in ("description", "environment"):
+                out[fid] = to_text(value)
+            elif fid == "duedate":
+                if value is not None and not (
+                    isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", value)
+                ):
+                    errs[fid] = "Error parsing date string: " + str(value)
+                else:
+                    out[fid] = value
             elif fid == "labels":
                 if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
                     errs["labels"] = "Could not find valid 'id' or 'name' in labels object."
@@ -191,11 +202,21 @@ class IssueEndpoints(EndpointBase):
         assert project is not None and itype is not None
         if not self.world.has(ctx.user, "CREATE_ISSUES", project):
             return errors(["You do not have permission to create issues in this project."])
-        if itype.subtask and not fields.get("parent"):
-            return errors(
-                [],
-                {"issuetype": "Issue type is a sub-task but parent issue key or id not specified."},
-            )
+        parent = None
+        if itype.subtask:
+            pv = fields.get("parent")
+            ident = (pv.get("key") or pv.get("id")) if isinstance(pv, dict) else pv
+            if not ident:
+                return errors(
+                    [],
+                    {
+                        "issuetype": "Issue type is a sub-task but parent issue key or id not "
+                        "specified."
+                    },
+                )
+            parent = self.world.parse_key(str(ident))
+            if parent is None or parent[0] is not project:
+                return errors([], {"parent": f"Could not find issue by id or key: {ident}"})
         values, errs = self._apply_fields(
             {k: v for k, v in fields.items() if k != "parent"},
             body.get("update") or {},
@@ -213,10 +234,15 @@ class IssueEndpoints(EndpointBase):
         values["issuetype"] = itype.id
         values.setdefault("priority", DEFAULT_PRIORITY)
         values.setdefault("reporter", ctx.user.name)
+        if parent is not None:
+            values["parent"] = parent[1]
         issue = self.world.create_issue(project, values, ctx.user)
+        if parent is not None:
+            with self.world.lock:
+                self.world.materialise(*parent).fields["subtasks"].append(issue.number)
         for op in (body.get("update") or {}).get("comment") or []:
             if isinstance(op, dict) and isinstance(op.get("add"), dict):
-                self.world.add_comment(issue, ctx.user, str(op["add"].get("body") or ""))
+                self.world.add_comment(issue, ctx.user, to_text(op["add"].get("body")) or "")
         return json_response(
             {"id": str(issue.id), "key": issue.key, "self": f"{ctx.r.api}/issue/{issue.id}"}, 201
         )
@@ -306,12 +332,38 @@ class IssueEndpoints(EndpointBase):
             if items:
                 issue.fields["updated"] = now()
                 self.world.add_history(issue, ctx.user, items)
-            elif ctx.user and issue.key not in self.world.edited_keys:
+            elif issue.key not in self.world.edited_keys:
                 self.world.edited_keys.append(issue.key)
             for op in comments:
                 if isinstance(op, dict) and isinstance(op.get("add"), dict):
-                    self.world.add_comment(issue, ctx.user, str(op["add"].get("body") or ""))
+                    self.world.add_comment(issue, ctx.user, to_text(op["add"].get("body")) or "")
         return Response(b"", status=204)
+
+    def ep_changelog(self, ctx: Ctx, key: str) -> Response:
+        """Cloud's paged changelog (``values``, ``isLast``); Data Center only has
+        ``expand=changelog`` and answers Jersey's 404 here."""
+        if not self.cfg.personality.cloud:
+            url = ctx.request.host_url.rstrip("/") + ctx.request.path
+            return json_response({"message": f"null for uri: {url}", "status-code": 404}, 404)
+        ref = self._issue_ref(ctx, key)
+        if ref is None:
+            return errors(
+                ["Issue does not exist or you do not have permission to see it."], status=404
+            )
+        start = max(0, _int(ctx.request.args.get("startAt"), 0))
+        size = max(1, min(_int(ctx.request.args.get("maxResults"), 100), 100))
+        hs = ctx.r.histories(self.world.issue(*ref), self.world.users)
+        return json_response(
+            {
+                "self": ctx.request.url,
+                "maxResults": size,
+                "startAt": start,
+                "total": len(hs),
+                "isLast": start + size >= len(hs),
+                "values": hs[start : start + size],
+            },
+            200,
+        )
 
     def ep_comments(self, ctx: Ctx, key: str) -> Response:
         """Comments: list (paged) or add (201). Without ADD_COMMENTS: 400 (UNCONFIRMED)."""
@@ -338,7 +390,7 @@ class IssueEndpoints(EndpointBase):
         body = ctx.json_object()
         if not self.world.has(ctx.user, "ADD_COMMENTS", project):
             return errors(["You do not have the permission to comment on this issue."])
-        text = body.get("body")
+        text = to_text(body.get("body"))
         if not isinstance(text, str) or not text.strip():
             return errors([], {"comment": "Comment body can not be empty!"})
         issue = self.world.materialise(project, n)
@@ -414,22 +466,35 @@ class IssueEndpoints(EndpointBase):
             old = issue.fields["status"]
             new = TRANSITIONS[tid]
             if old != new:
+                t = now()
                 issue.fields["status"] = new
-                issue.fields["updated"] = now()
-                self.world.add_history(
-                    issue,
-                    ctx.user,
-                    [
+                issue.fields["updated"] = t
+                items = [
+                    {
+                        "field": "status",
+                        "fieldtype": "jira",
+                        "from": old,
+                        "fromString": STATUSES[old][0],
+                        "to": new,
+                        "toString": STATUSES[new][0],
+                    }
+                ]
+                resolution = DONE_RESOLUTION if STATUSES[new][1] == "done" else None
+                if resolution != issue.fields.get("resolution"):
+                    was = issue.fields.get("resolution")
+                    items.append(
                         {
-                            "field": "status",
+                            "field": "resolution",
                             "fieldtype": "jira",
-                            "from": old,
-                            "fromString": STATUSES[old][0],
-                            "to": new,
-                            "toString": STATUSES[new][0],
+                            "from": was,
+                            "fromString": RESOLUTIONS[was][0] if was else None,
+                            "to": resolution,
+                            "toString": RESOLUTIONS[resolution][0] if resolution else None,
                         }
-                    ],
-                )
+                    )
+                    issue.fields["resolution"] = resolution
+                    issue.fields["resolutiondate"] = t if resolution else None
+                self.world.add_history(issue, ctx.user, items)
         return Response(b"", status=204)
 
 

@@ -33,7 +33,7 @@ class MetaEndpoints(EndpointBase):
         required = required or fid in project.required_fields.get(itype, ())
         if editing:
             required = fid == "summary"
-        d: dict[str, Any] = {"required": required, "schema": fd.schema, "name": fd.name}
+        d: dict[str, Any] = {"required": required, "schema": ctx.r.schema(fid), "name": fd.name}
         if paged:
             d["fieldId"] = fid
         else:

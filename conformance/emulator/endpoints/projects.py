@@ -14,6 +14,7 @@ from ..world import (
     FIELDS,
     ISSUE_TYPES,
     PRIORITIES,
+    RESOLUTIONS,
     STATUS_CATEGORIES,
     STATUSES,
 )
@@ -114,7 +115,7 @@ class ProjectEndpoints(EndpointBase):
                     "navigable": f.navigable,
                     "searchable": True,
                     "clauseNames": list(f.clause_names),
-                    "schema": f.schema,
+                    **({"schema": ctx.r.schema(f.id)} if f.schema else {}),
                 }
                 for f in FIELDS
             ],
@@ -146,17 +147,7 @@ class ProjectEndpoints(EndpointBase):
         return json_response([ctx.r.issuetype(t) for t in ISSUE_TYPES], 200)
 
     def ep_resolutions(self, ctx: Ctx) -> Response:
-        return json_response(
-            [
-                {
-                    "self": f"{ctx.r.api}/resolution/10000",
-                    "id": "10000",
-                    "description": "Work has been completed on this issue.",
-                    "name": "Done",
-                }
-            ],
-            200,
-        )
+        return json_response([ctx.r.resolution(r) for r in RESOLUTIONS], 200)
 
 
 __all__ = ["ProjectEndpoints"]

@@ -90,7 +90,7 @@ class SearchEndpoints(EndpointBase):
         if "names" in expand:
             body["names"] = {f: FIELDS_BY_ID[f].name for f in fields}
         if "schema" in expand:
-            body["schema"] = {f: FIELDS_BY_ID[f].schema for f in fields}
+            body["schema"] = {f: ctx.r.schema(f) for f in fields}
         return json_response(body, 200)
 
     def ep_search_jql(self, ctx: Ctx) -> Response:
