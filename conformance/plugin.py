@@ -169,9 +169,9 @@ class ConformanceRun(_Collection):
         from conformance.report import files
 
         demo = config.getoption("jira_demo", None)
-        emulator = _start_emulator(demo) if demo else None
+        setup = _demo_setup(demo) if demo else None
+        emulator = _start_emulator(demo, setup.projects) if demo and setup else None
         try:
-            setup = _demo_setup(demo) if demo else None
             settings = resolve_settings(
                 config,
                 demo_url=emulator.url if emulator is not None else None,
@@ -482,23 +482,21 @@ def _row_text(record: CheckRecord) -> str:
 
 
 def _demo_setup(scenario: str) -> Any:
+    """What the demo of ``scenario`` needs to show its problem (credentials, profile, size)."""
+    from conformance.emulator import SCENARIOS
     from conformance.emulator.demo import demo_setup
 
-    return demo_setup(scenario)
-
-
-def _start_emulator(scenario: str) -> Any:
-    try:
-        from conformance.emulator import SCENARIOS, EmulatorServer
-    except ImportError as exc:  # pragma: no cover - the emulator ships with the package
-        raise pytest.UsageError(
-            f"--jira-demo needs the bundled emulator, which failed to import: {exc}"
-        ) from None
     if scenario not in SCENARIOS:
         raise pytest.UsageError(
             f"--jira-demo {scenario!r} is not a scenario; choose one of: {', '.join(sorted(SCENARIOS))}"
         )
-    return EmulatorServer(scenario).start()
+    return demo_setup(scenario)
+
+
+def _start_emulator(scenario: str, projects: int | None) -> Any:
+    from conformance.emulator import EmulatorServer
+
+    return EmulatorServer(scenario, projects=projects).start()
 
 
 __all__ = ["CHECKS_DIR", "PATHS_KEY", "TARGET_KEY", "discover_checks", "pytest_addoption"]
