@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conformance import __version__, plugin
+from conformance.options import OPTIONS
 from conformance.report import terminal
 from conformance.settings import (
     MISSING_CREDENTIALS,
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         "url", nargs="?", help="base URL of Jira, context path included [env JIRA_URL]"
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    for name, env, _type, help_text in plugin._OPTIONS:
+    for name, env, _type, help_text in OPTIONS:
         if name == "url":
             continue
         suffix = f" [env {env}]" if env else ""
@@ -93,7 +94,7 @@ def pytest_arguments(
 ) -> list[str]:
     """The pytest command line equivalent to the customer's."""
     args: list[str] = ["--jira-url", url] if url else []
-    for name, _env, _type, _help in plugin._OPTIONS:
+    for name, _env, _type, _help in OPTIONS:
         value = getattr(options, _dest(name), None)
         if name != "url" and value is not None:
             args += [f"--jira-{name}", value]
