@@ -7,13 +7,14 @@ unreadable file or a missing secret ends the run at once with one clear sentence
 from __future__ import annotations
 
 import ipaddress
+import json
 import netrc
 import os
 import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from conformance.secrets import Secret
@@ -45,6 +46,17 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """An earlier run's JSON result (--jira-compare), for the "Since the last run" section."""
+
+    path: Path
+    previous: dict[str, Any]  # the parsed result, schema visor-jira-conformance/result/v1
+    started: str | None  # its run.started
+    tool_version: str | None  # its tool.version
+    url: str  # its target.url, normalised
+
+
+@dataclass(frozen=True)
 class Settings:
     url: str
     credentials: Credentials | None
@@ -62,6 +74,7 @@ class Settings:
     strict: bool = False
     demo_scenario: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    compare: Comparison | None = None
 
     @property
     def host(self) -> str:
@@ -455,6 +468,57 @@ def _netrc_entry(host: str, env: dict[str, str]) -> tuple[str, str] | None:
         return None
     login = clean_secret(found[0] or "", shown, what="user name") if found[0] else ""
     return login, clean_secret(found[2], shown)
+
+
+# -- an earlier run to compare with --------------------------------------------------------------
+
+RESULT_SCHEMA = "visor-jira-conformance/result/v1"
+MAX_COMPARE_BYTES = 64 * 1024 * 1024
+
+
+def load_comparison(raw: str, url: str, label: str = "--jira-compare") -> Comparison:
+    """The earlier result named by --jira-compare, checked to be ours and of the same Jira."""
+    path = Path(raw).expanduser()
+    shown = f"{label} {str(path)!r}"
+    data = read_regular_file(path, label, MAX_COMPARE_BYTES, what="JSON result of an earlier run")
+    try:
+        previous = json.loads(decode_text(data, shown))
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"{shown} is not valid JSON (line {exc.lineno}): give the .json report of an "
+            "earlier run"
+        ) from None
+    except RecursionError:
+        raise SettingsError(f"{shown} is nested too deeply to be a result of this tool") from None
+    if not isinstance(previous, dict) or previous.get("schema") != RESULT_SCHEMA:
+        raise SettingsError(
+            f'{shown} is not a result of this tool (its "schema" is not {RESULT_SCHEMA}): give '
+            "the .json report of an earlier run"
+        )
+    target = previous.get("target")
+    earlier = target.get("url") if isinstance(target, dict) else None
+    if not isinstance(earlier, str):
+        raise SettingsError(f"{shown} names no Jira URL (target.url): it cannot be compared")
+    try:
+        earlier_url = validate_url(earlier, "target.url")
+    except SettingsError:
+        earlier_url = earlier.strip().rstrip("/")
+    if earlier_url != url:
+        raise SettingsError(
+            f"{shown} is a run against {earlier_url}, not {url}: compare runs of the same Jira, "
+            "or leave out --jira-compare"
+        )
+    run = previous.get("run")
+    tool = previous.get("tool")
+    started = run.get("started") if isinstance(run, dict) else None
+    version = tool.get("version") if isinstance(tool, dict) else None
+    return Comparison(
+        path=path,
+        previous=previous,
+        started=started if isinstance(started, str) else None,
+        tool_version=version if isinstance(version, str) else None,
+        url=earlier_url,
+    )
 
 
 # -- the environment requests reads --------------------------------------------------------------
