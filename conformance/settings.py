@@ -392,6 +392,9 @@ def _read_secret_file(secret_file: str) -> str:
     return clean_secret(text, shown)
 
 
+PROMPT_MARKER = "VISOR_JIRA_CREDENTIALS_FROM"  # "prompt": set by visor-jira-check after asking
+
+
 def resolve_credentials(
     *,
     url: str,
@@ -439,6 +442,8 @@ def resolve_credentials(
 
     if secret_value is None:
         return None
+    if env.get(PROMPT_MARKER) == "prompt" and origin in ("JIRA_PASSWORD", "JIRA_TOKEN"):
+        origin = "prompt"  # visor-jira-check asked for them and passed them on in the environment
     scheme: AuthScheme = ("basic" if user else "bearer") if auth == "auto" else auth  # type: ignore[assignment]
     if scheme == "basic" and not user:
         raise SettingsError(
