@@ -43,19 +43,16 @@ from conformance.target import JiraTarget
 PROG = "visor-jira-check"
 USAGE_ERROR = 4
 CANCELLED = 2  # "incomplete": the run never started
+# The conformance package is imported before pytest could rewrite its asserts (the command
+# itself imports it), which pytest reports as a PytestAssertRewriteWarning: not the customer's
+# business, and the checks do not rely on assert rewriting.
+COMMON_PYTEST_ARGS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 # No pytest output for customers (no progress dots, no "Generated html report" rule, no warnings
 # summary): the terminal reporter is left out and the command prints the verdict block itself.
-QUIET_PYTEST_ARGS = (
-    "-p",
-    "no:terminal",
-    "-p",
-    "no:cacheprovider",
-    "-W",
-    "ignore::pytest.PytestAssertRewriteWarning",
-)
+QUIET_PYTEST_ARGS = (*COMMON_PYTEST_ARGS, "-p", "no:terminal")
 # With extra pytest arguments (support debugging with -v, --collect-only ...) pytest's terminal
 # output stays, kept short.
-SHORT_PYTEST_ARGS = ("-q", "--tb=no", "-rN", "-p", "no:cacheprovider")
+SHORT_PYTEST_ARGS = (*COMMON_PYTEST_ARGS, "-q", "--tb=no", "-rN")
 URL_ARGUMENT = "the URL argument"
 
 
