@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from werkzeug.wrappers import Request, Response
 
+from conformance import options, plugin
 from tests.e2e.accounts import BOT
 from tests.e2e.test_cli import COMMAND, clean_env, run_command
 from tests.servers import serve
@@ -195,3 +196,91 @@ def test_a_profile_alias_bomb_is_exit_4(counted: tuple[str, Counter], tmp_path: 
     result = run_command(tmp_path, url, "--jira-profile", str(bomb), env=clean_env(tmp_path, **BOT))
     usage_error(result, "aliases expand to more than")
     assert counter.requests == []
+
+
+# -- the same inputs in pytest mode (the plugin resolves settings with conformance.options) ----
+
+WIRED = getattr(plugin, "resolve_settings", None) is options.resolve_settings
+needs_wiring = pytest.mark.skipif(
+    not WIRED, reason="plugin.py does not use conformance.options.resolve_settings yet"
+)
+PASSING_TEST = "def test_would_pass():\n    assert True\n"
+
+
+def run_pytest(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str
+) -> pytest.RunResult:
+    for name in ("JIRA_URL", "JIRA_USER", "JIRA_PASSWORD", "JIRA_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", str(pytester.path / "no-netrc"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
+
+
+def pytest_usage_error(result: pytest.RunResult, words: str) -> None:
+    output = str(result.stdout) + str(result.stderr)
+    assert int(result.ret) == 4, output
+    assert words in str(result.stderr), output
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output
+    assert "test_would_pass" not in output and "1 passed" not in output, output
+
+
+@needs_wiring
+def test_an_explicitly_empty_jira_url_is_exit_4_not_a_silent_plain_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_folder=PASSING_TEST)
+    result = run_pytest(pytester, monkeypatch, "--jira-url", "", **BOT)
+    pytest_usage_error(result, "--jira-url is empty")
+
+
+@needs_wiring
+def test_a_set_but_empty_jira_url_is_exit_4(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_folder=PASSING_TEST)
+    result = run_pytest(pytester, monkeypatch, JIRA_URL="", **BOT)
+    pytest_usage_error(result, "JIRA_URL is set but empty")
+
+
+def test_without_jira_url_the_folder_tests_still_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_folder=PASSING_TEST)
+    result = run_pytest(pytester, monkeypatch)
+    assert int(result.ret) == 0
+    result.stdout.fnmatch_lines(["*1 passed*"])
+
+
+@needs_wiring
+@pytest.mark.parametrize("case", ["json-folder", "report-dir-is-a-file"])
+def test_pytest_mode_checks_outputs_before_any_request(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    counted: tuple[str, Counter],
+    case: str,
+) -> None:
+    url, counter = counted
+    if case == "json-folder":
+        args = ["--jira-json", str(pytester.path)]
+        words = "is a folder"
+    else:
+        (pytester.path / "taken").write_text("x")
+        args = ["--jira-report-dir", str(pytester.path / "taken")]
+        words = "a file of that name is in the way"
+    result = run_pytest(pytester, monkeypatch, "--jira-url", url, *args, **BOT)
+    pytest_usage_error(result, words)
+    assert counter.requests == []
+
+
+@needs_wiring
+def test_the_demo_secret_is_reported_as_from_the_demo(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    json_path = pytester.path / "result.json"
+    result = run_pytest(pytester, monkeypatch, "--jira-demo", "--jira-json", str(json_path))
+    assert int(result.ret) == 0, str(result.stdout)
+    sources = json.loads(json_path.read_text())["run"]["settings_sources"]
+    assert sources["secret"] == "--jira-demo"
+    assert "JIRA_PASSWORD" not in str(result.stdout)
