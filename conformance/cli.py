@@ -155,8 +155,12 @@ def chosen_url(options: argparse.Namespace, env: dict[str, str]) -> tuple[str | 
         )
     if given:
         return given[0]
-    if "JIRA_URL" in env:
+    if env.get("JIRA_URL", "").strip():
         return env["JIRA_URL"], "env JIRA_URL"
+    if "JIRA_URL" in env:
+        raise UsageProblem(
+            f"JIRA_URL is set but empty: give the Jira URL, e.g. {PROG} https://jira.example.com"
+        )
     return None, "default"
 
 

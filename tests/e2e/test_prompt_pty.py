@@ -4,46 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.cli import CANCELLED
-from tests.e2e.test_cli import COMMAND, TYPED_PASSWORD, clean_env
-
-
-def type_at_prompts(
-    cwd: Path, args: list[str], keys: list[tuple[str, bytes]], env: dict[str, str]
-) -> tuple[int, str]:
-    """Run the command on a pty; once each prompt text appears, send its raw bytes."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command, with the pty as its controlling terminal
-        os.chdir(cwd)
-        os.execve(COMMAND, [COMMAND, *args], env)
-    seen = b""
-    pending = list(keys)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if pending and pending[0][0].encode() in seen:
-            os.write(fd, pending.pop(0)[1])
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
-
+from tests.e2e.test_cli import TYPED_PASSWORD, clean_env, type_at_prompts
 
 USER_PROMPT = "Bot user name"
 SECRET_PROMPT = "Password or API token of visor-bot"
