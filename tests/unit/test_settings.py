@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.options import build_settings
 from conformance.secrets import Secret
 from conformance.settings import (
     MAX_SECRET_FILE_BYTES,
@@ -396,3 +397,67 @@ def test_compare_refuses_what_is_not_an_earlier_result(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="is a named pipe"):
         os.mkfifo(tmp_path / "fifo")
         load_comparison(str(tmp_path / "fifo"), "https://jira.example.com")
+
+
+# -- build_settings: what both commands resolve (conformance.options) ---------------------------
+
+
+def _values(tmp_path: Path, **given: object) -> dict[str, tuple[object, str]]:
+    values: dict[str, tuple[object, str]] = {
+        "url": ("https://jira.example.com", "--jira-url"),
+        "report-dir": (str(tmp_path / "reports"), "--jira-report-dir"),
+    }
+    for name, value in given.items():
+        values[name.replace("_", "-")] = (value, f"--jira-{name.replace('_', '-')}")
+    return values
+
+
+def test_the_demo_secret_is_reported_as_from_the_demo(tmp_path: Path) -> None:
+    settings = build_settings(
+        _values(tmp_path),
+        {"NETRC": str(tmp_path / "none")},
+        demo="dc-healthy",
+        demo_url="http://127.0.0.1:5000",
+        demo_env={"JIRA_USER": "visor-bot", "JIRA_PASSWORD": "visor-bot-password"},
+    )
+    assert settings.url == "http://127.0.0.1:5000"
+    assert settings.sources["secret"] == "--jira-demo" == settings.credentials.origin  # type: ignore[union-attr]
+    assert settings.sources["user"] == "--jira-demo account"
+
+
+def test_the_operators_own_variables_still_win_over_the_demo_accounts(tmp_path: Path) -> None:
+    env = {"JIRA_TOKEN": "operator-token", "NETRC": str(tmp_path / "none")}
+    settings = build_settings(
+        _values(tmp_path),
+        env,
+        demo="dc-11.3",
+        demo_url="http://127.0.0.1:5000",
+        demo_env={"JIRA_TOKEN": "visor-bot-token"},
+    )
+    assert settings.sources["secret"] == "JIRA_TOKEN"
+
+
+def test_a_set_but_empty_jira_url_is_refused(tmp_path: Path) -> None:
+    values = _values(tmp_path)
+    values["url"] = ("", "env JIRA_URL")
+    with pytest.raises(SettingsError, match="JIRA_URL is set but empty"):
+        build_settings(values, {"JIRA_URL": "", "JIRA_TOKEN": "t"})
+
+
+def test_outputs_and_compare_are_checked_and_kept(tmp_path: Path) -> None:
+    previous = tmp_path / "previous.json"
+    previous.write_text(
+        json.dumps({"schema": RESULT_SCHEMA, "target": {"url": "https://JIRA.example.com/"}})
+    )
+    settings = build_settings(_values(tmp_path, compare=str(previous)), {"JIRA_TOKEN": "t"})
+    assert settings.compare is not None and settings.compare.path == previous
+    assert (tmp_path / "reports").is_dir()
+    with pytest.raises(SettingsError, match="is a folder"):
+        build_settings(_values(tmp_path, json=str(tmp_path)), {"JIRA_TOKEN": "t"})
+
+
+def test_a_fifo_as_ca_bundle_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "ca.pem"
+    os.mkfifo(fifo)
+    with pytest.raises(SettingsError, match=r"--jira-ca-bundle .* is a named pipe"):
+        build_settings(_values(tmp_path, ca_bundle=str(fifo)), {"JIRA_TOKEN": "t"})
