@@ -105,6 +105,11 @@ def describe_settings(settings: Settings) -> list[str]:
         "ca-bundle": str(settings.ca_bundle) if settings.ca_bundle else "none",
         "system-trust": "yes" if settings.system_trust else "no",
         "strict": "yes" if settings.strict else "no",
+        "compare": (
+            f"{settings.compare.path} (run of {settings.compare.started or 'unknown date'})"
+            if settings.compare
+            else "none"
+        ),
     }
     return [
         f"{name} = {value} (from {settings.sources.get(name, 'default')})"
