@@ -1,10 +1,17 @@
 """``visor-jira-check URL [options]``: the customer command.
 
-It runs the same checks as ``pytest --jira-url URL``, with the same ``--jira-*`` options, but
-asks for the bot's user name and secret (without echo) when they are not in the environment,
-keeps pytest's own output short, and ends with the verdict, the numbered "fix these first" list
-and the paths of the reports. Exit codes as DESIGN.md: 0 ready, 1 not ready, 3 a check could not
-complete, 4 usage error (including missing credentials when nobody can be asked).
+It runs the same checks as ``pytest --jira-url URL``, with the same ``--jira-*`` options (the URL
+may also be given as ``--jira-url URL``), but asks for the bot's user name and secret (without
+echo) when they are not in the environment, prints no pytest output of its own, and ends with the
+verdict, the numbered "fix these first" list and the paths of the reports.
+
+Every input (URL, options, files, output paths, the earlier result of ``--jira-compare``) is
+checked before the prompt and before the first request, so a mistake costs one sentence on stderr
+and exit 4, never a traceback or a half-finished run.
+
+Exit codes as DESIGN.md: 0 ready, 1 not ready, 2 incomplete (also: cancelled at the prompt with
+Ctrl-C or Ctrl-D, which prints "Cancelled."), 3 a check could not complete, 4 usage error
+(including missing credentials when nobody can be asked).
 """
 
 from __future__ import annotations
@@ -20,20 +27,33 @@ from pathlib import Path
 import pytest
 
 from conformance import __version__, plugin
-from conformance import options as option_table
+from conformance.options import OPTIONS, Values, build_settings
+from conformance.profile import load_profile
 from conformance.report import terminal
+from conformance.report.files import check_output_paths, validate_output
 from conformance.settings import (
     MISSING_CREDENTIALS,
+    PROMPT_MARKER,
+    Settings,
     SettingsError,
-    resolve_credentials,
-    validate_url,
+    clean_secret,
 )
 from conformance.target import JiraTarget
 
 PROG = "visor-jira-check"
-USAGE_ERROR = int(pytest.ExitCode.USAGE_ERROR)
-# pytest's own output, kept short: progress dots and one summary line; the verdict block follows.
-QUIET_PYTEST_ARGS = ("-q", "--tb=no", "-rN", "-p", "no:cacheprovider")
+USAGE_ERROR = 4
+CANCELLED = 2  # "incomplete": the run never started
+# The conformance package is imported before pytest could rewrite its asserts (the command
+# itself imports it), which pytest reports as a PytestAssertRewriteWarning: not the customer's
+# business, and the checks do not rely on assert rewriting.
+COMMON_PYTEST_ARGS = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning")
+# No pytest output for customers (no progress dots, no "Generated html report" rule, no warnings
+# summary): the terminal reporter is left out and the command prints the verdict block itself.
+QUIET_PYTEST_ARGS = (*COMMON_PYTEST_ARGS, "-p", "no:terminal")
+# With extra pytest arguments (support debugging with -v, --collect-only ...) pytest's terminal
+# output stays, kept short.
+SHORT_PYTEST_ARGS = (*COMMON_PYTEST_ARGS, "-q", "--tb=no", "-rN")
+URL_ARGUMENT = "the URL argument"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,18 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
         "secret comes from JIRA_PASSWORD or JIRA_TOKEN, --jira-secret-file, ~/.netrc, or a prompt; "
         "never from the command line.",
         epilog="Other arguments are passed to pytest. Exit codes: 0 ready, 1 not ready, "
-        "3 a check could not complete, 4 usage error.",
+        "2 incomplete (or cancelled at the prompt with Ctrl-C or Ctrl-D), 3 a check could not "
+        "complete, 4 usage error.",
     )
     parser.add_argument(
         "url", nargs="?", help="base URL of Jira, context path included [env JIRA_URL]"
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    for name, env, _type, help_text in option_table._OPTIONS:
-        if name == "url":
-            continue
+    for name, env, _type, help_text in OPTIONS:
         suffix = f" [env {env}]" if env else ""
+        if name == "url":
+            help_text = "the same as the URL argument"
         parser.add_argument(
-            f"--jira-{name}", dest=_dest(name), default=None, help=help_text + suffix
+            f"--jira-{name}",
+            dest="jira_url" if name == "url" else _dest(name),
+            default=None,
+            help=help_text + suffix,
         )
     parser.add_argument(
         "--jira-project",
@@ -94,7 +118,7 @@ def pytest_arguments(
 ) -> list[str]:
     """The pytest command line equivalent to the customer's."""
     args: list[str] = ["--jira-url", url] if url else []
-    for name, _env, _type, _help in option_table._OPTIONS:
+    for name, _env, _type, _help in OPTIONS:
         value = getattr(options, _dest(name), None)
         if name != "url" and value is not None:
             args += [f"--jira-{name}", value]
@@ -106,7 +130,7 @@ def pytest_arguments(
         args.append("--jira-strict")
     if options.demo:
         args += ["--jira-demo", options.demo]
-    return [*args, *QUIET_PYTEST_ARGS, *extra]
+    return [*args, *(SHORT_PYTEST_ARGS if extra else QUIET_PYTEST_ARGS), *extra]
 
 
 def _dest(option: str) -> str:
@@ -117,42 +141,97 @@ class UsageProblem(Exception):
     """A sentence for the user, and exit code 4."""
 
 
+def chosen_url(options: argparse.Namespace, env: dict[str, str]) -> tuple[str | None, str]:
+    """The URL and how it was given: the URL argument, --jira-url, or JIRA_URL."""
+    given = [
+        (value, label)
+        for value, label in ((options.url, URL_ARGUMENT), (options.jira_url, "--jira-url"))
+        if value is not None
+    ]
+    if len(given) == 2 and given[0][0].strip() != given[1][0].strip():
+        raise UsageProblem(
+            f"two different URLs were given ({given[0][0]!r} as the URL argument and "
+            f"{given[1][0]!r} as --jira-url): give one"
+        )
+    if given:
+        return given[0]
+    if env.get("JIRA_URL", "").strip():
+        return env["JIRA_URL"], "env JIRA_URL"
+    if "JIRA_URL" in env:
+        raise UsageProblem(
+            f"JIRA_URL is set but empty: give the Jira URL, e.g. {PROG} https://jira.example.com"
+        )
+    return None, "default"
+
+
+def check_inputs(options: argparse.Namespace, env: dict[str, str]) -> Settings | None:
+    """Every input checked exactly as the run will check it, before the prompt and any request.
+
+    Returns the settings (their credentials None when the prompt must supply them), or None for
+    a demo run, whose URL is known only once the emulator runs.
+    """
+    try:
+        if options.demo is not None:
+            report_dir = Path(options.report_dir or "reports").expanduser()
+            json_path = Path(options.json).expanduser() if options.json else None
+            sources = {"report-dir": "--jira-report-dir" if options.report_dir else "default"}
+            check_output_paths(report_dir, json_path, sources)
+            load_profile(options.profile)
+            return None
+        url, source = chosen_url(options, env)
+        if url is None:
+            raise UsageProblem(
+                f"give the Jira URL: {PROG} https://jira.example.com (or set JIRA_URL)"
+            )
+        values: Values = {
+            name: (getattr(options, _dest(name)), f"--jira-{name}")
+            if getattr(options, _dest(name)) is not None
+            else (env[env_name], f"env {env_name}")
+            if env_name and env.get(env_name)
+            else (None, "default")
+            for name, env_name, _type, _help in OPTIONS
+        }
+        values["url"] = (url, source)
+        values["project"] = (tuple(options.project or ()), "--jira-project")
+        values["system-trust"] = (options.system_trust, "--jira-system-trust")
+        values["strict"] = (options.strict, "--jira-strict")
+        settings = build_settings(values, env, require_credentials=False, check_output=False)
+        load_profile(settings.profile)
+        if settings.credentials is None and not sys.stdin.isatty():
+            raise UsageProblem(
+                MISSING_CREDENTIALS + "; or run this command in a terminal to be asked for them"
+            )
+        validate_output(settings)  # last: a usage error above leaves no report folder behind
+        return settings
+    except SettingsError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
 def ask_for_credentials(
     url: str, options: argparse.Namespace, env: dict[str, str]
 ) -> dict[str, str]:
-    """The environment additions that give the run its credentials, prompting when allowed."""
+    """The environment additions that give the run its credentials, asked for at the terminal.
+
+    Ctrl-C or Ctrl-D at a prompt raise KeyboardInterrupt or EOFError, which ``main`` turns into
+    "Cancelled." and exit 2.
+    """
     user = options.user or env.get("JIRA_USER") or None
+    print(f"No credentials for the Visor bot on {url} in the environment.", file=sys.stderr)
     try:
-        found = resolve_credentials(
-            url=url,
-            user=user,
-            auth=options.auth or "auto",
-            env=env,
-            secret_file=options.secret_file,
-        )
+        if user is None:
+            typed = input(
+                "Bot user name (an e-mail address on Cloud; empty for a personal access token): "
+            )
+            user = clean_secret(typed, "the prompt", what="user name").strip() or None
+        prompt = f"Password or API token of {user}: " if user else "Personal access token: "
+        secret = clean_secret(getpass.getpass(prompt), "the prompt")
     except SettingsError as exc:
         raise UsageProblem(str(exc)) from None
-    if found is not None:
-        return {}
-    if not sys.stdin.isatty():
-        raise UsageProblem(
-            MISSING_CREDENTIALS + "; or run this command in a terminal to be asked for them"
-        )
-    print(f"No credentials for the Visor bot on {url} in the environment.", file=sys.stderr)
-    if user is None:
-        user = (
-            input(
-                "Bot user name (an e-mail address on Cloud; empty for a personal access token): "
-            ).strip()
-            or None
-        )
-    prompt = f"Password or API token of {user}: " if user else "Personal access token: "
-    secret = getpass.getpass(prompt)
     if not secret:
         raise UsageProblem("no secret was typed: nothing to check with (AUTH_NO_CREDENTIALS)")
     if user:
-        return {"JIRA_USER": user, "JIRA_PASSWORD": secret}
-    return {"JIRA_TOKEN": secret}
+        return {"JIRA_USER": user, "JIRA_PASSWORD": secret, PROMPT_MARKER: "prompt"}
+    return {"JIRA_TOKEN": secret, PROMPT_MARKER: "prompt"}
 
 
 class _RunWatcher:
@@ -169,37 +248,33 @@ class _RunWatcher:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.target = session.config.stash.get(plugin.TARGET_KEY, None)
-        self.paths = dict(session.config.stash.get(plugin.PATHS_KEY, {}))
+        none: dict[str, Path] = {}
+        found: dict[str, Path] = session.config.stash.get(plugin.PATHS_KEY, none)
+        self.paths = dict(found)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options, extra = build_parser().parse_known_args(argv)
     env = dict(os.environ)
-    url_raw = options.url or env.get("JIRA_URL")
     try:
-        if options.demo is None:
-            if not url_raw:
-                raise UsageProblem(
-                    f"give the Jira URL: {PROG} https://jira.example.com (or set JIRA_URL)"
-                )
-            try:
-                url = validate_url(url_raw)
-            except SettingsError as exc:
-                raise UsageProblem(str(exc)) from None
-            os.environ.update(ask_for_credentials(url, options, env))
+        settings = check_inputs(options, env)
+        if settings is not None and settings.credentials is None:
+            os.environ.update(ask_for_credentials(settings.url, options, env))
     except UsageProblem as problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return USAGE_ERROR
+    except (KeyboardInterrupt, EOFError):
+        print("\nCancelled.", file=sys.stderr)
+        return CANCELLED
     watcher = _RunWatcher()
+    url = settings.url if settings is not None else None
     with tempfile.TemporaryDirectory(prefix="visor-jira-check-") as scratch:
         # An empty configuration: a pytest.ini or conftest.py where the customer happens to stand
         # must not change the checks.
         ini = Path(scratch) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
         args = ["-c", str(ini), "--rootdir", str(plugin.CHECKS_DIR)]
-        code = pytest.main(
-            [*args, *pytest_arguments(options, options.url, extra)], plugins=[watcher]
-        )
+        code = pytest.main([*args, *pytest_arguments(options, url, extra)], plugins=[watcher])
     if watcher.target is not None:
         print("\n".join(terminal.verdict_lines(watcher.target, watcher.paths)))
     return int(code)

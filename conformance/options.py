@@ -1,17 +1,23 @@
-"""The command-line options, ini settings and environment variables, resolved into Settings.
+"""The ``--jira-*`` options, and the run's settings resolved from them.
 
-Precedence: command line > environment > ini > default, and each value keeps its source.
+Both commands read the same table (``pytest --jira-url`` through the plugin, ``visor-jira-check``
+through its own argument parser), so an option added here exists in both. Resolution is pure apart
+from reading files the user named: the plugin passes in what it owns (the demo emulator's URL and
+accounts), and every problem is a ``SettingsError`` (exit 4) raised before any request is sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance.report.files import validate_output
 from conformance.settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_DEADLINE_S,
@@ -21,12 +27,15 @@ from conformance.settings import (
     MISSING_CREDENTIALS,
     Settings,
     SettingsError,
+    check_environment,
+    load_comparison,
+    read_regular_file,
     resolve_credentials,
     validate_url,
 )
 
 # name, env var, type, help
-_OPTIONS: list[tuple[str, str | None, str, str]] = [
+OPTIONS: list[tuple[str, str | None, str, str]] = [
     ("url", "JIRA_URL", "string", "base URL of the Jira instance, context path included"),
     ("user", "JIRA_USER", "string", "bot user name (Server/Data Center) or e-mail address (Cloud)"),
     (
@@ -59,12 +68,21 @@ _OPTIONS: list[tuple[str, str | None, str, str]] = [
     ("report-dir", None, "string", "where HTML, JSON and JUnit reports go (default reports/)"),
     ("json", None, "string", "also write the JSON result to this exact path"),
     ("secret-file", None, "string", "file holding the bot's password or token"),
+    (
+        "compare",
+        None,
+        "string",
+        "an earlier run's JSON result: the reports add what was fixed, what is new and what is "
+        "still failing since then",
+    ),
 ]
+_OPTIONS = OPTIONS  # the name the plugin used
 
 
 def add_options(parser: pytest.Parser) -> None:
+    """Register every ``--jira-*`` option and its ``jira_*`` ini twin (``pytest_addoption``)."""
     group = parser.getgroup("jira", "Visor Jira conformance")
-    for name, env, _type, help_text in _OPTIONS:
+    for name, env, _type, help_text in OPTIONS:
         suffix = f" [env {env}]" if env else ""
         group.addoption(f"--jira-{name}", dest=_dest(name), default=None, help=help_text + suffix)
         parser.addini(_dest(name), help_text, type="string", default=None)
@@ -100,39 +118,70 @@ def _dest(name: str) -> str:
     return "jira_" + name.replace("-", "_")
 
 
-# -- settings ------------------------------------------------------------------------------------
+Values = dict[str, tuple[Any, str]]  # option name -> (raw value, where it came from)
 
 
-def _raw(config: pytest.Config, name: str, env: str | None) -> tuple[Any, str]:
-    """A raw value and its source: command line > environment > ini > default."""
+def _raw(
+    config: pytest.Config, name: str, env_name: str | None, env: Mapping[str, str] | None = None
+) -> tuple[Any, str]:
+    """A raw value and its source: command line > environment > ini > default.
+
+    A variable that is set but empty counts only when nothing else gives a value, so that
+    ``JIRA_URL= pytest --jira-url X`` works and ``JIRA_URL= pytest`` is refused, not ignored.
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
     dest = _dest(name)
     value = config.getoption(dest, default=None)
     if value is not None:
         return value, f"--jira-{name}"
-    if env and os.environ.get(env):
-        return os.environ[env], f"env {env}"
+    if env_name and environ.get(env_name):
+        return environ[env_name], f"env {env_name}"
     try:
         ini = config.getini(dest)
     except ValueError:
         ini = None
     if ini not in (None, "", [], False):  # pytest gives False for an unset bool ini
         return ini, f"ini {dest}"
+    if env_name and env_name in environ:
+        return environ[env_name], f"env {env_name}"
     return None, "default"
 
 
 def _number(raw: Any, name: str, kind: type, low: float, high: float) -> Any:
     try:
         value = kind(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SettingsError(f"--jira-{name} {raw!r} is not a number") from None
-    if not low <= value <= high:
+    if not low <= value <= high:  # NaN fails this too
         raise SettingsError(f"--jira-{name} {raw!r} is out of range ({low:g} to {high:g})")
     return value
 
 
 def is_active(config: pytest.Config) -> bool:
-    """Does this run check a Jira (as opposed to running ordinary tests)?"""
-    return bool(config.getoption("jira_demo", None) or _raw(config, "url", "JIRA_URL")[0])
+    """Does this run check a Jira (as opposed to running ordinary tests)?
+
+    An explicitly empty ``--jira-url ""`` (an unset variable in a script) or a JIRA_URL that is
+    set but empty counts as active, so that resolve_settings refuses it (exit 4) instead of the
+    plugin silently running whatever tests the folder holds.
+    """
+    if config.getoption("jira_demo", None) or config.getoption("jira_url", None) is not None:
+        return True
+    value, _source = _raw(config, "url", "JIRA_URL")
+    return value is not None
+
+
+def collect_values(config: pytest.Config, env: dict[str, str]) -> Values:
+    """Every option's raw value and source, read from pytest's command line, env and ini."""
+    values: Values = {name: _raw(config, name, env_name, env) for name, env_name, _t, _h in OPTIONS}
+    for name in ("system-trust", "strict"):
+        values[name] = _raw(config, name, None, env)
+    projects_cli = config.getoption("jira_project", None)
+    projects = tuple(projects_cli or config.getini("jira_project") or ())
+    values["project"] = (
+        projects,
+        "--jira-project" if projects_cli else ("ini jira_project" if projects else "profile"),
+    )
+    return values
 
 
 def resolve_settings(
@@ -141,38 +190,90 @@ def resolve_settings(
     *,
     demo_url: str | None = None,
     demo_env: dict[str, str] | None = None,
+    check_output: bool = True,
 ) -> Settings:
+    """The run's settings; ``demo_url``/``demo_env`` are the demo emulator's URL and accounts.
+
+    With ``check_output`` the report folder is created and proven writable, and --jira-json
+    checked, so an unwritable destination is exit 4 before any request.
+    """
     env = dict(os.environ if env is None else env)
+    return build_settings(
+        collect_values(config, env),
+        env,
+        demo=config.getoption("jira_demo", None),
+        demo_url=demo_url,
+        demo_env=demo_env,
+        check_output=check_output,
+    )
+
+
+def url_label(source: str) -> str:
+    """How the user gave the URL, for the sentence: '--jira-url', 'JIRA_URL', 'the URL argument'."""
+    return source.removeprefix("env ").replace("ini jira_url", "the ini option jira_url")
+
+
+def build_settings(
+    values: Values,
+    env: dict[str, str],
+    *,
+    demo: str | None = None,
+    demo_url: str | None = None,
+    demo_env: dict[str, str] | None = None,
+    require_credentials: bool = True,
+    check_output: bool = True,
+) -> Settings:
+    """Validate every value (pure apart from reading the files the user named)."""
+    env = dict(env)
     sources: dict[str, str] = {}
 
-    def get(name: str, env_name: str | None = None) -> Any:
-        value, source = _raw(config, name, env_name)
+    def get(name: str) -> Any:
+        value, source = values.get(name, (None, "default"))
         sources[name] = source
         return value
 
-    demo = config.getoption("jira_demo", None)
-    url_raw = get("url", "JIRA_URL")
-    if demo and demo_url:
-        url_raw = demo_url
+    url_raw = get("url")
+    demo_keys: set[str] = set()
+    if demo:
+        url_raw = demo_url or ""
         sources["url"] = f"--jira-demo {demo}"
         for key, value in (demo_env or {}).items():
-            env.setdefault(key, value)
-    url = validate_url(str(url_raw))
-    user = get("user", "JIRA_USER")
-    if demo and user is None and "JIRA_USER" in env:
+            if key not in env:
+                env[key] = value
+                demo_keys.add(key)
+    if url_raw is None:
+        raise SettingsError(
+            "no Jira URL: give --jira-url https://jira.example.com (or set JIRA_URL)"
+        )
+    if not str(url_raw).strip() and sources["url"].startswith("env "):
+        raise SettingsError(
+            f"{url_label(sources['url'])} is set but empty: give Jira's address, e.g. "
+            f"--jira-url https://jira.example.com, or unset {url_label(sources['url'])} to run "
+            "ordinary tests"
+        )
+    url = validate_url(str(url_raw), url_label(sources["url"]))
+    user = get("user")
+    if demo and user is None and "JIRA_USER" in demo_keys:
         user = env["JIRA_USER"]
         sources["user"] = "--jira-demo account"
+    ca_raw = get("ca-bundle")
+    ca_bundle = _ca_bundle(Path(str(ca_raw)).expanduser()) if ca_raw else None
+    check_environment(url, env, ca_bundle_given=ca_bundle is not None)
     credentials = resolve_credentials(
-        url=url, user=user, auth=str(get("auth") or "auto"), env=env, secret_file=get("secret-file")
+        url=url,
+        user=user,
+        auth=str(get("auth") or "auto"),
+        env=env,
+        secret_file=get("secret-file"),
+        user_origin=sources["user"].removeprefix("env "),
     )
-    if credentials is None:
+    if credentials is None and require_credentials:
         raise SettingsError(MISSING_CREDENTIALS)
-    sources["secret"] = credentials.origin
-    projects_cli = config.getoption("jira_project", None)
-    projects = tuple(projects_cli or config.getini("jira_project") or ())
-    sources["projects"] = (
-        "--jira-project" if projects_cli else ("ini jira_project" if projects else "profile")
-    )
+    if credentials is not None:
+        if credentials.origin in demo_keys:  # the demo's account, not the operator's variable
+            credentials = dataclasses.replace(credentials, origin="--jira-demo")
+        sources["secret"] = credentials.origin
+    projects = tuple(get("project") or ())
     for key in projects:
         if not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
             raise SettingsError(
@@ -181,34 +282,17 @@ def resolve_settings(
     write_project = get("write-project")
     if write_project is not None and not re.fullmatch(r"[A-Z][A-Z0-9_]*", write_project):
         raise SettingsError(f"--jira-write-project {write_project!r} is not a Jira project key")
-    ca_raw = get("ca-bundle")
-    ca_bundle = None
-    if ca_raw:
-        ca_bundle = Path(ca_raw).expanduser()
-        try:
-            with ca_bundle.open("rb") as handle:
-                head = handle.read(65536)
-        except OSError as exc:
-            raise SettingsError(
-                f"--jira-ca-bundle {str(ca_bundle)!r} cannot be read ({exc.strerror or exc})"
-            ) from None
-        if b"-----BEGIN CERTIFICATE-----" not in head:
-            raise SettingsError(
-                f"--jira-ca-bundle {str(ca_bundle)!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
-            )
-    system_trust = bool(get("system-trust"))
-    strict = bool(get("strict"))
     timeout_raw, conc_raw, deadline_raw = get("timeout"), get("concurrency"), get("deadline")
-    report_dir = Path(get("report-dir") or "reports")
     json_path = get("json")
-    return Settings(
+    compare_raw = get("compare")
+    settings = Settings(
         url=url,
         credentials=credentials,
         profile=get("profile"),
         projects=projects,
         write_project=write_project,
         ca_bundle=ca_bundle,
-        system_trust=system_trust,
+        system_trust=bool(get("system-trust")),
         timeout_s=_number(timeout_raw, "timeout", float, 0.1, 600)
         if timeout_raw
         else DEFAULT_TIMEOUT_S,
@@ -219,9 +303,25 @@ def resolve_settings(
         if deadline_raw
         else DEFAULT_DEADLINE_S,
         slow_ms=DEFAULT_SLOW_MS,
-        report_dir=report_dir,
-        json_path=Path(json_path) if json_path else None,
-        strict=strict,
+        report_dir=Path(str(get("report-dir") or "reports")).expanduser(),
+        json_path=Path(str(json_path)).expanduser() if json_path else None,
+        strict=bool(get("strict")),
         demo_scenario=demo,
         sources=sources,
+        compare=load_comparison(str(compare_raw), url) if compare_raw else None,
     )
+    if check_output:
+        validate_output(settings)
+    return settings
+
+
+MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024
+
+
+def _ca_bundle(path: Path) -> Path:
+    head = read_regular_file(path, "--jira-ca-bundle", MAX_CA_BUNDLE_BYTES, what="CA bundle")
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        raise SettingsError(
+            f"--jira-ca-bundle {str(path)!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )
+    return path

@@ -178,7 +178,6 @@ class ConformanceRun(_Collection):
                 demo_env=setup.env if setup is not None else None,
             )
             profile = load_profile(settings.profile or (setup.profile if setup else None))
-            files.validate_output(settings)
         except SettingsError as exc:
             if emulator is not None:
                 emulator.stop()

@@ -8,6 +8,7 @@ offending key in one sentence, because the person who wrote it is the one readin
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import re
@@ -20,7 +21,7 @@ import jsonschema
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from conformance.settings import SettingsError
+from conformance.settings import SettingsError, decode_text, read_regular_file
 
 Access = Literal["read", "write"]
 BUNDLED = ("visor-default", "visor-two-way")
@@ -84,20 +85,124 @@ class ProfileError(SettingsError):
         self.label, self.line, self.key, self.problem = label, line, key, problem
 
 
+MAX_PROFILE_BYTES = 256 * 1024
+MAX_DEPTH = 32  # nesting levels; a real profile uses four
+MAX_ALIASES = 100  # alias references (*name); a real profile uses none or a few
+MAX_NODES = 20_000  # nodes once every alias is expanded: what validation will walk
+
+
+class _TooComplex(Exception):
+    """The YAML would take unbounded memory or recursion to read (an alias bomb, deep nesting)."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line, self.problem = line, problem
+
+
+class _BadKey(Exception):
+    def __init__(self, line: int, what: str) -> None:
+        super().__init__(what)
+        self.line, self.what = line, what
+
+
 class _LineLoader(yaml.SafeLoader):
-    """Keeps the line of every mapping key, so errors can point at it, and refuses duplicates."""
+    """Keeps the line of every mapping key, so errors can point at it, and refuses duplicates.
+
+    It also bounds the work: nesting depth and alias references are counted while composing, and
+    the size of the document with every alias expanded is checked before anything is built, so a
+    "billion laughs" profile is refused in one sentence instead of growing memory without bound.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _TooComplex(
+                    line,
+                    f"it uses more than {MAX_ALIASES} aliases (*name), more than a profile needs",
+                )
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _TooComplex(line, f"it is nested more than {MAX_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        _check_expanded_size(node)
+        return node
+
+
+def _check_expanded_size(root: yaml.Node | None) -> None:
+    """Refuse a document whose alias-expanded size exceeds MAX_NODES, or an alias that refers to
+    the list or mapping containing it (memoised, so this is linear in the file)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        line = node.start_mark.line + 1
+        if id(node) in open_nodes:
+            raise _TooComplex(line, "an alias refers to the list or mapping that contains it")
+        open_nodes.add(id(node))
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_NODES:
+                raise _TooComplex(
+                    line,
+                    f"its aliases expand to more than {MAX_NODES} values, more than a profile "
+                    "needs (an alias bomb?)",
+                )
+        open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    if root is not None:
+        size(root)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
+    own_count = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
+    loader.flatten_mapping(node)  # merge keys (<<: *base) come first, then the mapping's own keys
+    merged = len(node.value) - own_count
     mapping: dict[Any, Any] = {}
     lines: dict[Any, int] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+    own_lines: dict[Any, int] = {}
+    for position, (key_node, value_node) in enumerate(node.value):
         line = key_node.start_mark.line + 1
-        if key in lines:
-            raise _DuplicateKey(str(key), line, lines[key])
-        lines[key] = line
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise _BadKey(
+                line, "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+            )
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            raise _BadKey(line, "null" if key is None else _describe_value(key))
+        if position < merged:  # from a merge: the mapping's own key, or an earlier merge, wins
+            if key not in lines:
+                lines[key] = line
+                mapping[key] = loader.construct_object(value_node, deep=True)
+            continue
+        if key in own_lines:
+            raise _DuplicateKey(key, line, own_lines[key])
+        own_lines[key] = lines[key] = line
         mapping[key] = loader.construct_object(value_node, deep=True)
     mapping[_LINES] = lines
     mapping[_LINE] = node.start_mark.line + 1
@@ -125,14 +230,12 @@ def resolve_profile_path(name_or_path: str | None) -> tuple[str, str]:
         text = resources.files("conformance.profiles").joinpath(f"{name}.yaml").read_text("utf-8")
         return f"bundled profile {name}", text
     path = Path(name).expanduser()
+    hint = f"give a readable YAML file or one of the bundled profiles: {', '.join(BUNDLED)}"
     try:
-        return str(path), path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise SettingsError(
-            f"--jira-profile {str(path)!r} cannot be read ({reason}); give a readable YAML "
-            f"file or one of the bundled profiles: {', '.join(BUNDLED)}"
-        ) from None
+        data = read_regular_file(path, "--jira-profile", MAX_PROFILE_BYTES, what="profile")
+    except SettingsError as exc:
+        raise SettingsError(f"{exc}; {hint}") from None
+    return str(path), decode_text(data, f"--jira-profile {str(path)!r}")
 
 
 def load_profile(name_or_path: str | None) -> Profile:
@@ -155,6 +258,23 @@ def _parse(label: str, text: str) -> dict[str, Any]:
         raise ProfileError(
             label, dup.line, dup.key, f"the key appears twice (first at line {dup.first_line})"
         ) from None
+    except _TooComplex as bomb:
+        raise ProfileError(
+            label,
+            bomb.line,
+            _key_near(text, bomb.line),
+            f"the profile is refused because {bomb.problem}",
+        ) from None
+    except _BadKey as bad:
+        raise ProfileError(
+            label,
+            bad.line,
+            None,
+            f"a key must be a name (text), not {bad.what}; write keys as 'name: value' and quote "
+            "a key that looks like a number, such as '1': value",
+        ) from None
+    except RecursionError:
+        raise ProfileError(label, None, None, "it is nested too deeply to be a profile") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = min(mark.line + 1, max(1, len(text.splitlines()))) if mark is not None else None
@@ -245,7 +365,11 @@ def _describe_value(value: Any) -> str:
         return f"the text {value!r}"
     if isinstance(value, list):
         return "a list"
-    return "a mapping"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, datetime.date):
+        return f"the date {value.isoformat()} (quote it to make it text)"
+    return f"a value of type {type(value).__name__}"
 
 
 def describe_schema_error(error: jsonschema.ValidationError) -> tuple[list[Any], str]:

@@ -47,13 +47,21 @@ def run_command(
 def in_terminal(
     tmp_path: Path, args: list[str], answers: list[tuple[str, str]], env: dict[str, str]
 ) -> tuple[int, str]:
-    """Run the command on a pseudo-terminal, typing each answer once its prompt appears."""
+    """Run the command on a pseudo-terminal, typing each answer (and Enter) once its prompt appears."""
+    keys = [(prompt, answer.encode() + b"\n") for prompt, answer in answers]
+    return type_at_prompts(tmp_path, args, keys, env)
+
+
+def type_at_prompts(
+    cwd: Path, args: list[str], keys: list[tuple[str, bytes]], env: dict[str, str]
+) -> tuple[int, str]:
+    """Run the command on a pty; once each prompt text appears, send its raw bytes (b"\\x03"...)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the command, with the pty as its controlling terminal
-        os.chdir(tmp_path)
+        os.chdir(cwd)
         os.execve(COMMAND, [COMMAND, *args], env)
     seen = b""
-    pending = list(answers)
+    pending = list(keys)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
@@ -66,7 +74,7 @@ def in_terminal(
                 break
             seen += chunk
         if pending and pending[0][0].encode() in seen:
-            os.write(fd, pending.pop(0)[1].encode() + b"\n")
+            os.write(fd, pending.pop(0)[1])
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")

@@ -57,7 +57,8 @@ def test_three_reports_are_written_with_host_and_timestamp(run_suite: RunSuite) 
         html_file.name.startswith("127.0.0.1-")
         and html_file.stem == json_file.stem == xml_file.stem
     )
-    assert html_file.stem.endswith("Z")
+    # <host>-<UTC timestamp>, then (issue 14 item 5) a suffix that makes the name unique per run
+    assert re.search(r"-\d{8}T\d{6}(\.\d{3})?Z(-[0-9a-f]{6})?$", html_file.stem), html_file.stem
     suite = ET.parse(xml_file).getroot()
     cases = suite.findall(".//testcase")
     assert len(cases) == len(run.result["results"]) and cases

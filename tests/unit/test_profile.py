@@ -3,6 +3,8 @@ sentence naming the file, the line and the key, and on the command line a usage 
 
 from __future__ import annotations
 
+import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -257,3 +259,97 @@ def test_invalid_profile_on_the_command_line_is_a_usage_error(
     )
     assert "Traceback" not in output
     assert "visor-bot-password" not in output
+
+
+# -- issue 14 item 13, issue 15: hostile YAML is one sentence, bounded in memory ----------------
+
+
+def _bomb(levels: int = 9, width: int = 9) -> str:
+    lines = ["a0: &a0 [" + ", ".join(['"lol"'] * width) + "]"]
+    for level in range(1, levels + 1):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * width) + "]")
+    return "name: bomb\n" + "\n".join(lines) + f"\nprojects: *a{levels}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "line"),
+    [
+        (_bomb(), "aliases expand to more than 20000 values", 6),
+        ("name: x\nprojects: &p [*p]\n", "an alias refers to the list or mapping", 2),
+        ("name: " + "[" * 3000 + "]" * 3000 + "\n", "nested more than 32 levels deep", 1),
+        (
+            "name: x\nprojects: [" + ", ".join(f"&a{i} 1" for i in range(101)) + "]\n"
+            "list: [" + ", ".join(f"*a{i}" for i in range(101)) + "]\n",
+            "more than 100 aliases",
+            3,
+        ),
+    ],
+    ids=["alias-bomb", "alias-cycle", "deep-nesting", "many-aliases"],
+)
+def test_yaml_that_would_grow_without_bound_is_refused(
+    tmp_path: Path, text: str, words: str, line: int
+) -> None:
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProfileError) as caught:
+            load_profile(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert words in str(caught.value)
+    assert str(caught.value).startswith(f"The profile {path} is invalid at line {line}")
+    assert peak < 20 * 1024 * 1024  # bytes: bounded, whatever the expansion would be
+
+
+@pytest.mark.parametrize(
+    ("key_yaml", "what"),
+    [
+        ("? [a, b]\n: 1", "not a list"),
+        ("? {a: 1}\n: 1", "not a mapping"),
+        ("1: a", "not the number 1"),
+        ("null: a", "not null"),
+        ("true: a", "not the boolean true"),
+    ],
+)
+def test_a_key_that_is_not_text_names_its_line(tmp_path: Path, key_yaml: str, what: str) -> None:
+    path = tmp_path / "keys.yaml"
+    path.write_text(f"name: x\nprojects: all-visible\n{key_yaml}\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(str(path))
+    assert f"invalid at line 3: a key must be a name (text), {what}" in str(caught.value)
+
+
+def test_a_yaml_merge_key_is_valid_and_own_keys_win(tmp_path: Path) -> None:
+    path = tmp_path / "merge.yaml"
+    path.write_text(
+        "name: merged\nprojects:\n"
+        "  - &p {key: ABC, access: write, issue_types: [Task]}\n"
+        "  - <<: *p\n    key: DEF\n"
+    )
+    profile = load_profile(str(path))
+    assert [(p.key, p.access) for p in profile.projects or ()] == [
+        ("ABC", "write"),
+        ("DEF", "write"),
+    ]
+
+
+def test_a_key_written_twice_beside_a_merge_is_still_a_duplicate(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "name: x\nprojects:\n  - &p {key: ABC}\n  - <<: *p\n    key: DEF\n    key: GHI\n"
+    )
+    with pytest.raises(ProfileError, match="line 6, key 'key': the key appears twice"):
+        load_profile(str(path))
+
+
+def test_a_fifo_or_a_huge_file_as_profile_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(SettingsError, match="is a named pipe, not an ordinary file"):
+        load_profile(str(fifo))
+    big = tmp_path / "big.yaml"
+    big.write_text("name: x\n" + "# padding\n" * 30000)
+    with pytest.raises(SettingsError, match="is larger than 256 KiB"):
+        load_profile(str(big))
