@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance import __version__
-from conformance.report import summary
+from conformance.findings import Finding
+from conformance.report import compare, summary
+from conformance.report.terminal_text import no_surrogates
 from conformance.secrets import Redactor
 
 if TYPE_CHECKING:
     from conformance.check import CheckRecord
+    from conformance.report.summary import FixItem
     from conformance.target import JiraTarget
 
 SCHEMA_ID = "visor-jira-conformance/result/v1"
 
 
 def build(target: JiraTarget) -> dict[str, Any]:
+    decided = summary.run_verdict(target)
     identity = target.identity
     creds = target.settings.credentials
     http = target.http.counters
-    return {
+    result: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "visor-jira-conformance", "version": __version__},
         "target": {
@@ -36,9 +42,11 @@ def build(target: JiraTarget) -> dict[str, Any]:
             "displayName": identity.get("botDisplayName"),
             "authScheme": creds.scheme if creds else None,
         },
-        "verdict": summary.verdict(target),
+        "verdict": decided.verdict.value,
+        "exit_code": int(decided.exit_code),
         "summary": summary.counts(target),
         "results": [_result(record) for record in target.records],
+        "groups": [_group(item) for item in summary.plan(target).fixes],
         "http": {
             "requests": http.requests,
             "failed_logins": http.failed_logins,
@@ -54,6 +62,40 @@ def build(target: JiraTarget) -> dict[str, Any]:
             "strict": target.settings.strict,
             "settings_sources": dict(target.settings.sources),
         },
+    }
+    if decided.reasons:
+        result["incomplete"] = _incomplete(target)
+    since = compare.for_target(target)
+    if since is not None:
+        result["since_last_run"] = since.as_json()
+    return result
+
+
+def _incomplete(target: JiraTarget) -> dict[str, Any]:
+    decided = summary.run_verdict(target)
+    data: dict[str, Any] = {
+        "reasons": [reason.value for reason in decided.reasons],
+        "signal": decided.signal,
+        "not_run": list(decided.not_run),
+        "not_run_count": len(decided.not_run),
+    }
+    found = getattr(getattr(target, "run_state", None), "finding", None)
+    if isinstance(found, Finding):
+        data["finding"] = found.as_json()
+    return data
+
+
+def _group(item: FixItem) -> dict[str, Any]:
+    """One numbered fix: the change, and every check and project it fixes."""
+    return {
+        "number": item.number,
+        "code": item.code,
+        "severity": item.severity,
+        "summary": item.summary,
+        "remediation": item.remediation,
+        "projects": item.projects,
+        "checks": item.checks,
+        "blocks": item.blocks,
     }
 
 
@@ -75,6 +117,26 @@ def _result(record: CheckRecord) -> dict[str, Any]:
 
 
 def write(result: dict[str, Any], path: Path, redactor: Redactor) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Scrubbed, lone surrogates replaced (Jira text cut mid-emoji), written atomically."""
     text = json.dumps(redactor.scrub_obj(result), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    atomic_write_text(path, no_surrogates(text) + "\n")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename: a reader (or a failure halfway)
+    never sees half a report, and an earlier report of the same name stays whole until then.
+
+    A local stand-in for ``conformance.report.files.atomic_write_text``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".partial", dir=path.parent
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, 0o644)  # a report, not a secret: as readable as before
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
