@@ -24,6 +24,7 @@ def three_broken_layers():
 def test_root_causes_are_numbered_in_layer_order_and_count_what_they_block() -> None:
     target, tls = three_broken_layers()
     items = summary.fix_first(target)
+    # Run order (layer order): the numbers a row links to while the run goes on never change.
     assert [i.code for i in items] == ["NET_TLS_UNTRUSTED", "PERM_MISSING", None]
     assert [i.number for i in items] == [1, 2, 3]
     assert items[0].record is tls and items[0].blocks == 2
@@ -44,17 +45,18 @@ def test_warnings_only_is_ready_but_not_strictly_certified() -> None:
     target = make_target(strict=True)
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
     add(target, "reachability.dns", Outcome.PASS)
-    assert summary.verdict(target) == summary.READY
+    # A strict run does not accept the warning: the one verdict says so, everywhere.
+    assert summary.verdict(target) == summary.NOT_READY
     assert summary.fix_first(target) == []
-    assert [f.code for _r, f in summary.warnings(target)] == ["NET_PLAIN_HTTP"]
+    assert [f.code for f in summary.warnings(target)] == ["NET_PLAIN_HTTP"]
     assert summary.strict_blockers(target) == 1
     lines = terminal.verdict_lines(target, {})
-    assert any(line.startswith("READY for Visor") for line in lines)
-    assert "Strict certification: NOT passed, 1 warning or blocked check." in lines
+    assert any(line.startswith("NOT READY for Visor") for line in lines)
+    assert "Strict certification run: 1 warning or blocked check counts as failing." in lines
 
 
-def test_an_empty_run_is_not_ready() -> None:
-    assert summary.verdict(make_target()) == summary.NOT_READY
+def test_an_empty_run_is_incomplete() -> None:
+    assert summary.verdict(make_target()) == summary.INCOMPLETE
 
 
 def test_terminal_block_lists_fixes_with_remediation_and_existing_reports(tmp_path: Path) -> None:
@@ -67,7 +69,7 @@ def test_terminal_block_lists_fixes_with_remediation_and_existing_reports(tmp_pa
     assert " 1. [NET_TLS_UNTRUSTED]" in text
     assert " 2. [PERM_MISSING]" in text
     assert "    Fix: " in text
-    assert "holds up 2 other check(s)" in text
-    assert f"HTML   {html}" in text and "missing.json" not in text
-    assert all(len(line) <= terminal.WIDTH for line in lines)
+    assert "holds up 2 other checks" in text
+    assert f"HTML  {html}" in text and "missing.json" not in text
+    assert all(len(line) <= terminal.terminal_width() for line in lines)
     assert PASSWORD not in text
