@@ -455,8 +455,9 @@ _SPECS = [
     FindingSpec(
         "RATE_LIMITED",
         W,
-        "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests (limit "
-        "{limit}, refill {fill_rate}).",
+        "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests (X-RateLimit-Limit, "
+        "the allowance in requests: {limit}; X-RateLimit-FillRate, the requests added per refill "
+        "interval: {fill_rate}).",
         "Visor backs off when limited, but imports will be slower. A Jira administrator can "
         "exempt the bot or raise its allowance under Administration > System > Rate limiting "
         "> Exemptions.",
