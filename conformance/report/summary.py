@@ -46,6 +46,7 @@ class FixItem:
     severity: str
     masked_summary: str
     masked_remediation: str
+    first_summary: str = ""
     blocks: int = 0
 
     @property
@@ -62,7 +63,12 @@ class FixItem:
 
     @property
     def summary(self) -> str:
-        return groups.fill_projects(self.masked_summary, self.projects)
+        """The first row's words as observed (a summary may quote Jira, so it is never rewritten
+        with other projects' keys), then the other projects where the same was found."""
+        projects = self.projects
+        if len(projects) <= 1:
+            return self.first_summary
+        return f"{self.first_summary} The same in {groups.project_span(projects[1:])}."
 
     @property
     def remediation(self) -> str:
@@ -176,6 +182,7 @@ class Plan:
                 severity=severity,
                 masked_summary=groups.mask_project(summary, record.project),
                 masked_remediation=groups.mask_project(remediation, record.project),
+                first_summary=summary,
             )
             keys[key] = item
             items.append(item)
