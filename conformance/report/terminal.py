@@ -132,9 +132,10 @@ def closing_block(target: JiraTarget, paths: dict[str, Path], width: int) -> lis
     if target.settings.strict:
         strict = summary.strict_blockers(target)
         lines.append(
-            "Strict certification run: no warning, no blocked check."
+            "Strict certification: passed, no warning, no blocked check."
             if not strict
-            else f"Strict certification run: {summary.plural(strict, 'warning or blocked check')}"
+            else f"Strict certification: NOT passed, "
+            f"{summary.plural(strict, 'warning or blocked check')}"
             f" {'counts' if strict == 1 else 'count'} as failing."
         )
     if decided.verdict is Verdict.INCOMPLETE or decided.reasons:
@@ -154,7 +155,7 @@ def closing_block(target: JiraTarget, paths: dict[str, Path], width: int) -> lis
     if existing:
         lines += ["", "Reports (attach the HTML report to your Visor ticket):"]
         for label, path in existing:
-            lines += wrap(terminal_safe(f"{label} {path}"), width, "  ", "        ")
+            lines += wrap(terminal_safe(f"{label}  {path}"), width, "  ", "         ")
     lines.append(rule)
     return [terminal_safe(target.redactor.scrub(line)) for line in lines]
 

@@ -52,7 +52,7 @@ def test_warnings_only_is_ready_but_not_strictly_certified() -> None:
     assert summary.strict_blockers(target) == 1
     lines = terminal.verdict_lines(target, {})
     assert any(line.startswith("NOT READY for Visor") for line in lines)
-    assert "Strict certification run: 1 warning or blocked check counts as failing." in lines
+    assert "Strict certification: NOT passed, 1 warning or blocked check counts as failing." in lines
 
 
 def test_an_empty_run_is_incomplete() -> None:
@@ -70,6 +70,6 @@ def test_terminal_block_lists_fixes_with_remediation_and_existing_reports(tmp_pa
     assert " 2. [PERM_MISSING]" in text
     assert "    Fix: " in text
     assert "holds up 2 other checks" in text
-    assert f"HTML  {html}" in text and "missing.json" not in text
+    assert f"HTML   {html}" in text and "missing.json" not in text
     assert all(len(line) <= terminal.terminal_width() for line in lines)
     assert PASSWORD not in text

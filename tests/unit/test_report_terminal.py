@@ -91,7 +91,7 @@ def test_strict_grammar_counts_one_and_many() -> None:
     target = make_target(strict=True)
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
     text = "\n".join(terminal.closing_block(target, {}, 100))
-    assert "Strict certification run: 1 warning or blocked check counts as failing." in text
+    assert "Strict certification: NOT passed, 1 warning or blocked check counts as failing." in text
 
 
 def test_jira_text_cannot_drive_the_terminal() -> None:
