@@ -135,13 +135,12 @@ class Renderer:
         """The row's expansion; empty for a passing row (its notes and evidence stay in the JSON
         result only) and for a skipped row whose one note the cell already shows."""
         root, fix = self._root_and_fix(record)
-        passed = record.outcome is Outcome.PASS
         if record.outcome is Outcome.SKIPPED and len(record.notes) <= 1 and not record.findings:
             return ""
-        if passed:
+        if record.outcome is Outcome.PASS:
             return ""
         markup = self.details_module.details(  # type: ignore[attr-defined]
-            record, root, fix if root else None, [] if passed else record.exchanges(), passed
+            record, root, fix if root else None, record.exchanges()
         )
         return log_safe(self._final(markup))
 
