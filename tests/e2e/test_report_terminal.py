@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from werkzeug.wrappers import Request, Response
@@ -88,6 +89,9 @@ def test_jira_text_reaches_the_closing_block_neutralised(tmp_path: Path) -> None
     assert data["verdict"] == "not-ready"
     (page,) = reports.glob("*.html")
     assert page.read_text(encoding="utf-8").rstrip().endswith("</html>")
+    assert "cut \ufffd" in result.read_text(encoding="utf-8")
+    (junit,) = reports.glob("*.xml")
+    ElementTree.parse(junit)  # well-formed: JUnit escapes the surrogate itself
     assert b"Traceback" not in run.stdout + run.stderr
 
 
