@@ -29,7 +29,10 @@ def mask_project(text: str, project: str | None) -> str:
 
 def fill_projects(text: str, projects: Sequence[str]) -> str:
     """A masked text with the mark replaced by the compact list of the group's projects."""
-    return text.replace(PROJECT_MARK, project_span(projects))
+    span = project_span(projects)
+    if len(projects) > 1:
+        text = text.replace(PROJECT_MARK + "'s", f"each of these projects' ({span})")
+    return text.replace(PROJECT_MARK, span)
 
 
 def project_span(projects: Sequence[str]) -> str:

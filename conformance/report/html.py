@@ -133,10 +133,12 @@ class Renderer:
 
     def details(self, record: CheckRecord) -> str:
         """The row's expansion; empty for a passing row (its notes and evidence stay in the JSON
-        result only) and for a skipped row whose one note the cell already shows."""
+        result only), and for a skipped or blocked row whose cell already says it all."""
         root, fix = self._root_and_fix(record)
         if record.outcome is Outcome.SKIPPED and len(record.notes) <= 1 and not record.findings:
             return ""
+        if root is not None and not (record.notes or record.evidence or record.findings):
+            return ""  # a blocked row: its cell already names the root cause and the fix
         if record.outcome is Outcome.PASS:
             return ""
         markup = self.details_module.details(  # type: ignore[attr-defined]

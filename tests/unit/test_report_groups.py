@@ -79,4 +79,8 @@ def test_project_keys_are_masked_as_whole_words_only() -> None:
     masked = groups.mask_project("In OPS: OPSX and MY_OPS stay, OPS goes", "OPS")
     assert masked == f"In {groups.PROJECT_MARK}: OPSX and MY_OPS stay, {groups.PROJECT_MARK} goes"
     assert groups.project_span(["A1", "B2", "C3"]) == "A1, B2 and C3"
+    masked = groups.mask_project("grant it in OPS's scheme", "OPS")
+    assert groups.fill_projects(masked, ["OPS", "MKT"]) == (
+        "grant it in each of these projects' (OPS and MKT) scheme"
+    )
     assert groups.project_span(["A1", "B2", "C3", "D4"]) == "A1 … D4, 4 projects"

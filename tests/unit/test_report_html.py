@@ -48,6 +48,9 @@ def test_blocked_row_points_at_the_root_cause_and_its_fix_number() -> None:
     cell = html.finding_cell(target, blocked)
     assert "Blocked by <b>reachability.tcp</b> (NET_REFUSED)" in cell
     assert '<a href="#vc-fix-1">fix #1</a>' in cell
+    # The cell says it all: a blocked row opens to nothing more, unless it has notes of its own.
+    assert html.details_html(target, blocked) == ""
+    blocked.notes.append("waited for the TCP check")
     assert "needs <b>reachability.tcp</b> to pass first" in html.details_html(target, blocked)
 
 

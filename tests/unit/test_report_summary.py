@@ -52,7 +52,9 @@ def test_warnings_only_is_ready_but_not_strictly_certified() -> None:
     assert summary.strict_blockers(target) == 1
     lines = terminal.verdict_lines(target, {})
     assert any(line.startswith("NOT READY for Visor") for line in lines)
-    assert "Strict certification: NOT passed, 1 warning or blocked check counts as failing." in lines
+    assert (
+        "Strict certification: NOT passed, 1 warning or blocked check counts as failing." in lines
+    )
 
 
 def test_an_empty_run_is_incomplete() -> None:
