@@ -216,7 +216,7 @@ _SPECS = [
     FindingSpec(
         "API_SCHEMA",
         E,
-        "{endpoint} answered JSON that does not match Jira's shape: {field} {problem}.",
+        "{endpoint} answered JSON that does not match Jira's shape ({field} {problem}).",
         "A standard Jira never answers this. A reverse proxy, a security app or a "
         "customisation is rewriting Jira's answers: ask the Jira administrator which one, and "
         "send this report (it shows the answer) to Visor support.",
