@@ -295,7 +295,7 @@ _SPECS = [
     FindingSpec(
         "API_SCHEMA",
         E,
-        "{endpoint} answered JSON that does not match Jira's shape: {field} {problem}.",
+        "{endpoint} answered JSON that does not match Jira's shape ({field} {problem}).",
         "A standard Jira never answers this. A reverse proxy, a security app or a "
         "customisation is rewriting Jira's answers: ask the Jira administrator which one, and "
         "send this report (it shows the answer) to Visor support.",
@@ -574,8 +574,9 @@ _SPECS = [
     FindingSpec(
         "RATE_LIMITED",
         W,
-        "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests (limit "
-        "{limit}, refill {fill_rate}).",
+        "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests (X-RateLimit-Limit, "
+        "the allowance in requests: {limit}; X-RateLimit-FillRate, the requests added per refill "
+        "interval: {fill_rate}).",
         "Jira refused requests for exceeding the bot's rate limit, although the suite paces itself "
         "by Jira's X-RateLimit headers and waits as Retry-After asks (up to 30 s). A Jira administrator "
         "can exempt the bot or raise its allowance under Administration > System > Rate limiting "

@@ -404,9 +404,8 @@ class ConformanceRun(_Collection):
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from conformance.report import terminal
 
-        write_closing = getattr(terminal, "write_closing", None)
-        if write_closing is not None and self.reports_wanted:
-            write_closing(self.config, self.target, self.paths)
+        if self.reports_wanted:
+            terminal.write_closing(self.config, self.target, self.paths)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from conformance.report import terminal

@@ -1,36 +1,46 @@
 """The HTML report attached to support tickets: pytest-html, shaped into a readable verdict.
 
-The page answers, top to bottom: is this Jira ready for Visor; the facts step 2 of the guide asks
-for; what to fix first, in order; then one row per check that opens to its evidence, the redacted
-HTTP exchanges and a ``curl`` command that repeats them.
+The page answers, top to bottom: is this Jira ready for Visor; what to change first, one item per
+change (however many projects it fixes); a project by area matrix for multi-project runs; the
+warnings; the facts step 2 of the guide asks for; then one row per check. Failing, blocked and
+warning rows open to their evidence, the redacted HTTP exchanges and a ``curl`` command that
+repeats them; passing rows stay compact (their evidence is left out, so a 200-project run stays
+a small attachment).
 
-Everything that comes from Jira (or from the customer's settings) is scrubbed of secrets and
-escaped here, because pytest-html inserts test ids, summary entries, table cells and
-Environment values as raw HTML (pytest-html#1024).
+Markup comes from Jinja2 templates (``templates/``) with autoescape; every value is scrubbed of
+the secret and of lone surrogates before it is escaped (pytest-html inserts our cells, summary
+and log with ``innerHTML``: pytest-html#1024). The fix list is planned incrementally, once per
+row, so rendering is linear in the number of rows.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import platform
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+import jinja2
 import pytest
+from markupsafe import Markup
 
 from conformance import __version__
 from conformance.check import CheckRecord, Outcome
-from conformance.report import summary
+from conformance.engine.verdict import Verdict
+from conformance.report import compare, summary
+from conformance.report.summary import Plan, plural
+from conformance.report.terminal_text import no_surrogates
 from conformance.settings import describe_settings
 
 if TYPE_CHECKING:
     from conformance.evidence import Evidence, Exchange
-    from conformance.findings import Finding
+    from conformance.secrets import Redactor
     from conformance.target import JiraTarget
 
 CSS_PATH = Path(__file__).with_name("report.css")
+TEMPLATES = Path(__file__).with_name("templates")
 OUTCOME_LABELS = {
     "pass": "Pass",
     "warn": "Warning",
@@ -41,13 +51,49 @@ OUTCOME_LABELS = {
     "incomplete": "Incomplete",
 }
 NOT_LEARNED = "not learned (the check that reads it did not pass)"
-# pytest-html outcomes whose rows start folded: the failing ones open by themselves.
-COLLAPSED_BY_DEFAULT = ["passed", "skipped"]
+# Worst first: the matrix cell of a project and area shows its worst row.
+SEVERITY_ORDER = ("error", "fail", "incomplete", "blocked", "warn", "skipped", "pass")
+NOT_RUN_SHOWN = 6
 
 
-def esc(value: object) -> str:
-    """Text as HTML: every <, >, & and quote escaped."""
-    return html.escape("" if value is None else str(value), quote=True)
+def anchor(record: CheckRecord) -> str:
+    """The id of a row's check cell, which the matrix and the fix list link to."""
+    return "r-" + re.sub(r"[^A-Za-z0-9._-]+", "-", record.label).rstrip("-")
+
+
+def environment(redactor: Redactor) -> jinja2.Environment:
+    """Templates with autoescape; every value is scrubbed before it is escaped (the secret is
+    removed before escaping could disguise it) and freed of lone surrogates."""
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Markup):
+            return value
+        return no_surrogates(redactor.scrub("" if value is None else str(value)))
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["anchor"] = anchor
+    env.globals.update(
+        labels=OUTCOME_LABELS,
+        plural=plural,
+        not_learned=NOT_LEARNED,
+        evidence_label=evidence_label,
+        facts=lambda ev: json.dumps(ev.facts, indent=2, default=str, ensure_ascii=False),
+    )
+    return env
+
+
+def evidence_label(ev: Evidence, record: CheckRecord) -> str:
+    """What a piece of evidence says about the row: "as expected" only on a row that passed."""
+    if not ev.ok:
+        return ev.problem or "problem"
+    return "as expected" if record.outcome in (Outcome.PASS, Outcome.WARN) else "read"
 
 
 def log_safe(markup: str) -> str:
@@ -56,47 +102,107 @@ def log_safe(markup: str) -> str:
     return markup.replace("\nE", "\n&#69;")
 
 
+class Renderer:
+    """One target's templates and plan: the rows are rendered as they come, the summary once."""
+
+    def __init__(self, target: JiraTarget) -> None:
+        self.target = target
+        self.env = environment(target.redactor)
+        self.cells = self.env.get_template("cells.html.j2").module
+        self.details_module = self.env.get_template("details.html.j2").module
+        self.plan = Plan()
+
+    def _final(self, markup: object) -> str:
+        return no_surrogates(self.target.redactor.scrub(str(markup)))
+
+    def _root_and_fix(self, record: CheckRecord) -> tuple[CheckRecord | None, Any]:
+        self.plan.update(self.target.records)
+        root = record.root_cause() if record.blocked_by is not None else None
+        return root, self.plan.fix_for(record)
+
+    def row_cells(self, record: CheckRecord) -> list[str]:
+        root, fix = self._root_and_fix(record)
+        cells = self.cells
+        return [
+            self._final(cells.outcome(record.outcome.value, OUTCOME_LABELS)),  # type: ignore[attr-defined]
+            self._final(cells.check(record)),  # type: ignore[attr-defined]
+            self._final(cells.project(record)),  # type: ignore[attr-defined]
+            self._final(cells.step(record)),  # type: ignore[attr-defined]
+            self._final(cells.finding(record, root, fix if root else None)),  # type: ignore[attr-defined]
+        ]
+
+    def details(self, record: CheckRecord) -> str:
+        """The row's expansion; empty for a passing row (its notes and evidence stay in the JSON
+        result only), and for a skipped or blocked row whose cell already says it all."""
+        root, fix = self._root_and_fix(record)
+        if record.outcome is Outcome.SKIPPED and len(record.notes) <= 1 and not record.findings:
+            return ""
+        if root is not None and not (record.notes or record.evidence or record.findings):
+            return ""  # a blocked row: its cell already names the root cause and the fix
+        if record.outcome is Outcome.PASS:
+            return ""
+        markup = self.details_module.details(  # type: ignore[attr-defined]
+            record, root, fix if root else None, record.exchanges()
+        )
+        return log_safe(self._final(markup))
+
+    def summary(self) -> str:
+        target = self.target
+        found = summary.plan(target)
+        context = {
+            "verdict": verdict_view(target, found),
+            "url": target.url,
+            "counts": [(k, v) for k, v in summary.counts(target).items() if v],
+            "fixes": found.fixes,
+            "warnings": found.warnings,
+            "since": compare.for_target(target),
+            "matrix": matrix_view(target.records),
+            "strict": target.settings.strict,
+            "instance": instance_facts(target),
+            "run": run_facts(target),
+            "ticket": "\n".join(
+                f"{k}: {v}" for k, v in instance_facts(target) if k != "Authentication"
+            ),
+        }
+        return self._final(self.env.get_template("summary.html.j2").render(context))
+
+
 class HtmlReportPlugin:
-    """Hooks into pytest-html: title, the summary sections, the table's columns and row details."""
+    """Hooks into pytest-html: title, the summary sections, the table's columns and row details.
+
+    pytest-html writes the page itself, after the JSON result (written atomically), so a failure
+    there loses no other report; every string we hand it is free of lone surrogates, which would
+    make its UTF-8 write fail.
+    """
 
     def __init__(self, target: JiraTarget, config: pytest.Config) -> None:
         self.target = target
         self.config = config
-
-    def text(self, value: object) -> str:
-        """Scrub, then escape: the secret is removed before escaping could disguise it."""
-        return esc(self.target.redactor.scrub("" if value is None else str(value)))
+        self.renderer = Renderer(target)
 
     # -- page ---------------------------------------------------------------------------------
 
     def pytest_html_report_title(self, report: Any) -> None:
         # The template escapes the title itself; only the secret needs removing here.
-        report.title = f"Jira readiness for Visor: {self.target.redactor.scrub(self.target.url)}"
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if self.config.getini("render_collapsed") == "passed":
-            for plugin in self.config.pluginmanager.get_plugins():
-                report = getattr(plugin, "_report", None)
-                if report is not None and hasattr(report, "set_data"):
-                    report.set_data("renderCollapsed", COLLAPSED_BY_DEFAULT)
+        title = f"Jira readiness for Visor: {self.target.url}"
+        report.title = no_surrogates(self.target.redactor.scrub(title))
 
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str]
     ) -> None:
-        page = render_summary(self.target)
-        prefix.append(self.target.redactor.scrub(page))
+        prefix.append(self.renderer.summary())
 
     # -- table ----------------------------------------------------------------------------------
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        # pytest-html keys its filters on the first column's text, so that column stays (hidden
-        # by the stylesheet) and ours follow it.
+        # pytest-html keys its outcome filter on the first column, which stays (hidden by the
+        # stylesheet); columns marked sortable are copied into each row's data, so only the
+        # short ones are.
         cells[1:] = [
             '<th class="sortable" data-column-type="outcome">Outcome</th>',
-            '<th class="sortable" data-column-type="testId">Check</th>',
+            '<th data-column-type="check">Check</th>',
             '<th class="sortable" data-column-type="project">Project</th>',
-            '<th class="sortable" data-column-type="step">Checklist step</th>',
+            '<th data-column-type="step">Step</th>',
             '<th data-column-type="finding">Finding</th>',
             '<th class="sortable" data-column-type="duration">Time</th>',
         ]
@@ -105,23 +211,20 @@ class HtmlReportPlugin:
         duration = cells[2] if len(cells) > 2 else '<td class="col-duration"></td>'
         record: CheckRecord | None = getattr(report, "conformance_record", None)
         if record is None:
+            nodeid = no_surrogates(self.target.redactor.scrub(report.nodeid))
             cells[1:] = [
                 '<td class="col-outcome"></td>',
-                f'<td class="col-testId">{self.text(report.nodeid)}</td>',
+                f'<td class="col-testId">{Markup.escape(nodeid)}</td>',
                 '<td class="col-project"></td>',
                 '<td class="col-step"></td>',
                 '<td class="col-finding"></td>',
                 duration,
             ]
             return
+        cells[0] = cells[0].replace('class="col-result"', "class=col-result")
         cells[1:] = [
-            f'<td class="col-outcome">{outcome_badge(record.outcome)}</td>',
-            f'<td class="col-testId"><div class="vc-title">{self.text(record.requirement.title)}</div>'
-            f'<div class="vc-id">{self.text(record.id)}</div></td>',
-            f'<td class="col-project">{self.text(record.project or "")}</td>',
-            f'<td class="col-step">{self.text(record.requirement.step.value)}</td>',
-            f'<td class="col-finding">{self.target.redactor.scrub(finding_cell(self.target, record))}</td>',
-            duration,
+            *self.renderer.row_cells(record),
+            duration.replace('"col-duration"', "col-duration"),
         ]
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
@@ -129,64 +232,132 @@ class HtmlReportPlugin:
         if record is None:
             return
         del data[:]
-        data.append(log_safe(self.target.redactor.scrub(details_html(self.target, record))))
+        details = self.renderer.details(record)
+        if details:
+            data.append(details)
 
 
-# -- the summary sections ---------------------------------------------------------------------
+# -- views: plain data for the templates -------------------------------------------------------
 
 
-def render_summary(target: JiraTarget) -> str:
-    """Verdict, facts, what to fix first and the warnings: the top of the page."""
-    return "".join(
-        [verdict_html(target), facts_html(target), fix_first_html(target), warnings_html(target)]
-    )
+@dataclass(frozen=True)
+class VerdictView:
+    state: str
+    mark: str
+    headline: str
+    detail: str
+    not_run: tuple[str, ...]
+    not_run_head: str
 
 
-def verdict_html(target: JiraTarget) -> str:
-    run_verdict = summary.run_verdict(target)
-    ready = run_verdict.verdict.value == summary.READY
+def verdict_view(target: JiraTarget, found: Plan) -> VerdictView:
+    decided = summary.run_verdict(target)
     counts = summary.counts(target)
-    fixes = summary.fix_first(target)
-    if run_verdict.verdict.value == "incomplete":
-        why = ", ".join(reason.value for reason in run_verdict.reasons)
-        headline = "Incomplete: no verdict"
-        detail = (
-            f"The run did not complete ({why}): {len(run_verdict.not_run)} required check(s) did "
-            "not run, so this report cannot say whether this Jira is ready. Run the check again."
-        )
-    elif ready:
-        headline = "Ready for Visor"
+    fixes = found.fixes
+    if decided.verdict is Verdict.READY:
+        headline, mark = "Ready for Visor", "\u2713"
         detail = "Every requirement of the Visor integration that was checked is met."
         if counts["warn"]:
-            detail += f" {counts['warn']} warning{_s(counts['warn'])} below are worth a look."
-    else:
-        headline = "Not ready for Visor"
+            detail += (
+                f" {plural(counts['warn'], 'warning')} below "
+                f"{'is' if counts['warn'] == 1 else 'are'} worth a look."
+            )
+    elif decided.verdict is Verdict.NOT_READY:
+        headline, mark = "Not ready for Visor", "\u2715"
+        failing = sum(len(item.records) for item in fixes)
         detail = (
-            f"{len(fixes)} problem{_s(len(fixes))} must be fixed before Visor can use this Jira. "
-            "Fix them in the order below, then run the check again."
+            f"{plural(len(fixes), 'change')} must be made before Visor can use this Jira "
+            f"({plural(failing, 'failing check')}). Make them in the order below, then run the "
+            "check again."
         )
+        if not fixes and target.settings.strict:
+            detail = "Nothing failed, but this strict certification run counts warnings and "
+            detail += "blocked checks as failing."
+    else:
+        headline, mark = "Incomplete: no verdict yet", "?"
+        detail = "The run did not finish, so it says nothing final about this Jira. Run it again."
+    if decided.reasons:
+        from conformance.report.terminal import REASONS
+
+        why = "; ".join(REASONS[r] for r in decided.reasons)
+        detail += f" Incomplete: {why}" + (f" ({decided.signal})." if decided.signal else ".")
     if target.settings.strict:
         strict = summary.strict_blockers(target)
         detail += (
             " Strict certification run: passed with no warning."
-            if ready and not strict
-            else f" Strict certification run: {strict} warning or blocked row{_s(strict)} also count."
+            if decided.verdict is Verdict.READY
+            else f" Strict certification run: {plural(strict, 'warning or blocked row')} "
+            f"{'counts' if strict == 1 else 'count'} as failing."
+            if strict
+            else ""
         )
-    chips = "".join(
-        f'<span class="vc-chip vc-{esc(k)}"><b>{v}</b> {esc(OUTCOME_LABELS[k].lower())}</span>'
-        for k, v in counts.items()
-        if v
+    not_run = decided.not_run
+    head = f"{plural(len(not_run), 'required check')} did not run: " + ", ".join(
+        not_run[:NOT_RUN_SHOWN]
     )
-    state = run_verdict.verdict.value
-    mark = "&#10003;" if ready else ("?" if state == "incomplete" else "&#10005;")
-    return (
-        f'<section class="vc-verdict vc-verdict-{state}" id="vc-verdict" data-verdict="{state}">'
-        f'<div class="vc-verdict-mark" aria-hidden="true">{mark}</div>'
-        f'<div class="vc-verdict-text"><div class="vc-verdict-word">{esc(headline)}</div>'
-        f'<div class="vc-verdict-url">{esc(target.url)}</div>'
-        f'<div class="vc-verdict-detail">{esc(detail)}</div>'
-        f'<div class="vc-chips">{chips}</div></div></section>'
+    if len(not_run) > NOT_RUN_SHOWN:
+        head += f" and {len(not_run) - NOT_RUN_SHOWN} more"
+    state = {
+        Verdict.READY: "ready",
+        Verdict.NOT_READY: "not-ready",
+        Verdict.INCOMPLETE: "incomplete",
+    }[decided.verdict]
+    return VerdictView(state, mark, headline, detail, not_run, head)
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    outcome: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    areas: list[str]
+    rows: list[tuple[str, list[MatrixCell | None]]]
+    hint: str
+
+
+def matrix_view(records: list[CheckRecord]) -> MatrixView | None:
+    """Project by area, each cell the worst row of that project's checks in that area; the
+    projects with a problem first. Only for runs that checked more than one project."""
+    areas: dict[str, None] = {}
+    worst: dict[str, dict[str, CheckRecord]] = {}
+    rank = {outcome: i for i, outcome in enumerate(SEVERITY_ORDER)}
+    for record in records:
+        if not record.project:
+            continue
+        area = record.id.split(".", 1)[0]
+        areas.setdefault(area, None)
+        cells = worst.setdefault(record.project, {})
+        held = cells.get(area)
+        if held is None or rank[record.outcome.value] < rank[held.outcome.value]:
+            cells[area] = record
+    if len(worst) < 2:
+        return None
+    fine = ("pass", "skipped")
+
+    def troubled(project: str) -> bool:
+        return any(r.outcome.value not in fine for r in worst[project].values())
+
+    ordered = sorted(worst, key=lambda p: 0 if troubled(p) else 1)
+    rows = [
+        (
+            project,
+            [
+                MatrixCell(cell.outcome.value, anchor(cell)) if cell is not None else None
+                for cell in (worst[project].get(area) for area in areas)
+            ],
+        )
+        for project in ordered
+    ]
+    bad = sum(1 for p in worst if troubled(p))
+    hint = (
+        f"{plural(len(worst), 'project')} checked; every one passes."
+        if not bad
+        else f"{plural(len(worst), 'project')} checked; {bad} with a problem, listed first."
     )
+    return MatrixView(list(areas), rows, hint)
 
 
 def instance_facts(target: JiraTarget) -> list[tuple[str, str]]:
@@ -208,7 +379,8 @@ def instance_facts(target: JiraTarget) -> list[tuple[str, str]]:
     if creds is None:
         auth = "none"
     else:
-        auth = f"{creds.scheme}: {'user and ' if creds.user else ''}{creds.secret_kind} from {creds.origin}"
+        user = "user and " if creds.user else ""
+        auth = f"{creds.scheme}: {user}{creds.secret_kind} from {creds.origin}"
     return [
         ("Jira instance URL", target.url),
         ("Base URL (Jira's own setting)", ident.get("baseUrl") or NOT_LEARNED),
@@ -228,10 +400,7 @@ def run_facts(target: JiraTarget) -> list[tuple[str, str]]:
     )
     return [
         ("Started", target.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
-        (
-            "Duration",
-            f"{target.elapsed_s():.1f} s, {http.requests} HTTP request{_s(http.requests)}",
-        ),
+        ("Duration", f"{target.elapsed_s():.1f} s, {plural(http.requests, 'HTTP request')}"),
         (
             "Vantage point",
             f"visor-jira-conformance {__version__}, {platform.system()} {platform.release()}, "
@@ -244,195 +413,25 @@ def run_facts(target: JiraTarget) -> list[tuple[str, str]]:
     ]
 
 
-def facts_html(target: JiraTarget) -> str:
-    def table(rows: list[tuple[str, str]]) -> str:
-        body = "".join(
-            f'<tr><th>{esc(k)}</th><td class="{"vc-unknown" if v == NOT_LEARNED else ""}">{esc(v)}</td></tr>'
-            for k, v in rows
-        )
-        return f'<table class="vc-facts-table">{body}</table>'
-
-    instance = instance_facts(target)
-    ticket = "\n".join(f"{k}: {v}" for k, v in instance if k != "Authentication")
-    return (
-        '<section class="vc-facts" id="vc-facts">'
-        '<div class="vc-card"><h2>Your Jira</h2>'
-        '<p class="vc-hint">What step 2 of the Visor guide asks you to send us. '
-        "It never contains the bot's password or token.</p>"
-        f"{table(instance)}"
-        '<details class="vc-copy"><summary>Copy for your Visor ticket</summary>'
-        f"<pre>{esc(ticket)}</pre></details></div>"
-        f'<div class="vc-card"><h2>This run</h2>{table(run_facts(target))}</div>'
-        "</section>"
-    )
+# -- entry points the unit tests use --------------------------------------------------------------
 
 
-def fix_first_html(target: JiraTarget) -> str:
-    items = summary.fix_first(target)
-    if not items:
-        return ""
-    entries = []
-    for item in items:
-        code = f'<code class="vc-code">{esc(item.code)}</code> ' if item.code else ""
-        where = item.record.label
-        blocks = (
-            f" &middot; holds up {item.blocks} other check{_s(item.blocks)}" if item.blocks else ""
-        )
-        entries.append(
-            f'<li class="vc-fix vc-fix-{esc(item.severity)}" id="{esc(item.anchor)}">'
-            f'<div class="vc-fix-number">{item.number}</div><div class="vc-fix-body">'
-            f'<div class="vc-fix-head">{code}{esc(item.summary)}</div>'
-            f'<div class="vc-fix-remedy"><span class="vc-label">What to change</span>{esc(item.remediation)}</div>'
-            f'<div class="vc-fix-meta">Found by <a href="#{esc(quote(item.record.nodeid, safe=""))}">'
-            f"{esc(where)}</a>{blocks}</div></div></li>"
-        )
-    lead = (
-        "Each item is a root cause. Later checks that depend on it were not run (blocked) and "
-        "will run once it is fixed, so start with number 1."
-    )
-    return (
-        '<section class="vc-fix-first" id="vc-fix-first"><h2>Fix these first</h2>'
-        f'<p class="vc-hint">{esc(lead)}</p><ol class="vc-fix-list">{"".join(entries)}</ol></section>'
-    )
-
-
-def warnings_html(target: JiraTarget) -> str:
-    found = summary.warnings(target)
-    if not found:
-        return ""
-    entries = "".join(
-        f'<li class="vc-fix vc-fix-warning"><div class="vc-fix-number">!</div><div class="vc-fix-body">'
-        f'<div class="vc-fix-head"><code class="vc-code">{esc(f.code)}</code> {esc(f.summary)}</div>'
-        f'<div class="vc-fix-remedy"><span class="vc-label">Advice</span>{esc(f.remediation)}</div>'
-        f'<div class="vc-fix-meta">Found by {esc(record.label)}</div></div></li>'
-        for record, f in found
-    )
-    return (
-        '<section class="vc-warnings" id="vc-warnings"><h2>Warnings</h2>'
-        '<p class="vc-hint">Visor works, but these are worth changing; a --jira-strict run '
-        f'counts them as failures.</p><ul class="vc-fix-list">{entries}</ul></section>'
-    )
-
-
-# -- the table ---------------------------------------------------------------------------------
-
-
-def outcome_badge(outcome: Outcome) -> str:
-    value = outcome.value
-    return f'<span class="vc-badge vc-{esc(value)}">{esc(OUTCOME_LABELS[value])}</span>'
+def render_summary(target: JiraTarget) -> str:
+    """Verdict, fixes, matrix, warnings and facts: the top of the page."""
+    return Renderer(target).summary()
 
 
 def finding_cell(target: JiraTarget, record: CheckRecord) -> str:
-    """The row's one-line explanation: the finding, the root cause it waits for, or a note."""
-    if record.blocked_by is not None:
-        root = record.root_cause()
-        codes = ", ".join(f.code for f in root.findings)
-        fix = summary.fix_for(target, record)
-        pointer = f' &rarr; <a href="#{esc(fix.anchor)}">fix #{fix.number}</a>' if fix else ""
-        return (
-            f'<span class="vc-blocked-by">Blocked by <b>{esc(root.label)}</b>'
-            f"{' (' + esc(codes) + ')' if codes else ''}{pointer}</span>"
-        )
-    if record.findings:
-        return "<br>".join(
-            f'<code class="vc-code">{esc(f.code)}</code> {esc(f.summary)}' for f in record.findings
-        )
-    if record.notes:
-        return f'<span class="vc-note">{esc(record.notes[0])}</span>'
-    return ""
+    return Renderer(target).row_cells(record)[-1]
 
 
 def details_html(target: JiraTarget, record: CheckRecord) -> str:
-    """The row's expansion: why, what to change, what was seen, and how to see it yourself."""
-    parts: list[str] = ['<div class="vc-details">']
-    if record.blocked_by is not None:
-        root = record.root_cause()
-        fix = summary.fix_for(target, record)
-        see = f' See <a href="#{esc(fix.anchor)}">fix #{fix.number}</a>.' if fix else ""
-        parts.append(
-            f'<p class="vc-blocked-note">Not run: it needs <b>{esc(root.label)}</b> to pass first, '
-            f"and that check {esc(root.outcome.value)}ed.{see}</p>"
-        )
-    parts.extend(finding_html(f) for f in record.findings)
-    if record.notes and record.blocked_by is None:
-        parts.append(
-            '<ul class="vc-notes">' + "".join(f"<li>{esc(n)}</li>" for n in record.notes) + "</ul>"
-        )
-    parts.extend(evidence_html(ev) for ev in record.evidence if ev.facts)
-    exchanges = record.exchanges()
-    if exchanges:
-        parts.append(
-            f'<div class="vc-section-label">HTTP exchange{_s(len(exchanges))} '
-            "(secrets and cookies removed)</div>"
-        )
-        parts.extend(exchange_html(exchange) for exchange in exchanges)
-    parts.append("</div>")
-    return "".join(parts)
+    return Renderer(target).details(record)
 
 
-def finding_html(f: Finding) -> str:
-    links = "".join(
-        f'<a class="vc-link" href="{esc(link)}" rel="noreferrer">{esc(link)}</a>'
-        for link in f.links
-    )
-    return (
-        f'<div class="vc-finding vc-finding-{esc(f.severity)}">'
-        f'<div class="vc-finding-head"><code class="vc-code">{esc(f.code)}</code> {esc(f.summary)}</div>'
-        f'<div class="vc-fix-remedy"><span class="vc-label">What to change</span>{esc(f.remediation)}</div>'
-        f"{links}</div>"
-    )
+def exchange_html(exchange: Exchange, redactor: Redactor | None = None) -> str:
+    from conformance.secrets import Redactor as _Redactor
 
-
-def evidence_html(ev: Evidence) -> str:
-    facts = json.dumps(ev.facts, indent=2, default=str, ensure_ascii=False)
-    state = "ok" if ev.ok else "problem"
-    return (
-        f'<details class="vc-evidence"><summary>Evidence <b>{esc(ev.probe)}</b> '
-        f'<span class="vc-evidence-{state}">{esc("as expected" if ev.ok else ev.problem or "problem")}'
-        f"</span></summary><pre>{esc(facts)}</pre></details>"
-    )
-
-
-def exchange_html(exchange: Exchange) -> str:
-    if exchange.status is not None:
-        status = f"{exchange.status} {exchange.reason}".strip()
-        band = f"vc-http-{exchange.status // 100}xx"
-    else:
-        status, band = "no answer", "vc-http-none"
-    who = (
-        f"as {exchange.user or 'token'} ({exchange.auth_scheme})"
-        if exchange.auth_scheme
-        else "anonymous"
-    )
-    via = f", via proxy {exchange.proxy}" if exchange.proxy else ""
-    headers = "".join(f"{k}: {v}\n" for k, v in exchange.headers.items())
-    body = exchange.body_excerpt + ("\n… (truncated)" if exchange.body_truncated else "")
-    parts = [
-        '<details class="vc-exchange"><summary>'
-        f'<span class="vc-method">{esc(exchange.method)}</span> '
-        f'<span class="vc-url">{esc(exchange.url)}</span> '
-        f'<span class="vc-status {band}">{esc(status)}</span> '
-        f'<span class="vc-ms">{exchange.elapsed_ms:.0f} ms</span></summary>',
-        f'<div class="vc-exchange-meta">Sent {esc(who)}{esc(via)}'
-        + (f", attempt {exchange.attempt}" if exchange.attempt > 1 else "")
-        + "</div>",
-    ]
-    if exchange.error:
-        parts.append(f'<div class="vc-error-text">{esc(exchange.error)}</div>')
-    if headers:
-        parts.append(
-            f'<div class="vc-section-label">Response headers</div><pre>{esc(headers)}</pre>'
-        )
-    if exchange.body_excerpt:
-        parts.append(f'<div class="vc-section-label">Response body</div><pre>{esc(body)}</pre>')
-    placeholder = {"basic": "JIRA_PASSWORD", "bearer": "JIRA_TOKEN"}.get(exchange.auth_scheme or "")
-    hint = f" (set {placeholder} in your shell first)" if placeholder else ""
-    parts.append(
-        f'<div class="vc-section-label">Reproduce with curl{esc(hint)}</div>'
-        f'<pre class="vc-curl">{esc(exchange.curl())}</pre></details>'
-    )
-    return "".join(parts)
-
-
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
+    env = environment(redactor or _Redactor())
+    markup = env.get_template("details.html.j2").module.exchange(exchange)  # type: ignore[attr-defined]
+    return str(markup)

@@ -88,7 +88,8 @@ class HygienePlugin:
         scrub = self.redactor.scrub
         longrepr = report.longrepr
         if isinstance(longrepr, tuple):  # a skip: (path, line, reason) must stay a tuple
-            report.longrepr = tuple(scrub(p) if isinstance(p, str) else p for p in longrepr)
+            path, line, reason = longrepr
+            report.longrepr = (scrub(path), line, scrub(reason))
         elif longrepr is not None:
             text = str(longrepr)
             if scrub(text) != text:
@@ -105,7 +106,7 @@ class HygienePlugin:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Filter again at the end: plugins may add keys after pytest_metadata ran."""
         try:
-            from pytest_metadata.plugin import metadata_key
+            from pytest_metadata.plugin import metadata_key  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover
             return
         metadata = session.config.stash.get(metadata_key, None)

@@ -7,21 +7,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance import __version__
-from conformance.report import summary
+from conformance.findings import Finding
+from conformance.report import compare, summary
+from conformance.report.files import atomic_write_text
+from conformance.report.terminal_text import no_surrogates
 from conformance.secrets import Redactor
 
 if TYPE_CHECKING:
     from conformance.check import CheckRecord
+    from conformance.report.summary import FixItem
     from conformance.target import JiraTarget
 
 SCHEMA_ID = "visor-jira-conformance/result/v1"
 
 
 def build(target: JiraTarget) -> dict[str, Any]:
+    decided = summary.run_verdict(target)
     identity = target.identity
     creds = target.settings.credentials
     http = target.http.counters
-    return {
+    result: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "visor-jira-conformance", "version": __version__},
         "target": {
@@ -36,10 +41,11 @@ def build(target: JiraTarget) -> dict[str, Any]:
             "displayName": identity.get("botDisplayName"),
             "authScheme": creds.scheme if creds else None,
         },
-        "verdict": summary.verdict(target),
-        **_incomplete(target),
+        "verdict": decided.verdict.value,
+        "exit_code": int(decided.exit_code),
         "summary": summary.counts(target),
         "results": [_result(record) for record in target.records],
+        "groups": [_group(item) for item in summary.plan(target).fixes],
         "http": {
             "requests": http.requests,
             "failed_logins": http.failed_logins,
@@ -56,22 +62,41 @@ def build(target: JiraTarget) -> dict[str, Any]:
             "settings_sources": dict(target.settings.sources),
         },
     }
+    if decided.reasons:
+        result["incomplete"] = _incomplete(target)
+    since = compare.for_target(target)
+    if since is not None:
+        result["since_last_run"] = since.as_json()
+    return result
 
 
 def _incomplete(target: JiraTarget) -> dict[str, Any]:
-    verdict = summary.run_verdict(target)
-    data: dict[str, Any] = {"exit_code": int(verdict.exit_code)}
-    if verdict.reasons:
-        data["incomplete"] = {
-            "reasons": [r.value for r in verdict.reasons],
-            "signal": verdict.signal,
-            "not_run": list(verdict.not_run[:200]),
-            "not_run_count": len(verdict.not_run),
-        }
-        state = target.run_state
-        if state is not None and state.deadline_finding is not None:
-            data["incomplete"]["finding"] = state.deadline_finding.as_json()
+    decided = summary.run_verdict(target)
+    data: dict[str, Any] = {
+        "reasons": [reason.value for reason in decided.reasons],
+        "signal": decided.signal,
+        "not_run": list(decided.not_run),
+        "not_run_count": len(decided.not_run),
+    }
+    state = target.run_state
+    found = state.deadline_finding if state is not None else None
+    if isinstance(found, Finding):
+        data["finding"] = found.as_json()
     return data
+
+
+def _group(item: FixItem) -> dict[str, Any]:
+    """One numbered fix: the change, and every check and project it fixes."""
+    return {
+        "number": item.number,
+        "code": item.code,
+        "severity": item.severity,
+        "summary": item.summary,
+        "remediation": item.remediation,
+        "projects": item.projects,
+        "checks": item.checks,
+        "blocks": item.blocks,
+    }
 
 
 def _result(record: CheckRecord) -> dict[str, Any]:
@@ -92,6 +117,6 @@ def _result(record: CheckRecord) -> dict[str, Any]:
 
 
 def write(result: dict[str, Any], path: Path, redactor: Redactor) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Scrubbed, lone surrogates replaced (Jira text cut mid-emoji), written atomically."""
     text = json.dumps(redactor.scrub_obj(result), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    atomic_write_text(path, no_surrogates(text) + "\n")

@@ -1,24 +1,30 @@
 """What every report says the same way: the verdict, the counts, and what to fix first.
 
 The HTML page, the terminal and the customer command all read these, so that a customer who
-reads "fix #2" in the terminal finds the same #2 on the page attached to the ticket.
+reads "fix #2" in the terminal finds the same #2 on the page attached to the ticket. The fix list
+is computed once per report (:func:`plan`), in one pass over the rows: rendering stays linear in
+the number of rows however many projects fail.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from conformance.check import CheckRecord, Outcome
-from conformance.engine.verdict import RunVerdict, decide
-from conformance.findings import Finding, Severity
+from conformance.engine.verdict import RunVerdict, Verdict, decide
+from conformance.findings import Severity
+from conformance.report import groups
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
 
-READY = "ready"
-NOT_READY = "not-ready"
+READY = Verdict.READY.value
+NOT_READY = Verdict.NOT_READY.value
+INCOMPLETE = Verdict.INCOMPLETE.value
+ROOT_OUTCOMES = (Outcome.FAIL, Outcome.ERROR)
 
 CRASH_REMEDIATION = (
     "The check stopped on something it did not expect, so this is not necessarily a problem in "
@@ -26,32 +32,180 @@ CRASH_REMEDIATION = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class FixItem:
-    """One entry of "Fix these first": a root cause, its remediation, and what it holds up."""
+    """One numbered entry: a change to make, the rows it fixes, and what waits for it.
+
+    ``summary`` and ``remediation`` are kept with the project key masked, and filled with the
+    group's projects when read, so one item can stand for 200 projects that share a scheme.
+    """
 
     number: int
-    record: CheckRecord
+    records: list[CheckRecord]
     code: str | None  # None when the check crashed and left no finding
     severity: str
-    summary: str
-    remediation: str
-    blocks: int
+    masked_summary: str
+    masked_remediation: str
+    first_summary: str = ""
+    blocks: int = 0
+
+    @property
+    def record(self) -> CheckRecord:
+        return self.records[0]
+
+    @property
+    def projects(self) -> list[str]:
+        return groups.projects_of(self.records)
+
+    @property
+    def checks(self) -> list[str]:
+        return groups.checks_of(self.records)
+
+    @property
+    def summary(self) -> str:
+        """The first row's words as observed (a summary may quote Jira, so it is never rewritten
+        with other projects' keys), then the other projects where the same was found."""
+        projects = self.projects
+        if len(projects) <= 1:
+            return self.first_summary
+        return f"{self.first_summary} The same in {groups.project_span(projects[1:])}."
+
+    @property
+    def remediation(self) -> str:
+        return groups.fill_projects(self.masked_remediation, self.projects)
+
+    @property
+    def where(self) -> str:
+        """Which check, in which projects: for people (titles, not ids)."""
+        titles = list(dict.fromkeys(r.requirement.title for r in self.records))
+        span = groups.project_span(self.projects)
+        return "; ".join(titles) + (f" ({span})" if span else "")
 
     @property
     def anchor(self) -> str:
         return f"vc-fix-{self.number}"
 
 
+@dataclass
+class Plan:
+    """The numbered fixes and the warnings of one run, and which fix each row waits for."""
+
+    fixes: list[FixItem] = field(default_factory=list)
+    warnings: list[FixItem] = field(default_factory=list)
+    by_root: dict[int, FixItem] = field(default_factory=dict)
+    _keys: dict[tuple[str, ...], FixItem] = field(default_factory=dict)
+    _warning_keys: dict[tuple[str, ...], FixItem] = field(default_factory=dict)
+    _seen: int = 0
+
+    def update(self, records: Sequence[CheckRecord]) -> Plan:
+        """Take in the rows added since the last call (rows are only ever appended)."""
+        for record in records[self._seen :]:
+            if record.blocked_by is None and record.outcome in ROOT_OUTCOMES:
+                self._add_root(record)
+            elif record.outcome is Outcome.WARN:
+                for found in record.findings:
+                    key = groups.finding_key(record, found)
+                    self._group(
+                        self.warnings,
+                        self._warning_keys,
+                        key,
+                        record,
+                        found.code,
+                        str(found.severity),
+                        found.summary,
+                        found.remediation,
+                    )
+        self._seen = len(records)
+        return self
+
+    def count_blocked(self, records: Sequence[CheckRecord]) -> Plan:
+        """How many blocked rows wait for each fix: one pass, each row walks its own chain."""
+        for item in self.fixes:
+            item.blocks = 0
+        for record in records:
+            found = self.by_root.get(id(record.root_cause())) if record.blocked_by else None
+            if found is not None:
+                found.blocks += 1
+        return self
+
+    def fix_for(self, record: CheckRecord) -> FixItem | None:
+        """The fix a failing or blocked row traces back to."""
+        return self.by_root.get(id(record.root_cause()))
+
+    def _add_root(self, record: CheckRecord) -> None:
+        if not record.findings:
+            detail = "; ".join(record.notes) or "no detail was recorded"
+            summary = f"The check {record.requirement.title!r} could not complete ({detail})."
+            item = self._group(
+                self.fixes,
+                self._keys,
+                groups.crash_key(record, detail),
+                record,
+                None,
+                Severity.ERROR.value,
+                summary,
+                CRASH_REMEDIATION,
+            )
+            self.by_root.setdefault(id(record), item)
+            return
+        for found in record.findings:
+            key = groups.finding_key(record, found)
+            item = self._group(
+                self.fixes,
+                self._keys,
+                key,
+                record,
+                found.code,
+                str(found.severity),
+                found.summary,
+                found.remediation,
+            )
+            self.by_root.setdefault(id(record), item)
+
+    @staticmethod
+    def _group(
+        items: list[FixItem],
+        keys: dict[tuple[str, ...], FixItem],
+        key: tuple[str, ...],
+        record: CheckRecord,
+        code: str | None,
+        severity: str,
+        summary: str,
+        remediation: str,
+    ) -> FixItem:
+        item = keys.get(key)
+        if item is None:
+            item = FixItem(
+                number=len(items) + 1,
+                records=[],
+                code=code,
+                severity=severity,
+                masked_summary=groups.mask_project(summary, record.project),
+                masked_remediation=groups.mask_project(remediation, record.project),
+                first_summary=summary,
+            )
+            keys[key] = item
+            items.append(item)
+        if record not in item.records:
+            item.records.append(record)
+        return item
+
+
+def plan(target: JiraTarget) -> Plan:
+    """The fix list and warnings of the run as it stands: compute once, read many times."""
+    return Plan().update(target.records).count_blocked(target.records)
+
+
 def run_verdict(target: JiraTarget) -> RunVerdict:
-    """The run's one verdict (see conformance.engine.verdict), as every report states it."""
-    state = target.run_state
+    """The one verdict every report shows (the engine's decision over the rows and the plan)."""
+    state = getattr(target, "run_state", None)
+    required = list(getattr(state, "required", None) or [r.label for r in target.records])
     return decide(
         target.records,
-        state.required if state is not None else [r.label for r in target.records],
+        required,
         strict=target.settings.strict,
-        interrupted_by=state.interrupted_by if state is not None else None,
-        deadline_passed=state.deadline_passed if state is not None else False,
+        interrupted_by=getattr(state, "interrupted_by", None),
+        deadline_passed=bool(getattr(state, "deadline_passed", False)),
     )
 
 
@@ -69,72 +223,23 @@ def strict_blockers(target: JiraTarget) -> int:
     return sum(1 for r in target.records if r.outcome in (Outcome.WARN, Outcome.BLOCKED))
 
 
-def root_causes(target: JiraTarget) -> list[CheckRecord]:
-    """The failing checks that are not themselves blocked, errors first, then in run order.
-
-    Run order is layer order (network, API, account, version, projects, import, write), so the
-    first item is the one whose fix unblocks the most.
-    """
-    roots = [
-        r
-        for r in target.records
-        if r.outcome in (Outcome.FAIL, Outcome.ERROR) and r.blocked_by is None
-    ]
-    return sorted(
-        roots, key=lambda r: 0 if any(f.severity == Severity.ERROR for f in r.findings) else 1
-    )
-
-
-def blocked_count(target: JiraTarget, root: CheckRecord) -> int:
-    return sum(1 for r in target.records if r.blocked_by is not None and r.root_cause() is root)
-
-
 def fix_first(target: JiraTarget) -> list[FixItem]:
-    """The numbered "Fix these first" list: one item per root-cause finding, in order."""
-    items: list[FixItem] = []
-    for record in root_causes(target):
-        blocks = blocked_count(target, record)
-        findings: list[Finding | None] = list(record.findings) or [None]
-        for found in findings:
-            if found is None:
-                detail = "; ".join(record.notes) or "no detail was recorded"
-                items.append(
-                    FixItem(
-                        number=len(items) + 1,
-                        record=record,
-                        code=None,
-                        severity=Severity.ERROR.value,
-                        summary=f"The check {record.label} could not complete ({detail}).",
-                        remediation=CRASH_REMEDIATION,
-                        blocks=blocks,
-                    )
-                )
-                continue
-            items.append(
-                FixItem(
-                    number=len(items) + 1,
-                    record=record,
-                    code=found.code,
-                    severity=found.severity.value,
-                    summary=found.summary,
-                    remediation=found.remediation,
-                    blocks=blocks,
-                )
-            )
-    return items
+    """The numbered "Fix these first" list: one item per change, in the order of the run (layer
+    order: network, API, account, version, projects, import, write), so number 1 unblocks most."""
+    return plan(target).fixes
 
 
-def warnings(target: JiraTarget) -> list[tuple[CheckRecord, Finding]]:
-    """Findings of checks that passed with a warning: advice, not a blocker (unless strict)."""
-    return [
-        (record, found)
-        for record in target.records
-        if record.outcome == Outcome.WARN
-        for found in record.findings
-    ]
+def warnings(target: JiraTarget) -> list[FixItem]:
+    """Findings of checks that passed with a warning, grouped like the fixes."""
+    return plan(target).warnings
 
 
 def fix_for(target: JiraTarget, record: CheckRecord) -> FixItem | None:
-    """The fix-first item a blocked (or failing) row traces back to."""
-    root = record.root_cause()
-    return next((item for item in fix_first(target) if item.record is root), None)
+    """The fix-first item a row traces back to (computes the plan: callers with many rows hold a
+    :class:`Plan` instead)."""
+    return plan(target).fix_for(record)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 warning``, ``2 warnings``: one helper, so no report says "1 warning below are"."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"

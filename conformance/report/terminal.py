@@ -1,111 +1,227 @@
-"""The terminal's last words: the verdict, what to fix first, and where the reports are.
+"""The terminal's last words: verdict, numbered grouped fixes, warnings, counts and report paths.
 
-``pytest --jira-url`` ends with one verdict line; the customer command prints the longer
-``verdict_lines`` block instead (same numbering as the HTML page's "Fix these first").
+Both commands end with the same block (:func:`closing_block`): ``pytest --jira-url`` prints it
+after pytest's own summary, whose "passed/skipped" counts are pytest's, not ours (a warning is
+"passed" to pytest, a blocked check "skipped"); the block's ``checks:`` line uses our outcome
+words and agrees with the HTML and JSON. Every line is scrubbed of the secret and made
+terminal-safe, because most of it is text from Jira; it wraps to the terminal's width.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance.report import summary
+from conformance.engine.verdict import IncompleteReason, Verdict
+from conformance.report import compare, groups, summary
+from conformance.report.terminal_text import terminal_safe
 
 if TYPE_CHECKING:
+    from conformance.report.summary import FixItem
     from conformance.target import JiraTarget
 
 # Set by a driver (the customer command) that prints the verdict block itself.
 VERDICT_OWNED = pytest.StashKey[bool]()
-WIDTH = 100
+DEFAULT_WIDTH = 80
+MIN_WIDTH = 40
 REPORT_KINDS = (("html", "HTML "), ("json", "JSON "), ("xml", "JUnit"))
+REASONS = {
+    IncompleteReason.INTERRUPTED: "the run was interrupted",
+    IncompleteReason.DEADLINE: "the run's deadline passed",
+    IncompleteReason.SELECTION: "the selection (-k, -m, node ids) left required checks out",
+}
+NOT_RUN_SHOWN = 6
+
+
+def terminal_width() -> int:
+    """``COLUMNS``, else the terminal's width, else 80 (a pipe or a CI log)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isascii() and columns.isdigit() and int(columns) > 0:
+        return max(MIN_WIDTH, int(columns))
+    return max(MIN_WIDTH, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+
+
+def wrap(text: str, width: int, first: str = "", rest: str | None = None) -> list[str]:
+    """Words to lines no wider than ``width``; a word too long for any line (a URL, a path)
+    stands on a line of its own, whole, rather than being cut."""
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=first,
+        subsequent_indent=" " * len(first) if rest is None else rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [first.rstrip()]
+
+
+def counts_line(target: JiraTarget) -> str:
+    """``checks: 33 pass, 1 warn, 8 blocked``: our outcome words, the report's numbers."""
+    tally = ", ".join(f"{n} {outcome}" for outcome, n in summary.counts(target).items() if n)
+    return f"checks: {tally or 'none ran'}"
+
+
+def _fix_lines(item: FixItem, width: int) -> list[str]:
+    code = f"[{item.code}] " if item.code else ""
+    lines = wrap(terminal_safe(code + item.summary), width, f"{item.number:>2}. ")
+    lines += wrap(terminal_safe(item.remediation), width, "    Fix: ", "    ")
+    held = f"; holds up {summary.plural(item.blocks, 'other check')}" if item.blocks else ""
+    lines += wrap(terminal_safe(f"(found by: {item.where}{held})"), width, "    ")
+    return lines
+
+
+def _incomplete_lines(target: JiraTarget, width: int) -> list[str]:
+    decided = summary.run_verdict(target)
+    if not decided.reasons:
+        return []
+    why = "; ".join(REASONS[r] for r in decided.reasons)
+    if decided.signal:
+        why += f" ({decided.signal})"
+    lines = wrap(terminal_safe(f"Incomplete: {why}."), width)
+    if decided.not_run:
+        shown = ", ".join(decided.not_run[:NOT_RUN_SHOWN])
+        more = len(decided.not_run) - NOT_RUN_SHOWN
+        rest = f" and {more} more" if more > 0 else ""
+        lines += wrap(
+            terminal_safe(
+                f"{summary.plural(len(decided.not_run), 'required check')} did not run: "
+                f"{shown}{rest}."
+            ),
+            width,
+        )
+    return lines
+
+
+def _compare_lines(target: JiraTarget, width: int) -> list[str]:
+    found = compare.for_target(target)
+    if found is None:
+        return []
+    when = found.previous_started or "date unknown"
+    tool = found.previous_tool_version or "unknown"
+    lines = [
+        "",
+        *wrap(terminal_safe(f"Since the last run ({when}, tool {tool}): {found.tally()}"), width),
+    ]
+    for word, changes in (
+        ("fixed", found.fixed),
+        ("new", found.new),
+        ("still failing", found.still_failing),
+    ):
+        by_code: dict[tuple[str, str], list[str]] = {}
+        for change in changes:
+            by_code.setdefault((change.code, change.title), []).append(change.project or "")
+        for (code, title), projects in by_code.items():
+            span = groups.project_span([p for p in projects if p])
+            where = f" ({span})" if span else ""
+            lines += wrap(terminal_safe(f"{word}: [{code}] {title}{where}"), width, "  - ")
+    return lines
+
+
+def closing_block(target: JiraTarget, paths: dict[str, Path], width: int) -> list[str]:
+    """The closing block both commands print: verdict, fixes, warnings, counts, reports."""
+    width = max(MIN_WIDTH, width)
+    decided = summary.run_verdict(target)
+    found = summary.plan(target)
+    rule = "=" * width
+    lines = ["", rule, *wrap(terminal_safe(f"{decided.word} for Visor: {target.url}"), width)]
+    lines += wrap(counts_line(target), width)
+    if target.settings.strict:
+        strict = summary.strict_blockers(target)
+        lines.append(
+            "Strict certification: passed, no warning, no blocked check."
+            if not strict
+            else f"Strict certification: NOT passed, "
+            f"{summary.plural(strict, 'warning or blocked check')}"
+            f" {'counts' if strict == 1 else 'count'} as failing."
+        )
+    if decided.verdict is Verdict.INCOMPLETE or decided.reasons:
+        lines += _incomplete_lines(target, width)
+    if found.fixes:
+        lines += ["", "Fix these first (in this order; later checks wait for them):"]
+        for item in found.fixes:
+            lines += _fix_lines(item, width)
+    if found.warnings:
+        lines += ["", f"Warnings ({len(found.warnings)}):"]
+        for item in found.warnings:
+            text = f"[{item.code}] {item.summary} ({item.where})"
+            lines += wrap(terminal_safe(text), width, "  - ")
+    lines += _compare_lines(target, width)
+    existing = [(label, paths[kind]) for kind, label in REPORT_KINDS if kind in paths]
+    existing = [(label, path) for label, path in existing if path.exists()]
+    if existing:
+        lines += ["", "Reports (attach the HTML report to your Visor ticket):"]
+        for label, path in existing:
+            lines += wrap(terminal_safe(f"{label}  {path}"), width, "  ", "         ")
+    lines.append(rule)
+    return [terminal_safe(target.redactor.scrub(line)) for line in lines]
+
+
+def verdict_lines(target: JiraTarget, paths: dict[str, Path]) -> list[str]:
+    """The closing block at the terminal's width (the customer command prints this)."""
+    return closing_block(target, paths, terminal_width())
 
 
 def verdict_word(target: JiraTarget) -> str:
     return summary.run_verdict(target).word
 
 
-def verdict_line(target: JiraTarget, paths: dict[str, Path]) -> str:
-    shown = [str(p) for _kind, p in sorted(paths.items()) if p.exists()]
-    return (
-        f"visor-jira-conformance: {verdict_word(target)} for Visor: {target.url}"
-        f"{incomplete_text(target)} | reports: {', '.join(shown) or 'none'}"
-    )
-
-
-def incomplete_text(target: JiraTarget) -> str:
-    """Why a run has no verdict, e.g. ' (interrupted by SIGINT: 310 required checks did not run)'."""
-    verdict = summary.run_verdict(target)
-    if not verdict.reasons:
-        return ""
-    why = {
-        "interrupted": f"interrupted by {verdict.signal or 'a signal'}",
-        "deadline": f"the deadline of {target.settings.deadline_s:g} s passed",
-        "selection": "the selection left checks out",
-    }
-    reasons = ", ".join(why[r.value] for r in verdict.reasons)
-    count = len(verdict.not_run)
-    return f" ({reasons}: {count} required check{'s' if count != 1 else ''} did not run)"
-
-
-def verdict_lines(target: JiraTarget, paths: dict[str, Path]) -> list[str]:
-    """The customer command's closing block: verdict, numbered fixes, warnings, report paths."""
-    counts = summary.counts(target)
-    tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
-    lines = [
-        "",
-        "=" * WIDTH,
-        f"{verdict_word(target)} for Visor: {target.url}{incomplete_text(target)}  ({tally})",
-    ]
-    if target.settings.strict:
-        strict = summary.strict_blockers(target)
-        lines.append(
-            "Strict run: no warning and no blocked check."
-            if not strict
-            else f"Strict run: {strict} warning{'s' if strict != 1 else ''} or blocked "
-            f"check{'s' if strict != 1 else ''} make{'s' if strict == 1 else ''} it not ready."
-        )
-    fixes = summary.fix_first(target)
-    if fixes:
-        lines += ["", "Fix these first (in this order; later checks wait for them):"]
-        for item in fixes:
-            code = f"[{item.code}] " if item.code else ""
-            lines += _wrapped(f"{item.number:>2}. ", code + item.summary)
-            lines += _wrapped("    Fix: ", item.remediation)
-            held = f"; holds up {item.blocks} other check(s)" if item.blocks else ""
-            lines.append(f"    (found by {item.record.label}{held})")
-    warnings = summary.warnings(target)
-    if warnings:
-        lines += ["", f"Warnings ({len(warnings)}; Visor works, but these are worth changing):"]
-        for record, found in warnings:
-            lines += _wrapped("  - ", f"[{found.code}] {found.summary} ({record.label})")
-    existing = [(label, paths[kind]) for kind, label in REPORT_KINDS if kind in paths]
-    existing = [(label, path) for label, path in existing if path.exists()]
-    if existing:
-        lines += ["", "Reports (attach the HTML report to your Visor ticket):"]
-        lines += [f"  {label}  {path}" for label, path in existing]
-    lines.append("=" * WIDTH)
-    return [target.redactor.scrub(line) for line in lines]
-
-
-def _wrapped(first: str, text: str) -> list[str]:
-    return textwrap.wrap(
-        text,
-        width=WIDTH,
-        initial_indent=first,
-        subsequent_indent=" " * len(first),
-        break_long_words=False,
-        break_on_hyphens=False,
-    ) or [first]
-
-
-def write_last_line(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
+def write_closing(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
+    """Print the closing block through pytest's terminal reporter (after pytest's summary)."""
     if config.stash.get(VERDICT_OWNED, False):
         return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    line = target.redactor.scrub(verdict_line(target, paths))
-    if reporter is not None:
-        ready = summary.verdict(target) == summary.READY
-        reporter.write_line(line, green=ready, red=not ready, bold=True)
+    if reporter is None:
+        return
+    decided = summary.run_verdict(target)
+    colour = {
+        Verdict.READY: {"green": True},
+        Verdict.NOT_READY: {"red": True},
+        Verdict.INCOMPLETE: {"yellow": True},
+    }[decided.verdict]
+    headline = f"{decided.word} for Visor"
+    for line in closing_block(target, paths, terminal_width()):
+        if line.startswith(headline):
+            reporter.write_line(line, bold=True, **colour)
+        else:
+            reporter.write_line(line)
+
+
+def verdict_line(target: JiraTarget, paths: dict[str, Path]) -> str:
+    """The run's very last line: the verdict, why a run is incomplete, and the reports."""
+    decided = summary.run_verdict(target)
+    why = ""
+    if decided.reasons:
+        words = {
+            "interrupted": f"interrupted by {decided.signal or 'a signal'}",
+            "deadline": f"the deadline of {target.settings.deadline_s:g} s passed",
+            "selection": "the selection left checks out",
+        }
+        count = len(decided.not_run)
+        reasons = ", ".join(words[r.value] for r in decided.reasons)
+        why = f" ({reasons}: {summary.plural(count, 'required check')} did not run)"
+    shown = [str(p) for _kind, p in sorted(paths.items()) if p.exists()]
+    line = (
+        f"visor-jira-conformance: {decided.word} for Visor: {target.url}{why}"
+        f" | reports: {', '.join(shown) or 'none'}"
+    )
+    return terminal_safe(target.redactor.scrub(line))
+
+
+def write_last_line(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
+    """One line after everything else, so that the last thing on screen is the verdict."""
+    if config.stash.get(VERDICT_OWNED, False):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    decided = summary.run_verdict(target)
+    colour = {
+        Verdict.READY: {"green": True},
+        Verdict.NOT_READY: {"red": True},
+        Verdict.INCOMPLETE: {"yellow": True},
+    }[decided.verdict]
+    reporter.write_line(verdict_line(target, paths), bold=True, **colour)

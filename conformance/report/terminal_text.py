@@ -1,19 +1,38 @@
 """Text from Jira made safe for a terminal: no control character can move the cursor, clear the
-screen, set the window title or start a forged line."""
+screen, set the window title or start a forged line.
+
+Everything the suite prints passes through :func:`terminal_safe`: error messages, project keys,
+the version string, a CAPTCHA login URL or a redirect ``Location`` all come from the server.
+"""
 
 from __future__ import annotations
 
 import re
 
-# C0 (except tab), DEL, C1, and the bidirectional overrides and isolates.
-_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+# C0 (except tab), DEL, C1, the bidirectional marks, overrides and isolates, the Unicode line and
+# paragraph separators, and lone UTF-16 surrogates (which no terminal encoding can print).
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def terminal_safe(text: str) -> str:
-    """Replace every control character with a visible escape, e.g. ESC as ``\\x1b``."""
-    return _UNSAFE.sub(
-        lambda m: (
-            f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}"
-        ),
-        text,
-    )
+    """Replace every control character with a visible escape, e.g. ESC as ``\\x1b``.
+
+    The escape is printable text, so an ``ESC[2J`` arrives as the harmless ``\\x1b[2J`` and a
+    line Jira tries to start with a newline stays on the line it was part of.
+    """
+    return _UNSAFE.sub(_visible, text)
+
+
+def no_surrogates(text: str) -> str:
+    """Replace lone UTF-16 surrogates (half an emoji cut by a truncation) with U+FFFD: UTF-8
+    cannot encode them, and a report that holds one cannot be written at all."""
+    return _SURROGATE.sub("\ufffd", text)

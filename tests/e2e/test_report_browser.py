@@ -1,5 +1,6 @@
 """The report in a real browser: headless Chromium renders it offline, as a ticket attachment is
-opened, and the verdict and a failing row are in the rendered page (not only in the JSON blob)."""
+opened, at a desktop width and a narrow one, and what a person sees is asserted: the verdict, the
+first fix, and a failing project's row one click away from the matrix."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def chromium(page: Path, profile: Path, *mode: str) -> subprocess.CompletedProcess[str]:
+def chromium(
+    url: str, profile: Path, *mode: str, width: int = 1400, height: int = 1000
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(CHROMIUM),
@@ -32,42 +35,70 @@ def chromium(page: Path, profile: Path, *mode: str) -> subprocess.CompletedProce
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
+            "--hide-scrollbars",
             f"--user-data-dir={profile}",
-            "--window-size=1280,2000",
+            f"--window-size={width},{height}",
             *mode,
-            page.as_uri(),
+            url,
         ],
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=120,
     )
 
 
-def rendered_dom(page: Path, profile: Path) -> str:
-    result = chromium(page, profile, "--dump-dom")
+def rendered_dom(page: Path, profile: Path, width: int = 1400) -> str:
+    result = chromium(page.as_uri(), profile, "--dump-dom", width=width)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
 
-def test_rendered_report_shows_the_verdict_and_the_failing_row(
-    jira_emulator: Any, run_suite: RunSuite, tmp_path: Path
+@pytest.mark.parametrize("width", [1400, 800])
+def test_a_person_sees_the_verdict_the_first_fix_and_reaches_a_failing_row(
+    width: int, jira_emulator: Any, run_suite: RunSuite, tmp_path: Path
 ) -> None:
-    server = jira_emulator("captcha")
-    run = run_suite(server.url)
-    failing = next(r for r in run.result["results"] if r["outcome"] == "fail")
+    # The bot sees no project: every project named on the command line fails its checks.
+    server = jira_emulator("no-project-access")
+    projects = [arg for key in ("VIS", "OPS", "MKT") for arg in ("--jira-project", key)]
+    run = run_suite(server.url, *projects)
+    assert run.ret == 1
     page = run.artefact(".html")
-    dom = rendered_dom(page, tmp_path / "profile")
-    # The verdict is in the static summary; the rows exist only once the page's script ran.
-    assert re.search(r'id="vc-verdict"[^>]*>.*?Not ready for Visor', dom, re.S)
-    row = re.search(r'<tbody class="results-table-row failed"[^>]*>.*?</tbody>', dom, re.S)
-    assert row, "no failed row was rendered"
-    assert f'<div class="vc-id">{failing["id"]}</div>' in row[0]
-    assert 'class="vc-badge vc-fail">Fail</span>' in row[0]
+    dom = rendered_dom(page, tmp_path / "profile", width)
+    # The verdict and the first fix, in the order a person reads them.
+    verdict = dom.index('id="vc-verdict"')
+    assert "Not ready for Visor" in dom[verdict : verdict + 2000]
+    first = run.result["groups"][0]
+    fix = dom.index('id="vc-fix-1"')
+    assert verdict < fix < dom.index('id="vc-matrix"') < dom.index('id="vc-facts"')
+    assert first["code"] in dom[fix : fix + 3000]
+    # The matrix links a failing project's badge to its row, which the page's script rendered.
+    failing = next(r for r in run.result["results"] if r["outcome"] == "fail" and r["project"])
+    label = f"{failing['id']}[{failing['project']}]"
+    target = "r-" + re.sub(r"[^A-Za-z0-9._-]+", "-", label).rstrip("-")
+    matrix = dom[dom.index('id="vc-matrix"') : dom.index("</table>", dom.index('id="vc-matrix"'))]
+    assert f'class="vc-badge vc-fail" href="#{target}"' in matrix
+    row = re.search(
+        rf'<tbody class="results-table-row failed"[^>]*>(?:(?!</tbody>).)*id="{re.escape(target)}"'
+        r"(?:(?!</tbody>).)*</tbody>",
+        dom,
+        re.S,
+    )
+    assert row, f"no rendered failed row with id {target}"
+    assert f"<code>{failing['id']}</code>" in row[0]
     assert failing["findings"][0]["code"] in row[0]
     assert "What to change" in row[0]  # the failing row opens to its remediation by default
-    shot = tmp_path / "report.png"
-    assert chromium(page, tmp_path / "profile", f"--screenshot={shot}").returncode == 0
-    assert shot.stat().st_size > 20_000
+    # pytest-html's outcome filter is visible.
+    assert re.search(r'<input[^>]+name="filter_checkbox"', dom)
+    # What a person sees first, at this width (look at it: docs/report.png is one of these).
+    top = tmp_path / f"top-{width}.png"
+    shot = chromium(
+        page.as_uri(),
+        tmp_path / "profile",
+        "--virtual-time-budget=5000",
+        f"--screenshot={top}",
+        width=width,
+    )
+    assert shot.returncode == 0 and top.stat().st_size > 50_000
 
 
 def test_hostile_jira_markup_renders_as_text_not_elements(

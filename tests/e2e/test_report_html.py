@@ -45,9 +45,7 @@ class Page:
 
     def row(self, check_id: str) -> dict[str, Any]:
         found = [
-            r
-            for r in self.rows()
-            if f'<div class="vc-id">{check_id}</div>' in "".join(r["resultsTableRow"])
+            r for r in self.rows() if f"<code>{check_id}</code>" in "".join(r["resultsTableRow"])
         ]
         assert len(found) == 1, f"{check_id}: {len(found)} rows"
         return found[0]
@@ -93,7 +91,9 @@ def test_failing_report_gives_verdict_facts_fix_first_and_blocked_rows(
     fixes = re.findall(r'<li class="vc-fix vc-fix-error" id="vc-fix-(\d+)">', top)
     assert fixes[0] == "1"
     roots = [r for r in run.result["results"] if r["outcome"] == "fail" and "blocked_by" not in r]
-    assert len(fixes) == sum(len(r["findings"]) or 1 for r in roots)
+    # One numbered fix per change (the JSON's groups), which name every root-cause check.
+    assert len(fixes) == len(run.result["groups"])
+    assert {r["id"] for r in roots} == {c for g in run.result["groups"] for c in g["checks"]}
     first_code = roots[0]["findings"][0]["code"]
     first_fix = top[top.index('id="vc-fix-1"') :]
     assert first_fix.index(first_code) < first_fix.index("What to change")
@@ -107,9 +107,9 @@ def test_failing_report_gives_verdict_facts_fix_first_and_blocked_rows(
         cells = "".join(row["resultsTableRow"])
         assert f"Blocked by <b>{result['blocked_by']}</b>" in cells
         assert '<a href="#vc-fix-' in cells
-        assert 'class="vc-badge vc-blocked">Blocked<' in cells
+        assert "<i class=vc-blocked>Blocked</i>" in cells
     failing = page.row(roots[0]["id"])
-    assert 'class="vc-badge vc-fail">Fail<' in "".join(failing["resultsTableRow"])
+    assert "<i class=vc-fail>Fail</i>" in "".join(failing["resultsTableRow"])
     assert 'class="vc-exchange"' in failing["log"] and "curl -sS -i" in failing["log"]
     assert "$JIRA_PASSWORD" in failing["log"]
 
@@ -164,5 +164,6 @@ def test_jira_derived_markup_is_escaped_everywhere(run_suite: RunSuite) -> None:
     page = Page.read(run.artefact(".html"))
     everything = page.fragments()
     assert not INJECTED.search(everything), INJECTED.search(everything)
-    assert "&lt;img src=x onerror=alert(&quot;jira&quot;)&gt;" in everything
-    assert "&lt;script&gt;alert(&#x27;jira&#x27;)&lt;/script&gt;" in everything
+    # Jinja2's autoescape (markupsafe) writes quotes as numeric references.
+    assert "&lt;img src=x onerror=alert(&#34;jira&#34;)&gt;" in everything
+    assert "&lt;script&gt;alert(&#39;jira&#39;)&lt;/script&gt;" in everything

@@ -76,3 +76,47 @@ def exchange(**overrides: object) -> Exchange:
 
 def evidence(*exchanges: Exchange, **facts: object) -> Evidence:
     return Evidence("account.myself", False, dict(facts), list(exchanges), problem="rejected")
+
+
+def add_perm_missing(
+    target: JiraTarget,
+    project: str,
+    *,
+    scheme: str = "'Shared permission scheme'",
+    missing: tuple[str, ...] = ("CREATE_ISSUES", "EDIT_ISSUES"),
+    blocked: int = 0,
+) -> CheckRecord:
+    """A project whose permission scheme lacks grants, and ``blocked`` checks waiting for it."""
+    record = CheckRecord(
+        requirement=Requirement(
+            "permissions.granted", "The bot has the permissions Visor needs", Step.PROJECTS
+        ),
+        project=project,
+        nodeid=f"test_permissions.py::test_granted[{project}]",
+        outcome=Outcome.FAIL,
+        findings=[
+            finding(
+                "PERM_MISSING",
+                evidence={"missing": list(missing), "access": "write"},
+                missing=" and ".join(missing),
+                project=project,
+                purpose="create and edit issues",
+                scheme=scheme,
+                user="visor-bot",
+            )
+        ],
+    )
+    target.records.append(record)
+    for n in range(blocked):
+        target.records.append(
+            CheckRecord(
+                requirement=Requirement(
+                    f"permissions.after_{n}", f"Check {n} that needs the grants", Step.PROJECTS
+                ),
+                project=project,
+                nodeid=f"test_permissions.py::test_after_{n}[{project}]",
+                outcome=Outcome.BLOCKED,
+                blocked_by=record,
+            )
+        )
+    return record

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import markupsafe
+
 from conformance.check import Outcome
 from conformance.report import html
 from tests.unit.report_fixtures import PASSWORD, add, evidence, exchange, make_target
@@ -31,7 +35,7 @@ def test_details_escape_every_jira_derived_string_and_keep_the_secret_out() -> N
 
 def test_curl_reproduces_the_request_with_a_placeholder_for_the_secret() -> None:
     page = html.exchange_html(exchange())
-    assert "curl -sS -i -u &quot;visor-bot:$JIRA_PASSWORD&quot;" in page
+    assert "curl -sS -i -u &#34;visor-bot:$JIRA_PASSWORD&#34;" in page
     assert "set JIRA_PASSWORD in your shell first" in page
     bearer = html.exchange_html(exchange(auth_scheme="bearer", user=None))
     assert "Authorization: Bearer $JIRA_TOKEN" in bearer
@@ -44,10 +48,13 @@ def test_blocked_row_points_at_the_root_cause_and_its_fix_number() -> None:
     cell = html.finding_cell(target, blocked)
     assert "Blocked by <b>reachability.tcp</b> (NET_REFUSED)" in cell
     assert '<a href="#vc-fix-1">fix #1</a>' in cell
+    # The cell says it all: a blocked row opens to nothing more, unless it has notes of its own.
+    assert html.details_html(target, blocked) == ""
+    blocked.notes.append("waited for the TCP check")
     assert "needs <b>reachability.tcp</b> to pass first" in html.details_html(target, blocked)
 
 
-def test_summary_has_verdict_facts_fix_list_and_warnings_in_that_order() -> None:
+def test_summary_has_verdict_fix_list_warnings_and_facts_in_that_order() -> None:
     target = make_target()
     target.identity.update(
         version="9.12.3", buildNumber=912003, deploymentType="Server", botDisplayName=HOSTILE
@@ -57,14 +64,62 @@ def test_summary_has_verdict_facts_fix_list_and_warnings_in_that_order() -> None
     page = html.render_summary(target)
     order = [
         page.index(mark)
-        for mark in ('id="vc-verdict"', 'id="vc-facts"', 'id="vc-fix-first"', 'id="vc-warnings"')
+        for mark in ('id="vc-verdict"', 'id="vc-fix-first"', 'id="vc-warnings"', 'id="vc-facts"')
     ]
     assert order == sorted(order)
     assert 'data-verdict="not-ready"' in page and "Not ready for Visor" in page
     assert "Jira 9.12.3 (build 912003)" in page and "Server" in page
-    assert f"{html.esc(HOSTILE)} (visor-bot)" in page
+    assert f"{markupsafe.escape(HOSTILE)} (visor-bot)" in page
     assert "basic: user and password from JIRA_PASSWORD" in page
     assert "<img" not in page and PASSWORD not in page
+    assert "Advice: these did not fail any check" in page
+    assert "Visor works, but" not in page
+
+
+def test_failing_rows_do_not_call_their_evidence_as_expected() -> None:
+    target = make_target()
+    failing = add(target, "auth.authenticates", Outcome.FAIL, findings=("AUTH_BAD_CREDENTIALS",))
+    read = evidence(exchange(status=200, reason="OK"))
+    read = read.__class__(read.probe, True, {}, [], problem=None)
+    failing.evidence.append(read)
+    page = html.details_html(target, failing)
+    assert "as expected" not in page and 'class="vc-evidence-ok">read<' in page
+    passing = add(target, "auth.other", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
+    passing.evidence.append(read)
+    assert "as expected" in html.details_html(target, passing)
+
+
+def test_ready_grammar_and_strict_counts() -> None:
+    target = make_target(strict=True)
+    add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
+    page = html.render_summary(target)
+    assert "1 warning or blocked row counts as failing." in page
+    ready = make_target()
+    add(ready, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
+    assert "1 warning below is worth a look." in html.render_summary(ready)
+
+
+def test_multi_project_runs_get_a_matrix_whose_badges_link_to_rows() -> None:
+    target = make_target()
+    for key in ("OPS", "MKT"):
+        add(target, "permissions.visible", Outcome.PASS, project=key)
+    bad = add(
+        target, "permissions.granted", Outcome.FAIL, project="MKT", findings=("PERM_MISSING",)
+    )
+    add(target, "permissions.granted", Outcome.PASS, project="OPS")
+    add(target, "import.search", Outcome.PASS, project="OPS")
+    page = html.render_summary(target)
+    matrix = page[
+        page.index('id="vc-matrix"') : page.index("</table>", page.index('id="vc-matrix"'))
+    ]
+    matrix = matrix[matrix.index("<tbody>") :]
+    rows = re.findall(r"<tr><th>(\w+)</th>(.*?)</tr>", matrix)
+    assert [key for key, _ in rows] == ["MKT", "OPS"]  # the project with a problem first
+    assert f'<a class="vc-badge vc-fail" href="#{html.anchor(bad)}">Fail</a>' in rows[0][1]
+    assert f"id={html.anchor(bad)}>" in html.Renderer(target).row_cells(bad)[1]
+    single = make_target()
+    add(single, "permissions.granted", Outcome.PASS, project="OPS")
+    assert 'id="vc-matrix"' not in html.render_summary(single)
 
 
 def test_log_safe_keeps_pytest_html_from_painting_lines_red() -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from conformance.check import Outcome
 from conformance.report import summary, terminal
 from tests.unit.report_fixtures import PASSWORD, add, make_target
@@ -26,6 +24,7 @@ def three_broken_layers():
 def test_root_causes_are_numbered_in_layer_order_and_count_what_they_block() -> None:
     target, tls = three_broken_layers()
     items = summary.fix_first(target)
+    # Run order (layer order): the numbers a row links to while the run goes on never change.
     assert [i.code for i in items] == ["NET_TLS_UNTRUSTED", "PERM_MISSING", None]
     assert [i.number for i in items] == [1, 2, 3]
     assert items[0].record is tls and items[0].blocks == 2
@@ -42,23 +41,24 @@ def test_a_blocked_row_traces_back_through_a_chain_to_its_fix() -> None:
     assert fix is not None and fix.number == 1 and fix.code == "NET_TLS_UNTRUSTED"
 
 
-@pytest.mark.parametrize(("strict", "verdict"), [(False, "ready"), (True, "not-ready")])
-def test_warnings_only_is_ready_unless_the_run_is_strict(strict: bool, verdict: str) -> None:
-    """A strict run with a warning is NOT READY in every report, not READY with a footnote."""
-    target = make_target(strict=strict)
+def test_warnings_only_is_ready_but_not_strictly_certified() -> None:
+    target = make_target(strict=True)
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
     add(target, "reachability.dns", Outcome.PASS)
-    assert summary.verdict(target) == verdict
+    # A strict run does not accept the warning: the one verdict says so, everywhere.
+    assert summary.verdict(target) == summary.NOT_READY
     assert summary.fix_first(target) == []
-    assert [f.code for _r, f in summary.warnings(target)] == ["NET_PLAIN_HTTP"]
+    assert [f.code for f in summary.warnings(target)] == ["NET_PLAIN_HTTP"]
     assert summary.strict_blockers(target) == 1
     lines = terminal.verdict_lines(target, {})
-    word = "READY" if verdict == "ready" else "NOT READY"
-    assert any(line.startswith(f"{word} for Visor") for line in lines)
+    assert any(line.startswith("NOT READY for Visor") for line in lines)
+    assert (
+        "Strict certification: NOT passed, 1 warning or blocked check counts as failing." in lines
+    )
 
 
-def test_an_empty_run_is_never_ready() -> None:
-    assert summary.verdict(make_target()) == "incomplete"
+def test_an_empty_run_is_incomplete() -> None:
+    assert summary.verdict(make_target()) == summary.INCOMPLETE
 
 
 def test_terminal_block_lists_fixes_with_remediation_and_existing_reports(tmp_path: Path) -> None:
@@ -71,7 +71,7 @@ def test_terminal_block_lists_fixes_with_remediation_and_existing_reports(tmp_pa
     assert " 1. [NET_TLS_UNTRUSTED]" in text
     assert " 2. [PERM_MISSING]" in text
     assert "    Fix: " in text
-    assert "holds up 2 other check(s)" in text
+    assert "holds up 2 other checks" in text
     assert f"HTML   {html}" in text and "missing.json" not in text
-    assert all(len(line) <= terminal.WIDTH for line in lines)
+    assert all(len(line) <= terminal.terminal_width() for line in lines)
     assert PASSWORD not in text

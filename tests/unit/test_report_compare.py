@@ -1,0 +1,83 @@
+"""Since the last run: fixed, new and still failing, by check, project and finding code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from conformance.check import Outcome
+from conformance.report import compare, html, json_result, terminal
+from tests.unit.report_fixtures import add, add_perm_missing, make_target
+
+SCHEMA = json.loads(
+    resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
+)
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What ``--jira-compare`` puts on ``settings.compare``."""
+
+    result: dict[str, Any]
+    started: str
+    tool_version: str
+    path: str = "previous.json"
+
+
+def previous_result() -> dict[str, Any]:
+    before = make_target()
+    add(before, "reachability.dns", Outcome.PASS)
+    add(before, "api.server_info", Outcome.FAIL, findings=("NET_REFUSED",))
+    for key in ("OPS", "MKT"):
+        add_perm_missing(before, key)
+    add(before, "import.fields", Outcome.ERROR)
+    return json_result.build(before)
+
+
+def current_target():
+    target = make_target()
+    add(target, "reachability.dns", Outcome.FAIL, findings=("NET_REFUSED",))  # new
+    add(target, "api.server_info", Outcome.PASS)  # fixed
+    add_perm_missing(target, "OPS")  # still failing
+    add(target, "permissions.granted", Outcome.PASS, project="MKT")  # fixed
+    add(target, "import.fields", Outcome.BLOCKED)  # not checked again
+    return target
+
+
+def test_compare_sorts_failures_into_fixed_new_and_still_failing() -> None:
+    found = compare.compare(previous_result(), current_target().records)
+    assert {c.label for c in found.fixed} == {"api.server_info", "permissions.granted[MKT]"}
+    assert [(c.label, c.code) for c in found.new] == [("reachability.dns", "NET_REFUSED")]
+    assert [(c.label, c.code) for c in found.still_failing] == [
+        ("permissions.granted[OPS]", "PERM_MISSING")
+    ]
+    assert [(c.label, c.code) for c in found.not_rechecked] == [("import.fields", "ERROR")]
+    assert found.tally() == "2 fixed, 1 new, 1 still failing, 1 not checked again"
+
+
+def test_a_malformed_previous_result_compares_as_empty_not_a_crash() -> None:
+    for junk in ({}, {"results": 5}, {"results": [1, {"outcome": "fail", "findings": "x"}]}):
+        found = compare.compare(junk, current_target().records)
+        assert found.fixed == [] and len(found.new) == 2
+
+
+def test_since_the_last_run_in_terminal_html_and_json() -> None:
+    target = current_target()
+    previous = Previous(previous_result(), "2026-11-30T09:00:00+00:00", "0.9.0")
+    target.settings = replace(target.settings)
+    object.__setattr__(target.settings, "compare", previous)
+    text = "\n".join(terminal.closing_block(target, {}, 100))
+    assert "Since the last run (2026-11-30T09:00:00+00:00, tool 0.9.0): 2 fixed, 1 new" in text
+    assert "  - fixed: [PERM_MISSING] The bot has the permissions Visor needs (MKT)" in text
+    assert "  - new: [NET_REFUSED] Title of reachability.dns" in text
+    page = html.render_summary(target)
+    assert 'id="vc-since"' in page and "tool 0.9.0" in page
+    result = json_result.build(target)
+    jsonschema.validate(result, SCHEMA)
+    since = result["since_last_run"]
+    assert since["previous"] == {"started": "2026-11-30T09:00:00+00:00", "tool_version": "0.9.0"}
+    assert [c["project"] for c in since["still_failing"]] == ["OPS"]
