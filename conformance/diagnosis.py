@@ -7,6 +7,7 @@ this one translation so the same failure always reads the same way.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -117,14 +118,21 @@ def _waited(failure: TransportFailure, target: JiraTarget) -> float:
 
 def _rate_limited(target: JiraTarget) -> Finding:
     """RATE_LIMITED with the numbers the run saw (never an API or network finding)."""
-    counters = target.http.counters
-    bucket = counters.bucket
+    seen = target.http.counters.rate_limit_json()
+    return rate_limit_finding({**seen, "answered_429": max(seen["answered_429"], 1)})
+
+
+def rate_limit_finding(seen: Mapping[str, Any]) -> Finding:
+    """RATE_LIMITED from the HTTP layer's counts (``Counters.rate_limit_json``)."""
+    bucket = seen.get("bucket") or {}
     fill = "not stated"
-    if bucket.fill_rate is not None:
-        fill = f"{bucket.fill_rate:g} per {bucket.interval_s or 1:g} s"
+    if bucket.get("fill_rate") is not None:
+        fill = f"{bucket['fill_rate']:g} per {bucket.get('interval_s') or 1:g} s"
+    limit = bucket.get("limit")
     return finding(
         "RATE_LIMITED",
-        count=max(counters.rate_limited, 1),
-        limit=bucket.limit if bucket.limit is not None else "not stated",
+        count=seen["answered_429"],
+        paced=seen["paced_requests"],
+        limit=limit if limit is not None else "not stated",
         fill_rate=fill,
     )

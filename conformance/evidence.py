@@ -113,6 +113,7 @@ class Problem(StrEnum):
     EXPIRED = "expired"
     HOSTNAME = "hostname"
     UNTRUSTED = "untrusted"
+    PLAIN_HTTP = "plain_http"  # https:// to a port that speaks plain HTTP
     STATE = "state"
     NO_STATE = "no_state"
     NO_ANSWER = "no answer"
@@ -124,6 +125,7 @@ class Problem(StrEnum):
     INVISIBLE = "invisible"
     NO_ISSUE = "no_issue"
     SEARCH = "search"
+    NOTHING_REJECTED = "none"  # account.rejection: no login was refused in this run
 
 
 @dataclass(frozen=True)

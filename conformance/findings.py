@@ -574,13 +574,13 @@ _SPECS = [
     FindingSpec(
         "RATE_LIMITED",
         W,
-        "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests (X-RateLimit-Limit, "
-        "the allowance in requests: {limit}; X-RateLimit-FillRate, the requests added per refill "
-        "interval: {fill_rate}).",
-        "Jira refused requests for exceeding the bot's rate limit, although the suite paces itself "
-        "by Jira's X-RateLimit headers and waits as Retry-After asks (up to 30 s). A Jira administrator "
-        "can exempt the bot or raise its allowance under Administration > System > Rate limiting "
-        "> Exemptions.",
+        "Jira rate-limited the bot: {count} request(s) answered 429 Too Many Requests, and "
+        "{paced} request(s) waited for Jira's bucket to refill (X-RateLimit-Limit, the allowance in requests: {limit}; X-RateLimit-FillRate, the "
+        "requests added per refill interval: {fill_rate}).",
+        "The suite paces itself by Jira's X-RateLimit headers and waits as Retry-After asks (up "
+        "to 30 s), so a full import under this limit takes longer than the network needs. A Jira "
+        "administrator can exempt the bot or raise its allowance under Administration > System > "
+        "Rate limiting > Exemptions.",
     ),
 ]
 

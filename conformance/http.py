@@ -58,6 +58,8 @@ from conformance.settings import Credentials, Settings
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_RETRIES_429 = 3
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Failure kinds that mean "no answer in time" (as opposed to a refusal or a broken handshake).
+TIMEOUT_KINDS = frozenset({"timeout", "connect_timeout", "read_timeout", "too_slow"})
 # A request may take its connect timeout plus its read timeout, and a little more.
 BOUND_MARGIN_S = 0.5
 SESSION_COOKIE = "JSESSIONID"
@@ -97,6 +99,9 @@ class TransportFailure:
 
     kind: FailureKind
     detail: str
+    # False when the suite itself held the request back (read-only, latched, deadline, stopped):
+    # Jira never saw it, so it cannot have changed anything.
+    sent: bool = True
 
 
 @dataclass
@@ -599,7 +604,7 @@ class JiraHttp:
 
     def _not_sent(self, exchange: Exchange, kind: FailureKind, detail: str) -> HttpResult:
         exchange.error = detail
-        return HttpResult(exchange=exchange, failure=TransportFailure(kind, detail))
+        return HttpResult(exchange=exchange, failure=TransportFailure(kind, detail, sent=False))
 
     # -- pacing, retries, the deadline ----------------------------------------------------------
 

@@ -9,7 +9,7 @@ project and shared by the four checks.
 from __future__ import annotations
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
-from conformance.diagnosis import probe_failure, transport_finding
+from conformance.diagnosis import probe_failure, rate_limit_finding, transport_finding
 from conformance.evidence import Evidence, Problem
 from conformance.findings import Finding, finding
 from conformance.probes import search
@@ -185,17 +185,6 @@ def test_throughput(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
     facts = evidence.facts
-    limited = facts.get("rate_limited_requests") or 0
-    if limited:
-        limits = facts.get("rate_limit") or {}
-        warn(
-            finding(
-                "RATE_LIMITED",
-                count=limited,
-                limit=limits.get("X-RateLimit-Limit", "unknown"),
-                fill_rate=limits.get("X-RateLimit-FillRate", "unknown"),
-            )
-        )
     rate, total = facts.get("rate"), facts.get("total")
     if not rate:
         not_applicable(f"{project} has no issue matching the JQL: nothing to measure")
@@ -229,3 +218,21 @@ def duration(seconds: float) -> str:
         return f"{minutes:.0f} min"
     hours, rest = divmod(round(minutes), 60)
     return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+@requirement(
+    "import.rate_limit",
+    "Jira's rate limit lets the import run without refusals",
+    Step.IMPORT,
+    after=["auth.authenticates"],
+)
+def test_rate_limit(jira: JiraTarget) -> None:
+    """One row for the whole run (the bucket is the bot's, not a project's), judged last."""
+    seen = jira.probe(search.rate_limit)
+    show(seen)
+    if not seen.fact("limited"):
+        limit = (seen.fact("bucket") or {}).get("limit")
+        bucket = f"a bucket of {limit} requests" if limit is not None else "no X-RateLimit headers"
+        note(f"no request waited for Jira's rate limit ({bucket})")
+        return
+    warn(rate_limit_finding(seen.facts))

@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
 from conformance.diagnosis import fail_on_transport
+from conformance.evidence import Problem
 from conformance.findings import finding
+from conformance.http import TIMEOUT_KINDS
 from conformance.probes import network
 from conformance.target import JiraTarget
 
@@ -66,6 +68,8 @@ def test_tls(jira: JiraTarget) -> None:
     show(evidence)
     facts = evidence.facts
     host = facts.get("host")
+    if evidence.problem is Problem.PLAIN_HTTP:
+        fail_on_transport(jira, evidence)  # NET_TLS_PLAIN_PORT: use http:// or the TLS port
     if evidence.problem == "proxy":
         fail(
             finding(
@@ -130,7 +134,7 @@ def test_running_jira(jira: JiraTarget) -> None:
     if evidence.ok:
         note(f"/status reports {state}")
         return
-    if evidence.fact("failure") == "timeout" and _rest_api_answers(jira):
+    if evidence.fact("failure") in TIMEOUT_KINDS and _rest_api_answers(jira):
         note("/status did not answer in time, but serverInfo answers as Jira (reachability.status)")
         return
     fail_on_transport(jira, evidence)
@@ -188,7 +192,7 @@ def _rest_api_answers(jira: JiraTarget) -> bool:
 def test_status_endpoint(jira: JiraTarget) -> None:
     evidence = jira.probe(network.status)
     show(evidence)
-    if evidence.fact("failure") == "timeout":
+    if evidence.fact("failure") in TIMEOUT_KINDS:
         fail(
             finding(
                 "NET_STATUS_SLOW",

@@ -29,6 +29,7 @@ from conformance.check import (
 )
 from conformance.evidence import Evidence
 from conformance.findings import Finding, Severity, finding
+from conformance.http import TIMEOUT_KINDS
 from conformance.probes import write
 from conformance.probes.write import PERMISSION, Leftover, WriteRoundTrip
 from conformance.target import JiraTarget
@@ -212,7 +213,7 @@ def _advice(step: str, failure: dict[str, Any], project: str, facts: dict[str, A
             "answers) changes answers to POST /rest/api/2/issue. Exempt /rest/ from caching and "
             f"check the installed apps. The run's own issue, found by its label: {own}."
         )
-    if failure.get("kind") == "timeout":
+    if failure.get("kind") in TIMEOUT_KINDS:
         own = ", ".join((facts.get("cleanup") or {}).get("deleted") or [])
         created = (
             f" Jira did the work all the same: {own} was found by its label and deleted."

@@ -18,6 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from conformance.engine.plan import PlannedCheck
+from conformance.http import TIMEOUT_KINDS
 from conformance.probes import account, api, network, projects, search
 from conformance.probes import permissions as perms
 
@@ -57,7 +58,7 @@ def _visible(target: JiraTarget) -> list[str]:
 def dependent_chain(target: JiraTarget) -> bool:
     """``/status``, serverInfo, ``/myself``, in order; True when the bot's login was accepted."""
     status = target.probe(network.status)
-    if status.failure is not None and status.failure.kind not in ("timeout", "read_timeout"):
+    if status.failure is not None and status.failure.kind not in TIMEOUT_KINDS:
         # Nothing answers at this address (or the deadline passed): nothing else is worth sending.
         return False
     target.probe(api.server_info)

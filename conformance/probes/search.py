@@ -424,6 +424,13 @@ class _Pages:
                 return
 
 
+def rate_limit(target: JiraTarget) -> Evidence:
+    """How Jira's rate limit shaped the run so far: 429s, paced requests, waits, the bucket."""
+    seen = target.http.counters.rate_limit_json()
+    limited = bool(seen["answered_429"] or seen["paced_requests"] or seen["retry_after_waits"])
+    return Evidence("search.rate_limit", True, {**seen, "limited": limited})
+
+
 def count_cloud(target: JiraTarget, jql: str) -> tuple[int, bool]:
     """Count a Cloud search by paging ids only (its /search/jql has no ``total``); bounded."""
     count = 0

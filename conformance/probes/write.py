@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 from conformance.evidence import Evidence, Exchange
-from conformance.http import HttpResult, JiraHttp
+from conformance.http import TIMEOUT_KINDS, HttpResult, JiraHttp
 from conformance.probes.search import CLOUD_SEARCH, DC_SEARCH, deployment_type, error_messages
 
 if TYPE_CHECKING:
@@ -301,7 +301,7 @@ class WriteRoundTrip:
             "kind": kind,
             # The run's deadline passed while this step waited: the run is incomplete, not failed.
             "deadline": kind == "deadline"
-            or (kind == "timeout" and self.target.http.remaining_s() <= 0),
+            or (kind in TIMEOUT_KINDS and self.target.http.remaining_s() <= 0),
         }
         raise StepFailed(step)
 
@@ -685,7 +685,7 @@ def _confirmed_gone(issue: CreatedIssue, record: Callable[[Exchange], None]) -> 
 def _may_have_created(result: HttpResult) -> bool:
     """A lost or failed answer to a create may hide an issue that was created all the same."""
     if result.failure is not None:
-        return result.failure.kind not in ("read_only", "latched", "deadline")
+        return result.failure.sent
     return result.status is not None and (result.status >= 500 or 200 <= result.status < 300)
 
 

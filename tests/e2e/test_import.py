@@ -129,14 +129,17 @@ def test_cloud_pages_with_next_page_token(jira_emulator: Emulator, run_suite: Ru
 def test_rate_limited_import_warns_and_still_counts_right(
     jira_emulator: Emulator, run_suite: RunSuite, tmp_path: Path
 ) -> None:
-    # A bucket of 10 refilled at 4/s against ~40 requests: only a run slower than ~8 s could
-    # avoid a 429, so the test does not depend on how busy the machine is.
+    # A bucket of 10 refilled at 4/s against ~40 requests: the run must wait for the bucket. The
+    # suite paces itself by Jira's headers, so (almost) nothing is refused, and the run says once
+    # that Jira limited it, with the numbers.
     server = jira_emulator("rate-limited", rate_limit=(10, 4))
     small_pages = profile(tmp_path, page_size=5, sample_size=100)
     run = run_suite(server.url, "--jira-profile", small_pages, env=BOT)
-    assert any(e.status == 429 for e in server.log.entries)
-    limited = [key for key in PROJECTS if "RATE_LIMITED" in run.codes("import.throughput", key)]
-    assert limited, run.outcomes()
+    refused = sum(1 for e in server.log.entries if e.status == 429)
+    assert refused <= max(1, len(server.log.entries) // 50), refused  # at most 2%
+    (found,) = run.row("import.rate_limit")["findings"]
+    assert found["code"] == "RATE_LIMITED" and "the allowance in requests: 10" in found["summary"]
+    assert run.outcome("import.rate_limit") == "warn"
     for key, size in SIZES.items():
         assert f"read {min(size, 100)} issue(s) of {size}" in notes(run, "import.search", key)
         assert run.outcome("import.pagination", key) == "pass"

@@ -116,7 +116,7 @@ def test_a_429_after_the_retries_is_rate_limited_with_the_bucket_numbers(
     target.http.counters.rate_limited = 3
     found = transport_finding(target, TransportFailure("rate_limited", "Jira answered 429"))
     assert found.code == "RATE_LIMITED" and found.severity == "warning"
-    assert "3 request(s)" in found.summary and "limit 10" in found.summary
+    assert "3 request(s)" in found.summary and "the allowance in requests: 10" in found.summary
     assert "5 per 1 s" in found.summary
     assert "Visor backs off" not in found.remediation
 

@@ -20,7 +20,7 @@ def test_a_quoted_jira_sentence_does_not_end_in_two_periods() -> None:
 
 
 def test_the_rate_limit_says_what_its_numbers_count() -> None:
-    found = finding("RATE_LIMITED", count=3, limit="20", fill_rate="5")
+    found = finding("RATE_LIMITED", count=3, paced=4, limit="20", fill_rate="5")
     assert "refill 5)" not in found.summary
     assert "the allowance in requests: 20" in found.summary
     assert "the requests added per refill interval: 5" in found.summary
