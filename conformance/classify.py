@@ -268,6 +268,7 @@ def _judge(answer: _Answer, asked: Asked) -> Verdict:
             finding(
                 "RATE_LIMITED",
                 count=1,
+                paced=0,
                 limit=answer.header("x-ratelimit-limit") or "not stated",
                 fill_rate=answer.header("x-ratelimit-fillrate") or "not stated",
             ),

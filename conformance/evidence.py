@@ -153,8 +153,6 @@ class Evidence:
     failure: Failure | None = None
 
     def __post_init__(self) -> None:
-        if self.problem is not None and not isinstance(self.problem, Problem):
-            self.problem = Problem(self.problem)  # raises on a problem nobody declared
         kind = self.facts.get("failure")
         if self.failure is None and isinstance(kind, str) and kind:
             self.failure = Failure(kind, str(self.facts.get("error") or kind))

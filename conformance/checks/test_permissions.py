@@ -104,8 +104,8 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
         )
     if not evidence.ok:
         fail(answer_problem(jira, evidence))
-    listing = jira.cached(projects.visible_projects)  # not fetched just for a name
-    name = listing.fact("names", {}).get(project) if listing is not None else None
+    known = jira.cached(projects.visible_projects)  # not fetched just for a name
+    name = known.fact("names", {}).get(project) if known is not None else None
     note(f"{project}{f' ({name})' if name else ''} is visible to the bot")
 
 

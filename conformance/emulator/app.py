@@ -360,6 +360,11 @@ class JiraApp(
                 resp.headers["X-AACCOUNTID"] = auth.user.account_id
         else:
             resp.headers["X-AUSERNAME"] = quote(auth.user.name) if auth.user else "anonymous"
+            if auth.scheme == "basic" and auth.user is not None:
+                # Seraph opens an HTTP session for a request authenticated by basic auth and
+                # says so with JSESSIONID (UNCONFIRMED: widely observed, not documented).
+                sid = self.auth.sessions.create(auth.user)
+                resp.set_cookie("JSESSIONID", sid, path=self.cfg.context_path or "/", httponly=True)
         return resp
 
     # -- gates --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from conformance.evidence import Evidence
+from conformance.evidence import Evidence, Problem
 from conformance.probes import api
 
 if TYPE_CHECKING:
@@ -45,7 +45,9 @@ def myself(target: JiraTarget) -> Evidence:
             facts[header] = value
     if result.failure is not None:
         facts.update(failure=result.failure.kind, error=result.failure.detail)
-        return Evidence("account.myself", False, facts, [result.exchange], problem="transport")
+        return Evidence(
+            "account.myself", False, facts, [result.exchange], problem=Problem.TRANSPORT
+        )
     # A 200 is not enough: a CAPTCHA lock can answer 200 with AUTHENTICATION_DENIED, and a
     # stripped Authorization header 200 as anonymous.
     verdict = api.judged_result(target, result, MYSELF)
@@ -58,16 +60,16 @@ def myself(target: JiraTarget) -> Evidence:
         wrong = api.schema_problem("myself", body)
         if wrong is not None:
             facts["schema"] = wrong
-            return Evidence("account.myself", False, facts, exchanges, problem="schema")
+            return Evidence("account.myself", False, facts, exchanges, problem=Problem.SCHEMA)
         _learn_identity(target, body)
         return Evidence("account.myself", True, facts, exchanges)
     if verdict.passed:
         facts["schema"] = ("(the answer)", f"is a JSON {api.json_type(body)}, not a user object")
-        return Evidence("account.myself", False, facts, exchanges, problem="schema")
+        return Evidence("account.myself", False, facts, exchanges, problem=Problem.SCHEMA)
     answered_ok = result.status is not None and 200 <= result.status < 300
     if answered_ok and facts.get("finding", {}).get("code") == "API_NOT_JSON":
-        return Evidence("account.myself", False, facts, exchanges, problem="not_json")
-    return Evidence("account.myself", False, facts, exchanges, problem="rejected")
+        return Evidence("account.myself", False, facts, exchanges, problem=Problem.NOT_JSON)
+    return Evidence("account.myself", False, facts, exchanges, problem=Problem.REJECTED)
 
 
 def _plain(value: Any) -> Any:
@@ -103,7 +105,7 @@ def rejection(target: JiraTarget) -> Evidence:
     """
     rejected = target.http.rejection
     if rejected is None:
-        return Evidence("account.rejection", False, {}, problem="none")
+        return Evidence("account.rejection", False, {}, problem=Problem.NOTHING_REJECTED)
     verdict = api.judged(target, rejected)
     facts = api.with_verdict(
         {"endpoint": api.endpoint_of(target, rejected.url), "status": rejected.status}, verdict
@@ -138,18 +140,20 @@ def admin_rights(target: JiraTarget) -> Evidence:
     facts: dict[str, Any] = {"status": result.status}
     if result.failure is not None:
         facts.update(failure=result.failure.kind, error=result.failure.detail)
-        return Evidence("account.admin", False, facts, [result.exchange], problem="transport")
+        return Evidence("account.admin", False, facts, [result.exchange], problem=Problem.TRANSPORT)
     verdict = api.judged_result(target, result, MY_PERMISSIONS)
     api.with_verdict(facts, verdict)
     body = verdict.value
     if not verdict.passed:
         facts["error"] = f"answered {result.status}: {verdict.detail}"
-        return Evidence("account.admin", False, facts, [result.exchange], problem="unexpected")
+        return Evidence(
+            "account.admin", False, facts, [result.exchange], problem=Problem.UNEXPECTED
+        )
     wrong = _permissions_problem(body)
     if wrong is not None:
         facts["schema"] = wrong
         facts["error"] = f"{wrong[0]} {wrong[1]}"
-        return Evidence("account.admin", False, facts, [result.exchange], problem="schema")
+        return Evidence("account.admin", False, facts, [result.exchange], problem=Problem.SCHEMA)
     permissions = body["permissions"]
     facts["held"] = [
         key for key in ADMIN_PERMISSIONS if permissions.get(key, {}).get("havePermission") is True

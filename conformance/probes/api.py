@@ -18,7 +18,7 @@ import jsonschema
 
 from conformance import versions
 from conformance.classify import Asked, Kind, Verdict, judge
-from conformance.evidence import Evidence, Exchange
+from conformance.evidence import Evidence, Exchange, Problem
 from conformance.findings import Finding, Severity, finding
 from conformance.http import HttpResult
 
@@ -225,11 +225,11 @@ def server_info(target: JiraTarget) -> Evidence:
     }
     if chosen.failure is not None:
         facts.update(failure=chosen.failure.kind, error=chosen.failure.detail)
-        return Evidence("api.server_info", False, facts, exchanges, problem="transport")
+        return Evidence("api.server_info", False, facts, exchanges, problem=Problem.TRANSPORT)
     verdict = judged_result(target, chosen, SERVER_INFO)
     with_verdict(facts, verdict)
     if not verdict.passed or not isinstance(verdict.value, dict):
-        problem = "refused" if not verdict.passed else "not_object"
+        problem = Problem.REFUSED if not verdict.passed else Problem.NOT_OBJECT
         if verdict.passed:
             facts["schema"] = (
                 "(the answer)",
@@ -242,7 +242,7 @@ def server_info(target: JiraTarget) -> Evidence:
     wrong = schema_problem("serverInfo", body)
     if wrong is not None:
         facts["schema"] = wrong
-        return Evidence("api.server_info", False, facts, exchanges, problem="schema")
+        return Evidence("api.server_info", False, facts, exchanges, problem=Problem.SCHEMA)
     return Evidence("api.server_info", True, facts, exchanges)
 
 
@@ -290,7 +290,7 @@ def search(target: JiraTarget, path: str) -> Evidence:
     facts: dict[str, Any] = {"path": path, "status": result.status}
     if result.failure is not None:
         facts.update(failure=result.failure.kind, error=result.failure.detail)
-        return Evidence("api.search", False, facts, [result.exchange], problem="transport")
+        return Evidence("api.search", False, facts, [result.exchange], problem=Problem.TRANSPORT)
     verdict = judged_result(target, result, path)
     with_verdict(facts, verdict)
     body = verdict.value
@@ -301,5 +301,5 @@ def search(target: JiraTarget, path: str) -> Evidence:
         return Evidence("api.search", True, facts, [result.exchange])
     if verdict.passed:
         facts["schema"] = schema_problem_of_search(body)
-        return Evidence("api.search", False, facts, [result.exchange], problem="schema")
-    return Evidence("api.search", False, facts, [result.exchange], problem="refused")
+        return Evidence("api.search", False, facts, [result.exchange], problem=Problem.SCHEMA)
+    return Evidence("api.search", False, facts, [result.exchange], problem=Problem.REFUSED)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from conformance.classify import idp_host
-from conformance.evidence import Evidence, Exchange
+from conformance.evidence import Evidence, Exchange, Problem
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
@@ -121,10 +121,10 @@ def dns(target: JiraTarget) -> Evidence:
         infos = future.result(timeout=target.settings.timeout_s)
     except FutureTimeout:
         facts["error"] = f"no answer from the DNS resolver within {target.settings.timeout_s:g} s"
-        return Evidence("network.dns", False, facts, problem="timeout")
+        return Evidence("network.dns", False, facts, problem=Problem.TIMEOUT)
     except (OSError, UnicodeError) as exc:
         facts["error"] = f"{type(exc).__name__}: {exc}"
-        return Evidence("network.dns", False, facts, problem="unresolved")
+        return Evidence("network.dns", False, facts, problem=Problem.UNRESOLVED)
     finally:
         pool.shutdown(wait=False)
     addresses = sorted({info[4][0] for info in infos})
@@ -138,9 +138,9 @@ def tcp(target: JiraTarget) -> Evidence:
     resolved = target.probe(dns)
     facts: dict[str, Any] = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
     if not resolved.ok:
-        return Evidence("network.tcp", False, facts, problem="dns")
+        return Evidence("network.tcp", False, facts, problem=Problem.DNS)
     attempts: list[str] = []
-    problem = "refused"
+    problem = Problem.REFUSED
     for address in resolved.facts["addresses"]:
         started = time.monotonic()
         try:
@@ -152,11 +152,11 @@ def tcp(target: JiraTarget) -> Evidence:
             attempts.append(f"{address}: connection refused")
         except TimeoutError:
             attempts.append(f"{address}: no answer within {target.settings.timeout_s:g} s")
-            problem = "timeout"
+            problem = Problem.TIMEOUT
         except OSError as exc:
             attempts.append(f"{address}: {exc.strerror or exc}")
             if problem != "timeout":
-                problem = "unreachable"
+                problem = Problem.UNREACHABLE
     facts["attempts"] = attempts
     return Evidence("network.tcp", False, facts, problem=problem)
 
@@ -180,15 +180,15 @@ def tls(target: JiraTarget) -> Evidence:
         facts.update(
             proxy_status=exc.status, proxy_reason=exc.reason, proxy=target.http.proxy.proxy
         )
-        return Evidence("network.tls", False, facts, problem="proxy")
+        return Evidence("network.tls", False, facts, problem=Problem.PROXY)
     except ssl.SSLCertVerificationError as exc:
         verify_error = exc
     except (OSError, ssl.SSLError) as exc:
         facts["error"] = f"{type(exc).__name__}: {exc}"
         if "WRONG_VERSION_NUMBER" in str(exc).upper():  # the port speaks plain HTTP
             facts["failure"] = "tls_protocol"
-            return Evidence("network.tls", False, facts, problem="plain_http")
-        return Evidence("network.tls", False, facts, problem="handshake")
+            return Evidence("network.tls", False, facts, problem=Problem.PLAIN_HTTP)
+        return Evidence("network.tls", False, facts, problem=Problem.HANDSHAKE)
     facts["verify_code"] = verify_error.verify_code
     facts["verify_message"] = verify_error.verify_message or str(verify_error)
     try:
@@ -201,11 +201,11 @@ def tls(target: JiraTarget) -> Evidence:
         pass
     code = verify_error.verify_code
     if code in (X509_EXPIRED, X509_NOT_YET_VALID):
-        problem = "expired"
+        problem = Problem.EXPIRED
     elif code in (X509_HOSTNAME_MISMATCH, X509_IP_MISMATCH):
-        problem = "hostname"
+        problem = Problem.HOSTNAME
     else:
-        problem = "untrusted"
+        problem = Problem.UNTRUSTED
     return Evidence("network.tls", False, facts, problem=problem)
 
 
@@ -333,19 +333,21 @@ def status(target: JiraTarget, base: str | None = None) -> Evidence:
     if result.failure is not None:
         facts["failure"] = result.failure.kind
         facts["error"] = result.failure.detail
-        return Evidence("network.status", False, facts, [result.exchange], problem="transport")
+        return Evidence(
+            "network.status", False, facts, [result.exchange], problem=Problem.TRANSPORT
+        )
     body, error = result.json()
     facts["content_type"] = result.content_type
     if isinstance(body, dict) and isinstance(body.get("state"), str):
         facts["state"] = body["state"]
         ok = body["state"] == "RUNNING" and result.status == 200
         return Evidence(
-            "network.status", ok, facts, [result.exchange], problem=None if ok else "state"
+            "network.status", ok, facts, [result.exchange], problem=None if ok else Problem.STATE
         )
     facts["body_kind"] = (
         "json" if error is None else ("html" if "html" in result.content_type else "other")
     )
-    return Evidence("network.status", False, facts, [result.exchange], problem="no_state")
+    return Evidence("network.status", False, facts, [result.exchange], problem=Problem.NO_STATE)
 
 
 def server_info_anonymous(target: JiraTarget, base: str | None = None) -> Evidence:
@@ -404,7 +406,7 @@ def round_trip(target: JiraTarget) -> Evidence:
     """The fastest answered request so far: a fair measure of the network path to Jira."""
     answered = [x.elapsed_ms for x in target.http.exchanges if x.status is not None]
     if not answered:
-        return Evidence("network.round_trip", False, {}, problem="no answer")
+        return Evidence("network.round_trip", False, {}, problem=Problem.NO_ANSWER)
     return Evidence(
         "network.round_trip", True, {"elapsed_ms": min(answered), "samples": len(answered)}
     )

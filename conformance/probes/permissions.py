@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from conformance.evidence import Evidence, Exchange
+from conformance.evidence import Evidence, Exchange, Problem
 from conformance.http import HttpResult
 
 if TYPE_CHECKING:
@@ -179,14 +179,14 @@ def _failed(name: str, facts: dict[str, Any], result: HttpResult) -> Evidence:
     facts["status"] = result.status
     if result.failure is not None:
         facts.update(failure=result.failure.kind, error=result.failure.detail)
-        return Evidence(name, False, facts, [result.exchange], problem="transport")
+        return Evidence(name, False, facts, [result.exchange], problem=Problem.TRANSPORT)
     body, error = result.json()
     facts["content_type"] = result.content_type
     if error is not None:
         facts["error"] = error
-        return Evidence(name, False, facts, [result.exchange], problem="not_json")
+        return Evidence(name, False, facts, [result.exchange], problem=Problem.NOT_JSON)
     facts["error"] = _jira_message(body) or f"HTTP {result.status}"
-    return Evidence(name, False, facts, [result.exchange], problem="unexpected")
+    return Evidence(name, False, facts, [result.exchange], problem=Problem.UNEXPECTED)
 
 
 def _jira_message(body: Any) -> str:
@@ -214,19 +214,23 @@ def project_permissions(target: JiraTarget, key: str) -> Evidence:
     if result.status == 404 and result.failure is None:
         body, _ = result.json()
         facts.update(status=404, reason=_jira_message(body) or "404 Not Found")
-        return Evidence("permissions.project", False, facts, [result.exchange], problem="invisible")
+        return Evidence(
+            "permissions.project", False, facts, [result.exchange], problem=Problem.INVISIBLE
+        )
     if result.status != 200:
         return _failed("permissions.project", facts, result)
     body, error = result.json()
     grants = read_grants(body) if error is None else None
     if grants is None:
         facts.update(status=200, error=error or "no 'permissions' object in the answer")
-        problem = "not_json" if error else "schema"
+        problem = Problem.NOT_JSON if error else Problem.SCHEMA
         return Evidence("permissions.project", False, facts, [result.exchange], problem=problem)
     facts.update(status=200, granted=grants.granted, via_alias=sorted(grants.via_alias))
     if not grants.granted.get("BROWSE_PROJECTS", False):
         facts["reason"] = "Jira reports Browse Projects as not granted"
-        return Evidence("permissions.project", False, facts, [result.exchange], problem="invisible")
+        return Evidence(
+            "permissions.project", False, facts, [result.exchange], problem=Problem.INVISIBLE
+        )
     return Evidence("permissions.project", True, facts, [result.exchange])
 
 
@@ -264,7 +268,7 @@ def _pages(
         body, error = result.json()
         if result.status != 200 or error is not None or not isinstance(body, dict):
             return values, exchanges, result
-        page = next((body[k] for k in list_keys if isinstance(body.get(k), list)), [])
+        page: list[Any] = next((body[k] for k in list_keys if isinstance(body.get(k), list)), [])
         values += page
         total = body.get("total")
         start += len(page)
@@ -381,7 +385,7 @@ def edit_metadata(target: JiraTarget, key: str) -> Evidence:
             facts.update(issue=issue, issue_type=found.fact("issue_type"))
             break
     if issue is None:
-        return Evidence("permissions.editmeta", False, facts, exchanges, problem="no_issue")
+        return Evidence("permissions.editmeta", False, facts, exchanges, problem=Problem.NO_ISSUE)
     path = f"/rest/api/2/issue/{issue}/editmeta"
     result = target.http.get(path)
     facts["endpoint"] = path
@@ -390,7 +394,7 @@ def edit_metadata(target: JiraTarget, key: str) -> Evidence:
         evidence = _failed("permissions.editmeta", facts, result)
         evidence.exchanges[:0] = exchanges
         return evidence
-    raw = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+    raw: dict[str, Any] = body["fields"] if isinstance(body.get("fields"), dict) else {}
     facts["fields"] = [field_meta(meta, fid) for fid, meta in raw.items() if isinstance(meta, dict)]
     return Evidence("permissions.editmeta", True, facts, [*exchanges, result.exchange])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from conformance.evidence import Evidence, Exchange
+from conformance.evidence import Evidence, Exchange, Problem
 from conformance.http import HttpResult
 from conformance.probes import api
 
@@ -29,19 +29,23 @@ def visible_projects(target: JiraTarget) -> Evidence:
     facts: dict[str, Any] = {"status": result.status, "endpoint": PROJECT}
     if result.failure is not None:
         facts.update(failure=result.failure.kind, error=result.failure.detail)
-        return Evidence("projects.visible", False, facts, [result.exchange], problem="transport")
+        return Evidence(
+            "projects.visible", False, facts, [result.exchange], problem=Problem.TRANSPORT
+        )
     if result.status in (404, 410):
         return _searched_projects(target, [result.exchange])
     body = _judged_body(target, result, PROJECT, facts)
     if body is None:
-        return Evidence("projects.visible", False, facts, [result.exchange], problem="unexpected")
+        return Evidence(
+            "projects.visible", False, facts, [result.exchange], problem=Problem.UNEXPECTED
+        )
     if not isinstance(body, list):
         facts["schema"] = ("(the answer)", f"is a JSON {api.json_type(body)}, not an array")
-        return Evidence("projects.visible", False, facts, [result.exchange], problem="schema")
+        return Evidence("projects.visible", False, facts, [result.exchange], problem=Problem.SCHEMA)
     wrong = _listing_problem(body, "")
     if wrong is not None:
         facts["schema"] = wrong
-        return Evidence("projects.visible", False, facts, [result.exchange], problem="schema")
+        return Evidence("projects.visible", False, facts, [result.exchange], problem=Problem.SCHEMA)
     return Evidence("projects.visible", True, {**facts, **_listing(body)}, [result.exchange])
 
 
@@ -84,18 +88,18 @@ def _searched_projects(target: JiraTarget, exchanges: list[Exchange]) -> Evidenc
         facts["status"] = result.status
         if result.failure is not None:
             facts.update(failure=result.failure.kind, error=result.failure.detail)
-            return Evidence("projects.visible", False, facts, exchanges, problem="transport")
+            return Evidence("projects.visible", False, facts, exchanges, problem=Problem.TRANSPORT)
         body = _judged_body(target, result, PROJECT_SEARCH, facts)
         if body is None:
-            return Evidence("projects.visible", False, facts, exchanges, problem="unexpected")
+            return Evidence("projects.visible", False, facts, exchanges, problem=Problem.UNEXPECTED)
         chunk = body.get("values") if isinstance(body, dict) else None
         if not isinstance(chunk, list):
             facts["schema"] = ("values", f"is a JSON {api.json_type(chunk)}, not an array")
-            return Evidence("projects.visible", False, facts, exchanges, problem="schema")
+            return Evidence("projects.visible", False, facts, exchanges, problem=Problem.SCHEMA)
         wrong = _listing_problem(chunk, "values")
         if wrong is not None:
             facts["schema"] = wrong
-            return Evidence("projects.visible", False, facts, exchanges, problem="schema")
+            return Evidence("projects.visible", False, facts, exchanges, problem=Problem.SCHEMA)
         values += chunk
         if body.get("isLast") is not False or not chunk:
             break
