@@ -9,7 +9,7 @@ Every input (URL, options, files, output paths, the earlier result of ``--jira-c
 checked before the prompt and before the first request, so a mistake costs one sentence on stderr
 and exit 4, never a traceback or a half-finished run.
 
-Exit codes as DESIGN.md: 0 ready, 1 not ready, 2 incomplete (also: cancelled at the prompt with
+Exit codes (docs/architecture.md §5): 0 ready, 1 not ready, 2 incomplete (also: cancelled at the prompt with
 Ctrl-C or Ctrl-D, which prints "Cancelled."), 3 a check could not complete, 4 usage error
 (including missing credentials when nobody can be asked).
 """

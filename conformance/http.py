@@ -1,7 +1,7 @@
 """The one way this suite talks to Jira: bounded, rate-limit aware, read-only unless asked, and
 unable to lock the bot out.
 
-Every probe goes through ``JiraHttp`` so that the rules of DESIGN.md hold in one place:
+Every probe goes through ``JiraHttp`` so that the safety rules (docs/architecture.md §7) hold in one place:
 
 * every request has a timeout and a wall-clock bound (a watchdog cuts a server that drips its
   answer), and the run has an overall deadline;

@@ -401,17 +401,13 @@ class ConformanceRun(_Collection):
             xml.add_global_property("visor.incomplete", ", ".join(incomplete["reasons"]))
             xml.add_global_property("visor.not_run", str(incomplete["not_run_count"]))
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from conformance.report import terminal
-
-        if self.reports_wanted:
-            terminal.write_closing(self.config, self.target, self.paths)
-
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from conformance.report import terminal
 
         with _deferred_interrupts(self.run):
             if self.reports_wanted:
+                # After pytest's own summary: the closing block, then the verdict line, last.
+                terminal.write_closing(config, self.target, self.paths)
                 terminal.write_last_line(config, self.target, self.paths)
             self._restore_signals()
             self.target.close()

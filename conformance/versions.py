@@ -2,7 +2,7 @@
 
 The integration makes different choices on different Jira lines (which createmeta form, which
 kind of token, which search endpoint, whether basic authentication is on by default). They are
-written down once here, with their sources (``reference/jira-wire-facts.md`` §§2, 4, 5, 7), so
+written down once here, with their sources (``docs/jira-wire-facts.md`` §§2, 4, 5, 7), so
 that the checks, the remediation texts and the report all agree.
 
 Versions are tuples of ``versionNumbers`` from serverInfo, never derived from ``buildNumber``
@@ -54,7 +54,7 @@ class Line:
         return text if self.confirmed else f"about {self.ends:%b %Y}"
 
 
-# Data Center lines and their end of support (reference/jira-wire-facts.md §7; lines marked
+# Data Center lines and their end of support (docs/jira-wire-facts.md §7; lines marked
 # unconfirmed are release date + 2 years, Atlassian's policy for feature and LTS releases).
 LINES: tuple[Line, ...] = (
     Line(7, 6, True, date(2019, 11, 14), False),

@@ -126,7 +126,7 @@ def test_pagination(jira: JiraTarget, project: str | None) -> None:
 
 @requirement(
     "import.fields",
-    "Imported issues have Jira's shape and carry every field Visor reads",
+    "Imported issues have Jira's shape and carry every field the profile reads",
     Step.IMPORT,
     after=["import.search"],
 )

@@ -64,7 +64,7 @@ def write_project(jira: JiraTarget, project: str | None) -> str:
         not_applicable("no project to check")
     if perms.access_of(jira, project) != "write":
         not_applicable(
-            f"Visor only reads {project} (profile {jira.profile.name}): it creates and edits nothing there"
+            f"the profile {jira.profile.name} only reads {project}: it creates and edits nothing there"
         )
     return project
 
@@ -87,7 +87,7 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
                 subject="any project",
                 reason=f"{listing.fact('endpoint')} lists no project at all for {bot_user(jira)}",
                 user=bot_user(jira),
-                where="the permission scheme of each project Visor should use",
+                where="the permission scheme of each project the profile names",
             )
         )
     evidence = jira.probe(perms.project_permissions, project)
@@ -129,7 +129,7 @@ def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
     source = "--jira-write-project" if round_trip else f"profile {jira.profile.name}"
     note(f"access mode: {access} ({source})")
     held = [perms.permission_name(k) for k in perms.ASKED if grants.granted.get(k)]
-    note(f"granted: {', '.join(held) or 'none of those Visor uses'}")
+    note(f"granted: {', '.join(held) or 'none of those the profile needs'}")
     if grants.via_alias:
         aliased = ", ".join(perms.permission_name(k) for k in sorted(grants.via_alias))
         note(f"read from Jira's deprecated permission keys: {aliased}")
@@ -137,7 +137,7 @@ def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
         if not round_trip and not grants.granted.get(key):
             note(
                 f"{perms.permission_name(key)} is not granted: needed only for the opt-in write "
-                "round trip (--jira-write-project), not for Visor itself"
+                "round trip (--jira-write-project), not by the profile"
             )
     missing = grants.missing(needed)
     if missing:
@@ -163,7 +163,7 @@ def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
 
 @requirement(
     "permissions.create_fields",
-    "Creating the issue types Visor uses asks for no field Visor cannot fill",
+    "Creating the profile's issue types asks for no field the profile does not fill",
     Step.PROJECTS,
     after=["permissions.granted"],
 )
@@ -208,7 +208,7 @@ def test_create_fields(jira: JiraTarget, project: str | None) -> None:
 
 @requirement(
     "permissions.edit_fields",
-    "The fields Visor writes are on the edit screen",
+    "The fields the profile writes are on the edit screen",
     Step.PROJECTS,
     after=["permissions.granted"],
 )

@@ -42,7 +42,7 @@ def test_known(jira: JiraTarget) -> None:
 
 @requirement(
     "version.supported",
-    "Visor supports this Jira version",
+    "The profile supports this Jira version",
     Step.VERSION,
     after=["version.known"],
 )

@@ -237,8 +237,8 @@ def _advice(step: str, failure: dict[str, Any], project: str, facts: dict[str, A
         )
     if status == 400:
         return (
-            f"Jira refused what Visor would send at step {step}. The create and edit screens of "
-            f"the profile's issue type in {project} must hold the fields Visor writes, and no other "
+            f"Jira refused what the round trip sent at step {step}. The create and edit screens of "
+            f"the profile's issue type in {project} must hold the fields the profile writes (fields.write), and no other "
             "field may be required (Project settings > Screens, Fields)."
         )
     if status == 404 and step == "read":

@@ -1,6 +1,6 @@
 """First-run: a fresh Jira before its setup wizard, accepting the official image's form posts.
 
-Steps in order (anchors §3.4): ``GET /`` (page with ``jira-setup-mode``, cookie
+Steps in order (docs/jira-wire-facts.md §11.1): ``GET /`` (page with ``jira-setup-mode``, cookie
 ``atlassian.xsrf.token``, form field ``atl_token``), then POSTs to SetupMode, SetupDatabase,
 SetupApplicationProperties, SetupLicense, SetupAdminAccount and SetupMailNotifications.
 Invalid input (missing field, wrong order, bad ``atl_token``, empty licence, password not

@@ -266,7 +266,7 @@ def verdict_view(target: JiraTarget, found: Plan) -> VerdictView:
         headline, mark = "Not ready for Visor", "\u2715"
         failing = sum(len(item.records) for item in fixes)
         detail = (
-            f"{plural(len(fixes), 'change')} must be made before Visor can use this Jira "
+            f"{plural(len(fixes), 'change')} must be made for this Jira to meet the integration profile "
             f"({plural(failing, 'failing check')}). Make them in the order below, then run the "
             "check again."
         )

@@ -1,6 +1,6 @@
 """Keep secrets and stray environment out of every artefact pytest writes.
 
-pytest and pytest-html leak through many channels (see reference/pytest-html-and-secrets.md):
+pytest and pytest-html leak through many channels (see docs/secret-channels.md):
 tracebacks with fixture values and locals, captured output and logs, extras (base64 in
 self-contained HTML), and pytest-metadata's Environment table with CI variables such as
 ``GIT_URL`` (which may carry credentials) and ``JAVA_HOME``. This plugin scrubs every log record

@@ -147,6 +147,9 @@ def test_strict_turns_warnings_into_a_failed_certification(
         # A strict run with a warning is NOT READY in every report (issue 11).
         assert result.returncode == 1
         assert "NOT READY for Visor" in result.stdout
-        assert "Strict run: 1 warning or blocked check makes it not ready." in result.stdout
+        assert (
+            "Strict certification: NOT passed, 1 warning or blocked check counts as failing."
+            in result.stdout
+        )
     else:
         assert result.returncode == 0, result.stdout

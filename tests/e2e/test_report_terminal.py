@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import pytest
 from werkzeug.wrappers import Request, Response
 
 from tests.e2e.accounts import BOT
@@ -95,11 +94,6 @@ def test_jira_text_reaches_the_closing_block_neutralised(tmp_path: Path) -> None
     assert b"Traceback" not in run.stdout + run.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pytest's own failure lines quote the finding text: the plugin (lead) must route "
-    "failing-row text (longrepr) through terminal_safe",
-)
 def test_a_default_run_prints_no_control_character_from_jira(tmp_path: Path) -> None:
     with serve(hostile_terminal_jira()) as url:
         run = run_raw(url, tmp_path)

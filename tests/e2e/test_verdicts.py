@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -185,5 +186,5 @@ def test_markers_select_an_area_and_an_empty_selection_says_so(
     nothing = run_suite(server.url, "-k", "no_such_check")
     assert nothing.ret == 4
     said = nothing.stdout + nothing.stderr
-    assert "matches none of the 42 checks" in said and "-m: reachability" in said
+    assert re.search(r"matches none of the \d+ checks", said) and "-m: reachability" in said
     assert not nothing.result

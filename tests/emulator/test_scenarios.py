@@ -1,4 +1,4 @@
-"""Every scenario of DESIGN.md starts from the fixture and shows its defining behaviour."""
+"""Every scenario (README, "The bundled Jira emulator") starts from the fixture and shows its defining behaviour."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each wire fact of reference/jira-wire-facts.md, pinned on the emulator."""
+"""Each wire fact of docs/jira-wire-facts.md, pinned on the emulator."""
 
 from __future__ import annotations
 

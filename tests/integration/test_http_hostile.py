@@ -371,7 +371,7 @@ def test_a_429_beyond_the_deadline_is_rate_limited_at_once(
     assert again.failure is not None and again.failure.kind == "rate_limited"
     assert len(seen) == 1, "Jira said not before 11 days: nothing more is sent"
     found = transport_finding(target_for(http), result.failure)
-    assert found.code == "RATE_LIMITED" and "limit 10" in found.summary
+    assert found.code == "RATE_LIMITED" and "the allowance in requests: 10" in found.summary
     assert "5 per 1 s" in found.summary
 
 

@@ -67,7 +67,7 @@ def meets_the_deadline(jira: JiraTarget) -> None:
 
 def per_project(jira: JiraTarget, project: str | None) -> None:
     if project == "SKIP":
-        not_applicable("Visor only reads SKIP")
+        not_applicable("the profile only reads SKIP")
 
 
 def run_of(target: JiraTarget, *specs: CheckSpec, projects: tuple[str, ...] = ()) -> Run:

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.check import Outcome
 from conformance.engine.verdict import RunState
-from conformance.report import html, json_result
+from conformance.report import files, html, json_result
 from tests.unit.report_fixtures import add, make_target
 
 SCHEMA = json.loads(
@@ -85,7 +85,7 @@ def test_a_failed_write_keeps_the_earlier_report_whole(
     def full_disk(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(json_result.os, "replace", full_disk)
+    monkeypatch.setattr(files.os, "replace", full_disk)
     with pytest.raises(OSError):
         json_result.write({"later": True}, path, make_target().redactor)
     assert json.loads(path.read_text(encoding="utf-8")) == {"earlier": True}
