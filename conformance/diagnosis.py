@@ -54,6 +54,13 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
         # Not a network fault: the run ran out of time (or was stopped) before this answer.
         raise RunDeadline(failure.detail)
     if kind == "latched":
+        # The refusal itself says why (basic auth disabled, CAPTCHA, a wrong password...).
+        from conformance.probes import api
+
+        rejected = target.http.rejection
+        found = api.judged(target, rejected).finding if rejected is not None else None
+        if found is not None:
+            return found
         creds = target.settings.credentials
         return finding(
             "AUTH_BAD_CREDENTIALS",

@@ -868,7 +868,10 @@ class JiraHttp:
                 self.counters.rate_limited += 1
 
     def _note_login(self, response: requests.Response, exchange: Exchange) -> None:
-        if is_login_rejection(response.status_code, response.headers, response.text):
+        proven = self.login_state == "proven"
+        if is_login_rejection(
+            response.status_code, response.headers, response.text, login_proven=proven
+        ):
             with self._lock:
                 self.counters.failed_logins += 1
                 if self.login_state != "rejected":
@@ -957,14 +960,24 @@ def _read_body(response: requests.Response) -> tuple[bool, int]:
     return truncated, size
 
 
-def is_login_rejection(status: int, headers: Mapping[str, str], body: str) -> bool:
-    """Did Jira refuse the credentials themselves (as opposed to refusing an action)?"""
+def is_login_rejection(
+    status: int, headers: Mapping[str, str], body: str, *, login_proven: bool = False
+) -> bool:
+    """Did Jira refuse the credentials themselves (as opposed to refusing an action)?
+
+    Decided from status and headers, never from the message, which Jira localises: a 403 before
+    any login was accepted refuses the login (basic auth disabled, a CAPTCHA whose headers a
+    proxy stripped) in whatever language it says so. After an accepted login a 403 refuses an
+    action, unless Jira says basic authentication is disabled.
+    """
     reason = (headers.get("X-Seraph-LoginReason") or "").upper()
     if "AUTHENTICATED_FAILED" in reason or "AUTHENTICATION_DENIED" in reason:
         return True
     if headers.get("X-Authentication-Denied-Reason"):
         return True
     if status == 401:
+        return True
+    if status == 403 and not login_proven:
         return True
     return status == 403 and "basic authentication has been disabled" in (body or "")[:2000].lower()
 
