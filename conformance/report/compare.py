@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.check import CheckRecord, Outcome
 
@@ -17,6 +17,9 @@ FAILING = ("fail", "error")
 # Outcomes that say nothing about whether an earlier failure is gone.
 NOT_JUDGED = ("blocked", "incomplete")
 CRASH = "ERROR"  # the code of a failing row that left no finding (the check crashed)
+
+if TYPE_CHECKING:
+    from conformance.target import JiraTarget
 
 
 @dataclass(frozen=True)
@@ -134,17 +137,14 @@ def compare(
     )
 
 
-def for_target(target: Any) -> Comparison | None:
+def for_target(target: JiraTarget) -> Comparison | None:
     """The comparison the run asked for with ``--jira-compare`` (``settings.compare``), if any."""
-    wanted = getattr(target.settings, "compare", None)
+    wanted = target.settings.compare
     if wanted is None:
         return None
-    result = getattr(wanted, "result", None)
-    if not isinstance(result, dict):
-        return None
     return compare(
-        result,
+        wanted.previous,
         target.records,
-        started=getattr(wanted, "started", None),
-        tool_version=getattr(wanted, "tool_version", None),
+        started=wanted.started,
+        tool_version=wanted.tool_version,
     )

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from conformance.check import Outcome
 from conformance.report import compare, html, json_result, terminal
+from conformance.settings import Comparison
 from tests.unit.report_fixtures import add, add_perm_missing, make_target
 
 SCHEMA = json.loads(
     resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
 )
-
-
-@dataclass(frozen=True)
-class Previous:
-    """What ``--jira-compare`` puts on ``settings.compare``."""
-
-    result: dict[str, Any]
-    started: str
-    tool_version: str
-    path: str = "previous.json"
 
 
 def previous_result() -> dict[str, Any]:
@@ -67,9 +59,14 @@ def test_a_malformed_previous_result_compares_as_empty_not_a_crash() -> None:
 
 def test_since_the_last_run_in_terminal_html_and_json() -> None:
     target = current_target()
-    previous = Previous(previous_result(), "2026-11-30T09:00:00+00:00", "0.9.0")
-    target.settings = replace(target.settings)
-    object.__setattr__(target.settings, "compare", previous)
+    previous = Comparison(
+        Path("previous.json"),
+        previous_result(),
+        "2026-11-30T09:00:00+00:00",
+        "0.9.0",
+        target.url,
+    )
+    target.settings = replace(target.settings, compare=previous)
     text = "\n".join(terminal.closing_block(target, {}, 100))
     assert "Since the last run (2026-11-30T09:00:00+00:00, tool 0.9.0): 2 fixed, 1 new" in text
     assert "  - fixed: [PERM_MISSING] The bot has the permissions Visor needs (MKT)" in text
