@@ -423,21 +423,23 @@ class CheckErrored(Exception):
 
 
 class _deferred_interrupts:
-    """Ctrl-C while the verdict and reports are written is noted, not a traceback."""
+    """Ctrl-C while the safety net cleans up and the verdict and reports are written is held,
+    not a traceback: every check has run by then, so the verdict stays what it is, and the
+    cleanup and the reports are finished whole."""
 
     def __init__(self, run: Run | None) -> None:
         self.run = run
         self.previous: Any = None
+        self.held = 0
 
     def __enter__(self) -> None:
         try:
-            self.previous = signal.signal(signal.SIGINT, self._note)
-        except ValueError:
+            self.previous = signal.signal(signal.SIGINT, self._hold)
+        except ValueError:  # not the main thread
             self.previous = None
 
-    def _note(self, _number: int, _frame: FrameType | None) -> None:
-        if self.run is not None:
-            self.run.interrupted("SIGINT")
+    def _hold(self, _number: int, _frame: FrameType | None) -> None:
+        self.held += 1
 
     def __exit__(self, *_exc: object) -> None:
         if self.previous is not None:
