@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from conformance.evidence import Evidence, Exchange, Problem
 from conformance.http import HttpResult
+from conformance.probes.search import jql_string
 
 if TYPE_CHECKING:
     from conformance.profile import Access
@@ -366,9 +367,7 @@ def edit_metadata(target: JiraTarget, key: str) -> Evidence:
     (``/search``, or ``/search/jql`` where Cloud answers 410).
     """
     facts: dict[str, Any] = {"project": key}
-    types = ", ".join(
-        '"' + t.replace('"', '\\"') + '"' for t in target.profile.issue_types_for(key)
-    )
+    types = ", ".join(jql_string(t) for t in target.profile.issue_types_for(key))
     exchanges: list[Exchange] = []
     issue = None
     for jql in (

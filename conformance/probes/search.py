@@ -36,6 +36,15 @@ CLOUD_COUNT_MAX_PAGES = 40  # counting stops after 200,000 issues: "more than" i
 FIELD_ID = re.compile(r"^(customfield_[0-9]+|[a-z][a-zA-Z0-9]*)$")
 
 
+def jql_string(value: str) -> str:
+    """A JQL string literal by Jira's rules: double-quoted, with backslash and quote escaped.
+
+    A name that ends in a backslash (or holds a quote) otherwise breaks the query, and Jira's
+    400 would then be blamed on Jira.
+    """
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 # -- pure paging logic (unit-tested without a server) --------------------------------------------
 
 
