@@ -13,7 +13,7 @@ import os
 import shutil
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -169,23 +169,30 @@ def verdict_word(target: JiraTarget) -> str:
     return summary.run_verdict(target).word
 
 
-def write_closing(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
-    """Print the closing block through pytest's terminal reporter (after pytest's summary)."""
+def _reporter(config: pytest.Config) -> Any:
+    """pytest's terminal reporter, unless a driver (the customer command) prints the block."""
     if config.stash.get(VERDICT_OWNED, False):
-        return
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    decided = summary.run_verdict(target)
-    colour = {
+        return None
+    return config.pluginmanager.get_plugin("terminalreporter")
+
+
+def _colour(target: JiraTarget) -> dict[str, bool]:
+    return {
         Verdict.READY: {"green": True},
         Verdict.NOT_READY: {"red": True},
         Verdict.INCOMPLETE: {"yellow": True},
-    }[decided.verdict]
-    headline = f"{decided.word} for Visor"
+    }[summary.run_verdict(target).verdict]
+
+
+def write_closing(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
+    """Print the closing block through pytest's terminal reporter (after pytest's summary)."""
+    reporter = _reporter(config)
+    if reporter is None:
+        return
+    headline = f"{summary.run_verdict(target).word} for Visor"
     for line in closing_block(target, paths, terminal_width()):
         if line.startswith(headline):
-            reporter.write_line(line, bold=True, **colour)
+            reporter.write_line(line, bold=True, **_colour(target))
         else:
             reporter.write_line(line)
 
@@ -195,14 +202,11 @@ def verdict_line(target: JiraTarget, paths: dict[str, Path]) -> str:
     decided = summary.run_verdict(target)
     why = ""
     if decided.reasons:
-        words = {
-            "interrupted": f"interrupted by {decided.signal or 'a signal'}",
-            "deadline": f"the deadline of {target.settings.deadline_s:g} s passed",
-            "selection": "the selection left checks out",
-        }
-        count = len(decided.not_run)
-        reasons = ", ".join(words[r.value] for r in decided.reasons)
-        why = f" ({reasons}: {summary.plural(count, 'required check')} did not run)"
+        reasons = "; ".join(REASONS[r] for r in decided.reasons)
+        if decided.signal:
+            reasons += f" ({decided.signal})"
+        count = summary.plural(len(decided.not_run), "required check")
+        why = f" ({reasons}: {count} did not run)"
     shown = [str(p) for _kind, p in sorted(paths.items()) if p.exists()]
     line = (
         f"visor-jira-conformance: {decided.word} for Visor: {target.url}{why}"
@@ -213,15 +217,6 @@ def verdict_line(target: JiraTarget, paths: dict[str, Path]) -> str:
 
 def write_last_line(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
     """One line after everything else, so that the last thing on screen is the verdict."""
-    if config.stash.get(VERDICT_OWNED, False):
-        return
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    decided = summary.run_verdict(target)
-    colour = {
-        Verdict.READY: {"green": True},
-        Verdict.NOT_READY: {"red": True},
-        Verdict.INCOMPLETE: {"yellow": True},
-    }[decided.verdict]
-    reporter.write_line(verdict_line(target, paths), bold=True, **colour)
+    reporter = _reporter(config)
+    if reporter is not None:
+        reporter.write_line(verdict_line(target, paths), bold=True, **_colour(target))
