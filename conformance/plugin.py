@@ -242,6 +242,7 @@ class ConformanceRun(_Collection):
             f"mode: {'write round trip in ' + s.write_project if s.write_project else 'read-only'}",
             "settings: " + "; ".join(describe_settings(s)),
             *self.target.notices,
+            *self.target.http.notes,  # e.g. a REQUESTS_CA_BUNDLE naming a missing file
         ]
         return [terminal_safe(self.target.redactor.scrub(line)) for line in lines]
 

@@ -51,6 +51,9 @@ def build(target: JiraTarget) -> dict[str, Any]:
             "failed_logins": http.failed_logins,
             "mutating_requests": http.mutating_requests,
             "rate_limited": http.rate_limited,
+            "rate_limit": http.rate_limit_json(),
+            "cut_too_slow": http.too_slow,
+            "session_reused": http.session_reused,
         },
         "run": {
             "started": target.started_at.isoformat(timespec="seconds"),
