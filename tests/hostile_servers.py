@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
-from tests.servers import json_response
+from tests.servers import json_response, raw_server, read_head
 
 
 @dataclass
@@ -134,22 +134,13 @@ def dripping_server(
     else:
         raise ValueError(mode)
     log = DripLog(planned=len(drip))
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    stop = threading.Event()
 
-    def handle(conn: socket.socket) -> None:
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             conn.settimeout(5)
-            data = b""
             try:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        return
-                    data += chunk
+                if read_head(conn) is None:
+                    return
                 conn.sendall(prompt)
                 conn.setblocking(False)
                 for byte in drip:
@@ -168,23 +159,8 @@ def dripping_server(
             finally:
                 log.done.set()
 
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", log
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        listener.close()
+    with raw_server(handle, backlog=8) as port:
+        yield f"http://127.0.0.1:{port}", log
 
 
 def reflections(header: str) -> dict[str, str]:

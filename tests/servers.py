@@ -113,13 +113,15 @@ def closed_port() -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def black_hole() -> Iterator[int]:
-    """Accepts TCP connections and never says a word: a server that hangs."""
+def raw_server(
+    handle: Callable[[socket.socket, threading.Event], None], *, backlog: int = 64
+) -> Iterator[int]:
+    """A TCP listener on loopback that hands each connection to ``handle`` (in a thread, with the
+    server's stop event); yields the port. For answers no HTTP framework would send."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
+    listener.listen(backlog)
     stop = threading.Event()
 
     def accept() -> None:
@@ -127,9 +129,9 @@ def black_hole() -> Iterator[int]:
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
-                held.append(conn)
             except OSError:
                 continue
+            threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
@@ -138,56 +140,56 @@ def black_hole() -> Iterator[int]:
     finally:
         stop.set()
         thread.join(timeout=2)
+        listener.close()
+
+
+def read_head(conn: socket.socket) -> bytes | None:
+    """The request line and headers, or None if the client closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+@contextlib.contextmanager
+def black_hole() -> Iterator[int]:
+    """Accepts TCP connections and never says a word: a server that hangs."""
+    held: list[socket.socket] = []
+
+    def hold(conn: socket.socket, _stop: threading.Event) -> None:
+        held.append(conn)
+
+    try:
+        with raw_server(hold) as port:
+            yield port
+    finally:
         for conn in held:
             conn.close()
-        listener.close()
 
 
 @contextlib.contextmanager
 def proxy_requiring_auth() -> Iterator[str]:
     """An HTTP proxy that answers every request, CONNECT included, with 407."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    stop = threading.Event()
     answer = (
         b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\n'
         b"Content-Type: text/html\r\nContent-Length: 38\r\nConnection: close\r\n\r\n"
         b"<html>Proxy authentication needed</html>"[:38]
     )
 
-    def handle(conn: socket.socket) -> None:
+    def handle(conn: socket.socket, _stop: threading.Event) -> None:
         with conn:
             conn.settimeout(2)
-            data = b""
             try:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        return
-                    data += chunk
-                conn.sendall(answer)
+                if read_head(conn) is not None:
+                    conn.sendall(answer)
             except OSError:
                 return
 
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        listener.close()
+    with raw_server(handle) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def tls_context(ca: Any, *names: str, expired: bool = False) -> ssl.SSLContext:
