@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.servers import read_head
+
 BOT_USER = "visor-bot"
 BOT_PASSWORD = "visor-bot-password"
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -204,12 +206,9 @@ class HostileJira:
 
 
 def _read_request(conn: socket.socket) -> Req | None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
+    data = read_head(conn)
+    if data is None:
+        return None
     head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
     lines = head.split("\r\n")
     method, target, _ = [*lines[0].split(" "), "", ""][:3]
