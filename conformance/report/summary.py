@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from conformance.check import CheckRecord, Outcome
 from conformance.engine.verdict import RunVerdict, Verdict, decide
-from conformance.findings import Severity
+from conformance.findings import Finding, Severity
 from conformance.report import groups
 
 if TYPE_CHECKING:
@@ -104,17 +104,7 @@ class Plan:
                 self._add_root(record)
             elif record.outcome is Outcome.WARN:
                 for found in record.findings:
-                    key = groups.finding_key(record, found)
-                    self._group(
-                        self.warnings,
-                        self._warning_keys,
-                        key,
-                        record,
-                        found.code,
-                        str(found.severity),
-                        found.summary,
-                        found.remediation,
-                    )
+                    self._group_finding(self.warnings, self._warning_keys, record, found)
         self._seen = len(records)
         return self
 
@@ -149,18 +139,27 @@ class Plan:
             self.by_root.setdefault(id(record), item)
             return
         for found in record.findings:
-            key = groups.finding_key(record, found)
-            item = self._group(
-                self.fixes,
-                self._keys,
-                key,
-                record,
-                found.code,
-                str(found.severity),
-                found.summary,
-                found.remediation,
-            )
+            item = self._group_finding(self.fixes, self._keys, record, found)
             self.by_root.setdefault(id(record), item)
+
+    def _group_finding(
+        self,
+        items: list[FixItem],
+        keys: dict[tuple[str, ...], FixItem],
+        record: CheckRecord,
+        found: Finding,
+    ) -> FixItem:
+        """A finding into the group of the change that fixes it (a new one if none matches)."""
+        return self._group(
+            items,
+            keys,
+            groups.finding_key(record, found),
+            record,
+            found.code,
+            str(found.severity),
+            found.summary,
+            found.remediation,
+        )
 
     @staticmethod
     def _group(
