@@ -4,7 +4,11 @@ Against the bundled emulator (in this process, so its request log can be read) w
 projects and a fixed latency per request, three things are timed side by side in one run:
 
 1. the suite: ``pytest --jira-url URL`` in a subprocess, default profile, exactly as support
-   starts it (start-up, collection, every check, the HTML/JSON/JUnit reports);
+   starts it (start-up, collection, every check, the HTML/JSON/JUnit reports), from a fresh
+   virtual environment holding what ``pip install`` of this repository installs and nothing
+   else: a customer's environment has none of the test dependencies (hypothesis's pytest plugin
+   alone adds a second to a 1,644-row run) and writes bytecode (this machine's
+   PYTHONDONTWRITEBYTECODE=1 would make pytest parse and rewrite the whole package every run);
 2. the same GETs the suite sent (read from the emulator's log), sent one after another on one
    keep-alive connection;
 3. a plain script with the ``jira`` package doing the same read-only checks in sequence
@@ -18,6 +22,7 @@ reported: 2,000 projects at 0 ms (wall time, peak RSS, overhead per check item) 
 projects at 200 ms.
 
     .venv/bin/python benchmarks/bench_whole_run.py [--latency-ms 50] [--projects 203] [--no-scale]
+        [--python PATH]   # a Python that already has the suite installed (skips the fresh venv)
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import venv
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,12 +62,37 @@ class SuiteRun:
     peak_rss_mib: float
 
 
-def run_suite(server: EmulatorServer, scratch: Path) -> SuiteRun:
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def user_python(scratch: Path) -> Path:
+    """A fresh virtual environment with the suite installed as a customer installs it."""
+    home = scratch / "user-venv"
+    venv.EnvBuilder(with_pip=True).create(home)
+    python = home / "bin" / "python"
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(REPOSITORY),
+        ],
+        check=True,
+        env=_clean_env(),
+        cwd=scratch,
+    )
+    return python
+
+
+def run_suite(server: EmulatorServer, scratch: Path, python: Path) -> SuiteRun:
     """``pytest --jira-url`` in a subprocess, as a user starts it; the emulator's log of it."""
     server.log.clear()
     report_dir = scratch / f"reports-{time.monotonic_ns()}"
     command = [
-        sys.executable,
+        str(python),
         "-m",
         "pytest",
         "--jira-url",
@@ -98,7 +129,7 @@ def run_suite(server: EmulatorServer, scratch: Path) -> SuiteRun:
 
 
 def _clean_env() -> dict[str, str]:
-    drop = ("JIRA_URL", "JIRA_USER", "JIRA_PASSWORD", "JIRA_TOKEN")
+    drop = ("JIRA_URL", "JIRA_USER", "JIRA_PASSWORD", "JIRA_TOKEN", "PYTHONDONTWRITEBYTECODE")
     return {k: v for k, v in os.environ.items() if k not in drop} | {"NETRC": os.devnull}
 
 
@@ -145,6 +176,52 @@ def run_jira_script(server: EmulatorServer, scratch: Path) -> float:
     return time.perf_counter() - started
 
 
+FLOOR_TESTS = textwrap.dedent(
+    """
+    import os
+    import pytest
+
+    @pytest.mark.parametrize("row", range(int(os.environ["BENCH_ROWS"])))
+    def test_row(row):
+        pass
+    """
+)
+
+
+def run_bare_pytest(python: Path, scratch: Path, rows: int) -> float:
+    """pytest alone: as many trivial items as the suite has rows, with its HTML and JUnit
+    reports, in the same environment. The suite cannot take less than this (plus the network),
+    so it tells how much of the run is pytest's own per-item protocol."""
+    folder = scratch / "bare"
+    folder.mkdir(exist_ok=True)
+    (folder / "test_rows.py").write_text(FLOOR_TESTS, encoding="utf-8")
+    (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    command = [
+        str(python),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:conformance",
+        "--html",
+        str(folder / "r.html"),
+        "--self-contained-html",
+        "--junitxml",
+        str(folder / "r.xml"),
+    ]
+    started = time.perf_counter()
+    subprocess.run(
+        command,
+        cwd=folder,
+        env=_clean_env() | {"BENCH_ROWS": str(rows)},
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
 def chain_length(log: list[tuple[str, str, str, str | None]]) -> int:
     """Requests up to and including the project list: everything after it can fan out."""
     for n, (_method, path, _query, _user) in enumerate(log, start=1):
@@ -158,23 +235,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--projects", type=int, default=203)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--no-scale", action="store_true", help="skip the scale figures")
+    parser.add_argument(
+        "--python", type=Path, help="a Python with the suite installed (default: a fresh venv)"
+    )
     args = parser.parse_args(argv)
     latency_s = args.latency_ms / 1000
     print("command: python benchmarks/bench_whole_run.py " + " ".join(argv or sys.argv[1:]))
     with tempfile.TemporaryDirectory(prefix="bench-whole-run-") as tmp:
         scratch = Path(tmp)
+        python = args.python or user_python(scratch)
+        print(f"suite runs from: {python}")
         with EmulatorServer("dc-healthy", projects=args.projects) as fast:
-            baseline = run_suite(fast, scratch)
+            run_suite(fast, scratch, python)  # the first run writes the bytecode caches
+            baseline = run_suite(fast, scratch, python)
         with EmulatorServer(
             "dc-healthy", projects=args.projects, latency_ms=args.latency_ms
         ) as server:
-            suite = run_suite(server, scratch)
+            suite = run_suite(server, scratch, python)
             gets = [entry for entry in suite.requests if entry[0] == "GET"]
             sequential = replay(server, gets)
             library = run_jira_script(server, scratch)
+        bare = run_bare_pytest(python, scratch, suite.items)
         ok = report(args, latency_s, baseline, suite, gets, sequential, library)
+        print(
+            f"pytest alone, {suite.items} trivial items with HTML and JUnit: {bare:.2f} s "
+            f"({bare / suite.seconds:.0%} of the suite's run; the {MIN_SPEED_UP:g}x bar needs the "
+            f"whole run within {min(sequential, library) / MIN_SPEED_UP:.2f} s)"
+        )
         if not args.no_scale:
-            scale(scratch)
+            scale(scratch, python)
     return 0 if ok else 1
 
 
@@ -228,16 +317,16 @@ def report(
     return all(passed for _name, passed, _value in checks)
 
 
-def scale(scratch: Path) -> None:
+def scale(scratch: Path, python: Path) -> None:
     with EmulatorServer("dc-healthy", projects=2000, issues=20) as server:
-        run = run_suite(server, scratch)
+        run = run_suite(server, scratch, python)
     per_item = run.seconds * 1000 / max(1, run.items)
     print(
         f"scale, 2000 projects at 0 ms: {run.seconds:.1f} s, {run.items} rows, peak RSS "
         f"{run.peak_rss_mib:.0f} MiB, {per_item:.2f} ms per check row, verdict {run.verdict}"
     )
     with EmulatorServer("dc-healthy", projects=200, latency_ms=200) as server:
-        slow = run_suite(server, scratch)
+        slow = run_suite(server, scratch, python)
     print(
         f"scale, 200 projects at 200 ms: {slow.seconds:.1f} s, {len(slow.requests)} requests, "
         f"verdict {slow.verdict}"

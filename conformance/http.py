@@ -220,13 +220,18 @@ class _Watchdog:
     def watch(self, guard: _Guard) -> None:
         with self._cond:
             self._seq += 1
+            # The thread sleeps until the earliest due time; it is woken only when this guard is
+            # due before that (guards share a timeout, so rarely): a wake-up per request would
+            # cost a thread switch per request.
+            earliest = not self._heap or guard.due < self._heap[0][0]
             heapq.heappush(self._heap, (guard.due, self._seq, guard))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="jira-http-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            elif earliest:
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
@@ -732,7 +737,9 @@ class JiraHttp:
     def _release(self) -> None:
         with self._gate:
             self._in_flight -= 1
-            self._gate.notify_all()
+            # One slot freed, one waiter woken: waking them all costs each a thread switch
+            # (a GIL hand-off) for nothing, and with a busy main thread that delays the request.
+            self._gate.notify()
 
     # -- one request on the wire ----------------------------------------------------------------
 

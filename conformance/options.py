@@ -8,6 +8,7 @@ accounts), and every problem is a ``SettingsError`` (exit 4) raised before any r
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import re
@@ -157,17 +158,23 @@ def _number(raw: Any, name: str, kind: type, low: float, high: float) -> Any:
     return value
 
 
-def is_active(config: pytest.Config) -> bool:
+def is_active(config: pytest.Config, options: argparse.Namespace | None = None) -> bool:
     """Does this run check a Jira (as opposed to running ordinary tests)?
 
     An explicitly empty ``--jira-url ""`` (an unset variable in a script) or a JIRA_URL that is
     set but empty counts as active, so that resolve_settings refuses it (exit 4) instead of the
-    plugin silently running whatever tests the folder holds.
+    plugin silently running whatever tests the folder holds. ``options`` is the namespace to
+    read before pytest has parsed the whole command line (its early, known arguments).
     """
-    if config.getoption("jira_demo", None) or config.getoption("jira_url", None) is not None:
+    given = config.option if options is None else options
+    if getattr(given, "jira_demo", None) or getattr(given, "jira_url", None) is not None:
         return True
-    value, _source = _raw(config, "url", "JIRA_URL")
-    return value is not None
+    if "JIRA_URL" in os.environ:
+        return True
+    try:
+        return bool(config.getini("jira_url"))
+    except ValueError:
+        return False
 
 
 def collect_values(config: pytest.Config, env: dict[str, str]) -> Values:

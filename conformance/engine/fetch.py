@@ -100,9 +100,10 @@ class Prefetch:
 
     def __init__(self, target: JiraTarget, tasks: Sequence[Callable[[], object]]) -> None:
         self.target = target
-        workers = max(1, min(len(tasks), 2 * target.settings.concurrency))
-        # More workers than requests in flight: a worker waiting at the HTTP layer's gate costs
-        # nothing, and a probe doing local work between requests does not leave the gate idle.
+        # As many workers as requests may be in flight: more would only wait at the HTTP layer's
+        # gate, and each extra waiting thread costs thread switches (GIL hand-offs) that slow the
+        # main thread judging the rows (measured: 16 workers for 8 slots, 20% slower overall).
+        workers = max(1, min(len(tasks), target.settings.concurrency))
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="probe")
         self._tasks = list(tasks)
         self._started = threading.Event()

@@ -94,17 +94,29 @@ def make_plan(
 ) -> list[PlannedCheck]:
     """One row per instance-wide check and per project-wide check and project.
 
-    Without projects, a per-project check still has one row (``project`` None) that says so. The
-    write round trip's row belongs to the write project, and is required only when the write
-    round trip was asked for.
+    Consecutive per-project checks run project by project: every row of the first project, then
+    every row of the next. So a project's rows need only that project's evidence, which the
+    scheduler fetches in the same order, and judging keeps pace with the network instead of
+    waiting for the whole survey before the first import row. Without projects, a per-project
+    check still has one row (``project`` None) that says so. The write round trip's row belongs
+    to the write project, and is required only when the write round trip was asked for.
     """
     plan: list[PlannedCheck] = []
     keys: list[str | None] = [*projects] or [None]
+    block: list[CheckSpec] = []
+
+    def flush() -> None:
+        plan.extend(PlannedCheck(spec, key) for key in keys for spec in block)
+        block.clear()
+
     for spec in specs:
         if spec.per_project:
-            plan += [PlannedCheck(spec, key) for key in keys]
-        elif spec.requirement.area == "write":
+            block.append(spec)
+            continue
+        flush()
+        if spec.requirement.area == "write":
             plan.append(PlannedCheck(spec, write_project, required=write_project is not None))
         else:
             plan.append(PlannedCheck(spec, None))
+    flush()
     return plan

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import fastjsonschema
 import jsonschema
 
 from conformance.evidence import Evidence, Exchange, Problem
@@ -147,13 +149,41 @@ class Paging:
 
 
 @cache
-def _issue_validator() -> jsonschema.Draft202012Validator:
+def _issue_schema() -> dict[str, Any]:
     text = (
         resources.files("conformance.schemas")
         .joinpath("jira", "issue.schema.json")
         .read_text("utf-8")
     )
-    return jsonschema.Draft202012Validator(json.loads(text))
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _issue_validator() -> jsonschema.Draft202012Validator:
+    """The explainer: every error of an issue, with its path, for the evidence."""
+    return jsonschema.Draft202012Validator(_issue_schema())
+
+
+@cache
+def _issue_check() -> Callable[[Any], Any]:
+    """The fast test: the same schema compiled to Python (20x jsonschema's speed per issue).
+
+    A sample is thousands of issues and nearly all of them conform; only an issue this rejects
+    is handed to the explainer. The schema uses no keyword whose meaning differs between draft 7
+    (what fastjsonschema compiles) and 2020-12; tests/unit/test_issue_schema.py holds the two to
+    the same answer.
+    """
+    return fastjsonschema.compile(_issue_schema(), use_default=False)
+
+
+def issue_conforms(issue: Any) -> bool:
+    """True when ``issue`` has the shape of the issue schema."""
+    try:
+        _issue_check()(issue)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 @dataclass
@@ -171,7 +201,11 @@ class IssueInspection:
     def inspect(self, issue: Any) -> None:
         self.inspected += 1
         key = issue.get("key", "?") if isinstance(issue, dict) else "?"
-        for error in _issue_validator().iter_errors(issue):
+        if issue_conforms(issue):
+            errors: Iterable[jsonschema.ValidationError] = ()
+        else:
+            errors = _issue_validator().iter_errors(issue)
+        for error in errors:
             self.schema_errors += 1
             if len(self.schema_examples) < EXAMPLES:
                 where = "/".join(str(p) for p in error.absolute_path) or "(issue)"

@@ -119,6 +119,31 @@ def test_per_project_checks_get_one_row_per_project_and_the_write_row_is_optiona
     assert with_write[-1].label == "write.roundtrip[OPS]" and with_write[-1].required
 
 
+def test_consecutive_per_project_checks_run_project_by_project() -> None:
+    visible = spec("permissions.visible", per_project, after=("auth.login",))
+    search = spec("import.search", per_project, after=("permissions.visible",))
+    specs = [spec("auth.login", passes), visible, search, spec("import.rate", passes)]
+    plan = make_plan(specs, ["OPS", "VIS"], write_project=None)
+    assert [p.label for p in plan] == [
+        "auth.login",
+        "permissions.visible[OPS]",
+        "import.search[OPS]",
+        "permissions.visible[VIS]",
+        "import.search[VIS]",
+        "import.rate",
+    ]
+
+
+def test_every_packaged_row_comes_after_the_rows_it_needs() -> None:
+    plan = make_plan(discover_checks(), ["OPS", "VIS"], write_project="VIS")
+    position = {p.label: n for n, p in enumerate(plan)}
+    for n, row in enumerate(plan):
+        for dep in row.spec.requirement.after:
+            needed = [f"{dep}[{row.project}]", dep] if row.project else [dep]
+            earlier = [position[label] for label in needed if label in position]
+            assert earlier and min(earlier) < n, f"{row.label} comes before {dep}"
+
+
 # -- outcomes -------------------------------------------------------------------------------------
 
 

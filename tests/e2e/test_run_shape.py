@@ -1,0 +1,52 @@
+"""How a run walks its rows: project by project, with output captured at the ``sys`` level.
+
+Both are what makes a 200-project run keep pace with the network (docs/architecture.md, "Speed"):
+a project's rows need only that project's evidence, and the checks print nothing, so pytest's
+per-phase file-descriptor capture is not worth its system calls. Each run is the real suite in a
+subprocess against the emulator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import RunSuite
+
+FD_WRITER = """
+import os
+
+def pytest_runtest_call(item):
+    if item.name == "test_url":
+        os.write(1, b"written-to-fd-1-during-a-check\\n")
+"""
+
+
+def test_the_rows_of_a_project_run_together_in_the_result(
+    jira_emulator: Any, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy", projects=4)
+    run = run_suite(server.url)
+    assert run.ret == 0, run.stdout
+    order = [row["project"] for row in run.result["results"] if row["project"]]
+    projects = list(dict.fromkeys(order))
+    assert projects == ["P001", "P002", "P003", "P004"]
+    per_project = len(order) // len(projects)
+    assert per_project > 1
+    # Every project's rows form one block, the blocks in the project list's order.
+    assert order == [key for key in projects for _ in range(per_project)]
+
+
+def test_a_conformance_run_captures_at_the_sys_level_unless_told_otherwise(
+    jira_emulator: Any, run_suite: RunSuite, pytester: pytest.Pytester
+) -> None:
+    server = jira_emulator("dc-healthy")
+    pytester.makepyfile(fdwriter=FD_WRITER)
+    default = run_suite(server.url, "-p", "fdwriter")
+    assert default.ret == 0, default.stdout
+    # sys-level capture swaps sys.stdout only: a write to file descriptor 1 reaches the terminal.
+    assert "written-to-fd-1-during-a-check" in default.stdout
+    told = run_suite(server.url, "-p", "fdwriter", "--capture=fd")
+    assert told.ret == 0, told.stdout
+    assert "written-to-fd-1-during-a-check" not in told.stdout
