@@ -11,10 +11,8 @@ print no verdict.
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Generator, Iterable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
@@ -25,9 +23,11 @@ from conformance.engine.plan import EACH_PROJECT, PlannedCheck, discover_checks
 from conformance.engine.run import Run, finish, start
 from conformance.options import add_options, is_active, resolve_settings
 from conformance.profile import load_profile
-from conformance.report.terminal_text import terminal_safe
+from conformance.report import writers
+from conformance.report.terminal_text import failure_text, skip_reason, terminal_safe
 from conformance.secrets import Redactor
 from conformance.settings import SettingsError, describe_settings
+from conformance.signals import StopSignals, held_interrupts
 from conformance.target import JiraTarget
 
 CHECKS_DIR = Path(__file__).parent / "checks"
@@ -36,7 +36,6 @@ PLUGIN_NAME = "conformance-run"
 TARGET_KEY = pytest.StashKey[JiraTarget]()
 PATHS_KEY = pytest.StashKey[dict[str, Path]]()
 RUN_KEY = pytest.StashKey["ConformanceRun"]()
-INTERRUPTING_SIGNALS = ("SIGTERM", "SIGHUP")
 AREA_HELP = {
     "reachability": "DNS, TCP, TLS, proxy and a running Jira at the URL",
     "api": "REST API v2 answers as Jira",
@@ -177,7 +176,7 @@ class ConformanceRun(_Collection):
         self.run: Run | None = None
         self._keys: list[str] | None = None
         self._items: dict[str, PlannedCheck] = {}
-        self._previous_handlers: dict[int, Any] = {}
+        self.signals = StopSignals(self._interrupted)
         self.prefetch: fetch.Prefetch | None = None
         self.reports_wanted = True
 
@@ -216,28 +215,8 @@ class ConformanceRun(_Collection):
         run = cls(config, target, paths, emulator)
         config.stash[TARGET_KEY] = target
         config.stash[PATHS_KEY] = paths
-        run._report_plugins()
+        writers.register(config, target, paths)
         return run
-
-    def _report_plugins(self) -> None:
-        config = self.config
-        if not config.getoption("htmlpath", None) and config.pluginmanager.hasplugin("html"):
-            config.option.htmlpath = str(self.paths["html"])
-            config.option.self_contained_html = True
-        if not config.getoption("xmlpath", None):
-            config.option.xmlpath = str(self.paths["xml"])
-        if config.pluginmanager.hasplugin("html"):
-            from conformance.report import html
-
-            config.option.css = [*getattr(config.option, "css", []), str(html.CSS_PATH)]
-            config.pluginmanager.register(
-                html.HtmlReportPlugin(self.target, config), "conformance-html"
-            )
-        from conformance.report import hygiene
-
-        config.pluginmanager.register(
-            hygiene.HygienePlugin(self.target.redactor), "conformance-hygiene"
-        )
 
     # -- collection ------------------------------------------------------------------------------
 
@@ -285,7 +264,8 @@ class ConformanceRun(_Collection):
                 mine.append((position[label], item))
         if not mine:
             total = len(run.plan)
-            self._write_no_reports()
+            self.reports_wanted = False
+            writers.withdraw(self.config)
             pytest.exit(
                 f"the selection (-k, -m, node ids or --deselect) matches none of the {total} "
                 f"checks; areas you can select with -m: {', '.join(AREAS)}",
@@ -293,24 +273,6 @@ class ConformanceRun(_Collection):
             )
         others = [item for item in items if item.nodeid not in self._items]
         items[:] = [item for _, item in sorted(mine, key=lambda pair: pair[0])] + others
-
-    def _write_no_reports(self) -> None:
-        """A run that ends in a usage error leaves no report behind (pytest-html and JUnit would
-        write one at session end)."""
-        from _pytest.junitxml import xml_key
-
-        self.reports_wanted = False
-        manager = self.config.pluginmanager
-        writers = [
-            p for p in manager.get_plugins() if type(p).__module__.startswith("pytest_html.")
-        ]
-        junit = self.config.stash.get(xml_key, None)
-        if junit is not None:
-            del self.config.stash[xml_key]  # junitxml's own unconfigure then has nothing to do
-            writers.append(junit)
-        for writer in writers:
-            if manager.is_registered(writer):
-                manager.unregister(writer)
 
     def _engine(self) -> Run:
         self.projects()
@@ -323,7 +285,7 @@ class ConformanceRun(_Collection):
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         """Start fetching the selected rows' evidence (concurrently, in the background), then let
         pytest judge each item as its evidence arrives."""
-        self._trap_signals()
+        self.signals.trap()
         if self.prefetch is None:
             self._start_prefetch(self._items.values())  # only what the selection kept
         try:
@@ -348,7 +310,7 @@ class ConformanceRun(_Collection):
         if record.outcome is Outcome.ERROR:
             raise CheckErrored("; ".join(record.notes))
         if record.outcome in (Outcome.SKIPPED, Outcome.BLOCKED, Outcome.INCOMPLETE):
-            pytest.skip(_skip_reason(record))
+            pytest.skip(skip_reason(record))
         return True
 
     @pytest.hookimpl(wrapper=True)
@@ -360,39 +322,17 @@ class ConformanceRun(_Collection):
         if record is not None and report.when == "call":
             report.conformance_record = record  # type: ignore[attr-defined]
             if record.outcome in (Outcome.FAIL, Outcome.ERROR):
-                report.longrepr = self.target.redactor.scrub(_row_text(record))
+                report.longrepr = self.target.redactor.scrub(failure_text(record))
         return report
 
-    def pytest_keyboard_interrupt(self) -> None:
+    def _interrupted(self, signal_name: str) -> None:
         if self.run is not None:
-            self.run.interrupted("SIGINT")
+            self.run.interrupted(signal_name)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self._interrupted("SIGINT")
         if self.prefetch is not None:
             self.prefetch.stop()  # Ctrl-C during collection: nothing more is sent
-
-    def _trap_signals(self) -> None:
-        """SIGTERM and SIGHUP (timeout, CI cancellation, docker stop) end the run like Ctrl-C:
-        cleanup, then an incomplete verdict."""
-        for name in INTERRUPTING_SIGNALS:
-            number = getattr(signal, name, None)
-            if number is None:
-                continue
-            try:
-                self._previous_handlers[number] = signal.signal(number, self._on_signal(name))
-            except ValueError:  # not the main thread (pytest run inside another program)
-                return
-
-    def _on_signal(self, name: str) -> Callable[[int, FrameType | None], None]:
-        def handler(_number: int, _frame: FrameType | None) -> None:
-            if self.run is not None:
-                self.run.interrupted(name)
-            raise KeyboardInterrupt(name)
-
-        return handler
-
-    def _restore_signals(self) -> None:
-        for number, previous in self._previous_handlers.items():
-            signal.signal(number, previous)
-        self._previous_handlers.clear()
 
     # -- the end ---------------------------------------------------------------------------------
 
@@ -404,42 +344,27 @@ class ConformanceRun(_Collection):
         if not self.reports_wanted:
             return
         run = self._engine()
-        with _deferred_interrupts(run):
+        with held_interrupts():
             finish(run)  # safety net: delete any test issue a round trip left
             verdict = run.verdict()
             result = json_result.build(self.target)
             for path in (self.paths["json"], self.target.settings.json_path):
                 if path is not None:
                     json_result.write(result, path, self.target.redactor)
-            self._junit_properties(result)
+            writers.add_junit_verdict(self.config, result)
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
         session.exitstatus = int(verdict.exit_code)
 
-    def _junit_properties(self, result: dict[str, Any]) -> None:
-        """The verdict in JUnit too, so that a CI dashboard cannot show green for an
-        incomplete run."""
-        from _pytest.junitxml import xml_key
-
-        xml = self.config.stash.get(xml_key, None)
-        if xml is None:
-            return
-        xml.add_global_property("visor.verdict", result["verdict"])
-        xml.add_global_property("visor.exit_code", str(result["exit_code"]))
-        incomplete = result.get("incomplete")
-        if incomplete:
-            xml.add_global_property("visor.incomplete", ", ".join(incomplete["reasons"]))
-            xml.add_global_property("visor.not_run", str(incomplete["not_run_count"]))
-
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from conformance.report import terminal
 
-        with _deferred_interrupts(self.run):
+        with held_interrupts():
             if self.reports_wanted:
                 # After pytest's own summary: the closing block, then the verdict line, last.
                 terminal.write_closing(config, self.target, self.paths)
                 terminal.write_last_line(config, self.target, self.paths)
-            self._restore_signals()
+            self.signals.restore()
             self.target.close()
             if self.emulator is not None:
                 self.emulator.stop()
@@ -450,30 +375,6 @@ RECORD_KEY = pytest.StashKey[CheckRecord]()
 
 class CheckErrored(Exception):
     """The check itself broke (an error row); the message says where, never with frame locals."""
-
-
-class _deferred_interrupts:
-    """Ctrl-C while the safety net cleans up and the verdict and reports are written is held,
-    not a traceback: every check has run by then, so the verdict stays what it is, and the
-    cleanup and the reports are finished whole."""
-
-    def __init__(self, run: Run | None) -> None:
-        self.run = run
-        self.previous: Any = None
-        self.held = 0
-
-    def __enter__(self) -> None:
-        try:
-            self.previous = signal.signal(signal.SIGINT, self._hold)
-        except ValueError:  # not the main thread
-            self.previous = None
-
-    def _hold(self, _number: int, _frame: FrameType | None) -> None:
-        self.held += 1
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
 
 
 def _selects_everything(config: pytest.Config) -> bool:
@@ -495,26 +396,6 @@ def _label(item: pytest.Item, target: JiraTarget) -> str:
     if project is None and req.area == "write":
         project = target.settings.write_project  # the write round trip's row is its project's
     return f"{req.id}[{project}]" if project else req.id
-
-
-def _skip_reason(record: CheckRecord) -> str:
-    if record.outcome is Outcome.BLOCKED and record.blocked_by is not None:
-        root = record.root_cause()
-        codes = ", ".join(f.code for f in root.findings) or root.outcome.value
-        return f"blocked by {root.label} ({codes})"
-    if record.outcome is Outcome.INCOMPLETE:
-        return "incomplete: " + ("; ".join(record.notes) or "did not run to completion")
-    return "; ".join(record.notes) or "not applicable"
-
-
-def _row_text(record: CheckRecord) -> str:
-    lines: list[str] = []
-    for f in record.findings:
-        lines.append(terminal_safe(f"{f.code} ({f.severity}): {f.summary}"))
-        lines.append(terminal_safe(f"  Fix: {f.remediation}"))
-    if record.outcome is Outcome.ERROR:
-        lines += [terminal_safe(note) for note in record.notes]
-    return "\n".join(lines)
 
 
 def _demo_setup(scenario: str) -> Any:

@@ -8,6 +8,10 @@ the version string, a CAPTCHA login URL or a redirect ``Location`` all come from
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conformance.check import CheckRecord
 
 # C0 (except tab), DEL, C1, the bidirectional marks, overrides and isolates, the Unicode line and
 # paragraph separators, and lone UTF-16 surrogates (which no terminal encoding can print).
@@ -36,3 +40,29 @@ def no_surrogates(text: str) -> str:
     """Replace lone UTF-16 surrogates (half an emoji cut by a truncation) with U+FFFD: UTF-8
     cannot encode them, and a report that holds one cannot be written at all."""
     return _SURROGATE.sub("\ufffd", text)
+
+
+def skip_reason(record: CheckRecord) -> str:
+    """What pytest shows for a row it reports as skipped: blocked, incomplete or not applicable."""
+    from conformance.check import Outcome
+
+    if record.outcome is Outcome.BLOCKED and record.blocked_by is not None:
+        root = record.root_cause()
+        codes = ", ".join(f.code for f in root.findings) or root.outcome.value
+        return f"blocked by {root.label} ({codes})"
+    if record.outcome is Outcome.INCOMPLETE:
+        return "incomplete: " + ("; ".join(record.notes) or "did not run to completion")
+    return "; ".join(record.notes) or "not applicable"
+
+
+def failure_text(record: CheckRecord) -> str:
+    """A failing or erroring row as pytest's failure text: each finding and its fix."""
+    from conformance.check import Outcome
+
+    lines: list[str] = []
+    for f in record.findings:
+        lines.append(terminal_safe(f"{f.code} ({f.severity}): {f.summary}"))
+        lines.append(terminal_safe(f"  Fix: {f.remediation}"))
+    if record.outcome is Outcome.ERROR:
+        lines += [terminal_safe(note) for note in record.notes]
+    return "\n".join(lines)

@@ -6,14 +6,14 @@ import os
 import signal
 
 from conformance.engine.run import Run
-from conformance.plugin import _deferred_interrupts
+from conformance.signals import held_interrupts
 from tests.unit.test_engine import make_target
 
 
 def test_a_late_ctrl_c_is_held_and_the_verdict_stays() -> None:
     run = Run(make_target(), [])
     before = signal.getsignal(signal.SIGINT)
-    guard = _deferred_interrupts(run)
+    guard = held_interrupts()
     with guard:
         os.kill(os.getpid(), signal.SIGINT)  # a real signal to this process
         os.kill(os.getpid(), signal.SIGINT)
