@@ -11,7 +11,7 @@ print no verdict.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -118,30 +118,63 @@ def jira(request: pytest.FixtureRequest) -> JiraTarget:
 # -- collection, shared by real and informational runs --------------------------------------------
 
 
+class CheckItem(pytest.Item):
+    """One planned row as a pytest item: a check, for one project or for the whole instance.
+
+    Not a ``pytest.Function``: a row takes no fixtures and needs no parametrisation (the engine
+    hands the check its target and project), and pytest's fixture machinery would be a third of
+    its cost per item on a run of 1,600 rows. Node ids stay ``test_module.py::check[PROJECT]``,
+    so ``-k``, ``-m`` (the area markers), node ids and ``--deselect`` select rows as before.
+    """
+
+    def __init__(
+        self, *, function: Callable[..., None], project: str | None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.function = function
+        self.project = project
+        req = requirement_of(function)
+        if req is not None:
+            self.add_marker(pytest.mark.conformance(req))
+            self.add_marker(getattr(pytest.mark, req.area))
+
+    def runtest(self) -> None:
+        self.config.stash[RUN_KEY].judge(self)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.function.__code__.co_firstlineno - 1, self.name
+
+
 class _Collection:
     """One row per project for checks taking ``project``; ids are the project keys themselves."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self._specs = {spec.id: spec for spec in discover_checks()}
 
     def projects(self) -> list[str]:
         raise NotImplementedError
 
-    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        if "project" not in metafunc.fixturenames or requirement_of(metafunc.function) is None:
-            return
-        keys = self.projects()
-        params: list[str | None] = [*keys] or [None]
-        ids = [key or self.no_project_id for key in params]
-        metafunc.parametrize("project", params, ids=ids, scope="session")
-
     no_project_id = "no-visible-project"
 
-    def pytest_itemcollected(self, item: pytest.Item) -> None:
-        req = requirement_of(getattr(item, "function", None))
-        if req is not None:
-            item.add_marker(pytest.mark.conformance(req))
-            item.add_marker(getattr(pytest.mark, req.area))
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makeitem(
+        self, collector: pytest.Module | pytest.Class, name: str, obj: object
+    ) -> list[CheckItem] | None:
+        req = requirement_of(obj) if callable(obj) else None
+        spec = self._specs.get(req.id) if req is not None else None
+        if spec is None or spec.function is not obj:
+            return None
+        keys: list[str | None] = ([*self.projects()] or [None]) if spec.per_project else [None]
+        return [
+            CheckItem.from_parent(
+                collector,
+                name=f"{name}[{key or self.no_project_id}]" if spec.per_project else name,
+                function=spec.function,
+                project=key,
+            )
+            for key in keys
+        ]
 
 
 class CollectOnly(_Collection):
@@ -298,20 +331,19 @@ class ConformanceRun(_Collection):
         if self.prefetch is not None:
             self.prefetch.close()
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
-        planned = self._items.get(pyfuncitem.nodeid)
+    def judge(self, item: CheckItem) -> None:
+        """Judge the item's planned row and tell pytest its outcome."""
+        planned = self._items.get(item.nodeid)
         if planned is None:
-            return None
-        record = self._engine().judge(planned, pyfuncitem.nodeid)
-        pyfuncitem.stash[RECORD_KEY] = record
+            pytest.skip("not a row of this run's plan")
+        record = self._engine().judge(planned, item.nodeid)
+        item.stash[RECORD_KEY] = record
         if record.outcome is Outcome.FAIL:
             raise CheckFailed(record.findings)
         if record.outcome is Outcome.ERROR:
             raise CheckErrored("; ".join(record.notes))
         if record.outcome in (Outcome.SKIPPED, Outcome.BLOCKED, Outcome.INCOMPLETE):
             pytest.skip(skip_reason(record))
-        return True
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -388,11 +420,12 @@ def _selects_everything(config: pytest.Config) -> bool:
 
 
 def _label(item: pytest.Item, target: JiraTarget) -> str:
-    req = requirement_of(getattr(item, "function", None))
+    if not isinstance(item, CheckItem):
+        return ""
+    req = requirement_of(item.function)
     if req is None:
         return ""
-    callspec = getattr(item, "callspec", None)
-    project = callspec.params.get("project") if callspec is not None else None
+    project = item.project
     if project is None and req.area == "write":
         project = target.settings.write_project  # the write round trip's row is its project's
     return f"{req.id}[{project}]" if project else req.id
