@@ -61,9 +61,7 @@ def visible_projects(target: JiraTarget) -> Evidence:
     return Evidence("projects.visible", True, listed, [result.exchange])
 
 
-def _judged_body(
-    target: JiraTarget, result: HttpResult, endpoint: str, facts: VisibleFacts
-) -> Any:
+def _judged_body(target: JiraTarget, result: HttpResult, endpoint: str, facts: VisibleFacts) -> Any:
     """The parsed JSON of an accepted answer, or None (with its finding recorded in facts)."""
     verdict = api.judged_result(target, result, endpoint)
     api.with_verdict(facts, verdict)
