@@ -475,11 +475,15 @@ def context_path(target: JiraTarget) -> Evidence:
     return Evidence("network.context_path", False, {"tried": candidates}, exchanges)
 
 
+class RoundTripFacts(TypedDict, total=False):
+    elapsed_ms: float  # of the fastest answered request
+    samples: int  # how many answered requests it is the fastest of
+
+
 def round_trip(target: JiraTarget) -> Evidence:
     """The fastest answered request so far: a fair measure of the network path to Jira."""
     answered = [x.elapsed_ms for x in target.http.exchanges if x.status is not None]
     if not answered:
         return Evidence("network.round_trip", False, {}, problem=Problem.NO_ANSWER)
-    return Evidence(
-        "network.round_trip", True, {"elapsed_ms": min(answered), "samples": len(answered)}
-    )
+    facts: RoundTripFacts = {"elapsed_ms": min(answered), "samples": len(answered)}
+    return Evidence("network.round_trip", True, facts)
