@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from conformance.http import FailureKind, TransportFailure
 
 BODY_EXCERPT_CHARS = 2000
 
@@ -136,6 +140,19 @@ class Failure:
     detail: str
 
 
+class FailureFacts(TypedDict, total=False):
+    """The facts of a request that got no HTTP answer, shared by the probes' fact types."""
+
+    failure: FailureKind
+    error: str  # what went wrong, in words
+
+
+def record_failure(facts: FailureFacts, failure: TransportFailure) -> None:
+    """Record a transport failure in a probe's facts, where ``Evidence`` lifts it from."""
+    facts["failure"] = failure.kind
+    facts["error"] = failure.detail
+
+
 @dataclass
 class Evidence:
     """What a probe learned. ``ok`` is the probe's own view: it fetched what it came for.
@@ -143,11 +160,14 @@ class Evidence:
     ``failure`` is set when a request the probe depended on got no HTTP answer at all; probes
     record it in their facts as ``failure``/``error`` and it is lifted into the field here, so
     that every check reads a transport failure the same way.
+
+    ``facts`` is read-only plain data. Each probe declares its keys as a TypedDict next to it,
+    named after the probe (``conformance.probes.facts_type``), and builds its facts as one.
     """
 
     probe: str
     ok: bool
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, object] = field(default_factory=dict)
     exchanges: list[Exchange] = field(default_factory=list)
     problem: Problem | None = None
     failure: Failure | None = None

@@ -11,7 +11,7 @@ import re
 import string
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Required, TypedDict
 
 
 class Severity(StrEnum):
@@ -29,6 +29,17 @@ class FindingSpec:
     links: tuple[str, ...] = ()
 
 
+class FindingJson(TypedDict, total=False):
+    """A finding as plain data (``Finding.as_json``): in JSON results and in probes' facts."""
+
+    code: Required[str]
+    severity: Required[str]
+    summary: Required[str]
+    remediation: Required[str]
+    links: list[str]
+    evidence: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str
@@ -38,8 +49,8 @@ class Finding:
     links: tuple[str, ...] = ()
     evidence: dict[str, Any] | None = field(default=None, compare=False)
 
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def as_json(self) -> FindingJson:
+        data: FindingJson = {
             "code": self.code,
             "severity": str(self.severity),
             "summary": self.summary,

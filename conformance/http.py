@@ -33,7 +33,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
@@ -47,6 +47,7 @@ from conformance import __version__
 from conformance.evidence import BODY_EXCERPT_CHARS, DIAGNOSTIC_HEADERS, Exchange
 from conformance.pacer import (
     RETRY_AFTER_CAP_S,
+    BucketJson,
     BucketSeen,
     Pacer,
     clamp_retry_after,
@@ -146,6 +147,18 @@ class ProxyInfo:
         return f"{self.proxy} (from {self.source})" if self.proxy else f"direct ({self.source})"
 
 
+class RateLimitCounts(TypedDict):
+    """``Counters.rate_limit_json``: in the JSON result and the ``search.rate_limit`` facts."""
+
+    answered_429: int
+    failed_after_retries: int
+    paced_requests: int
+    paced_wait_s: float
+    retry_after_waits: int
+    retry_after_wait_s: float
+    bucket: BucketJson
+
+
 @dataclass
 class Counters:
     requests: int = 0
@@ -162,7 +175,7 @@ class Counters:
     by_method: dict[str, int] = field(default_factory=dict)
     bucket: BucketSeen = field(default_factory=BucketSeen)
 
-    def rate_limit_json(self) -> dict[str, Any]:
+    def rate_limit_json(self) -> RateLimitCounts:
         """What a report needs to explain pacing and 429s."""
         return {
             "answered_429": self.rate_limited,

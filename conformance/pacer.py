@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 RETRY_AFTER_CAP_S = 30.0
 RETRY_AFTER_FLOOR_S = 1.0
@@ -74,6 +74,14 @@ def clamp_retry_after(seconds: float | None) -> float:
     return min(max(seconds, RETRY_AFTER_FLOOR_S), RETRY_AFTER_CAP_S)
 
 
+class BucketJson(TypedDict):
+    limit: int | None
+    fill_rate: float | None
+    interval_s: float | None
+    lowest_remaining: int | None
+    last_retry_after_s: float | None
+
+
 @dataclass
 class BucketSeen:
     """The bucket's numbers as Jira last stated them (None: never stated)."""
@@ -89,7 +97,7 @@ class BucketSeen:
             return None
         return self.fill_rate / self.interval_s
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> BucketJson:
         return {
             "limit": self.limit,
             "fill_rate": self.fill_rate,

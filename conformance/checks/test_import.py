@@ -8,11 +8,13 @@ project and shared by the four checks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
 from conformance.diagnosis import probe_failure, rate_limit_finding, transport_finding
 from conformance.evidence import Evidence, Problem
 from conformance.findings import Finding, finding
-from conformance.probes import search
+from conformance.probes import facts_of, search
 from conformance.target import JiraTarget
 
 
@@ -31,7 +33,7 @@ def _sample(jira: JiraTarget, project: str | None) -> Evidence:
 def test_search(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
-    facts = evidence.facts
+    facts = facts_of(evidence, search.ImportSampleFacts)
     if facts.get("switched_after_410"):
         note("/rest/api/2/search answered 410 Gone (Cloud, CHANGE-2046): paged /search/jql instead")
     if not evidence.ok:
@@ -44,7 +46,7 @@ def test_search(jira: JiraTarget, project: str | None) -> None:
 
 
 def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
-    facts = evidence.facts
+    facts = facts_of(evidence, search.ImportSampleFacts)
     failure = probe_failure(evidence)
     if failure is not None:
         return transport_finding(jira, failure)
@@ -67,7 +69,7 @@ def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
     )
 
 
-def _advice(status: int | None, facts: dict[str, object]) -> str:
+def _advice(status: int | None, facts: Mapping[str, object]) -> str:
     project = facts["project"]
     if status == 400:
         return (
@@ -95,7 +97,7 @@ def _advice(status: int | None, facts: dict[str, object]) -> str:
     )
 
 
-def _total_text(facts: dict[str, object]) -> str:
+def _total_text(facts: Mapping[str, object]) -> str:
     total = facts.get("total")
     if total is None:
         return "an unknown number"
@@ -111,7 +113,7 @@ def _total_text(facts: dict[str, object]) -> str:
 def test_pagination(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
-    facts = evidence.facts
+    facts = facts_of(evidence, search.ImportSampleFacts)
     asked, served = facts["page_size"], facts.get("server_page_size")
     if served is not None and served < asked:
         note(f"Jira clamps maxResults to {served} (asked {asked}): paging follows Jira's value")
@@ -133,7 +135,7 @@ def test_pagination(jira: JiraTarget, project: str | None) -> None:
 def test_fields(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
-    facts = evidence.facts
+    facts = facts_of(evidence, search.ImportSampleFacts)
     inspected = facts["inspected"]
     findings: list[Finding] = [
         finding(
@@ -184,7 +186,7 @@ def test_fields(jira: JiraTarget, project: str | None) -> None:
 def test_throughput(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
-    facts = evidence.facts
+    facts = facts_of(evidence, search.ImportSampleFacts)
     rate, total = facts.get("rate"), facts.get("total")
     if not rate:
         not_applicable(f"{project} has no issue matching the JQL: nothing to measure")

@@ -13,7 +13,7 @@ from conformance.diagnosis import fail_on_transport
 from conformance.evidence import Problem
 from conformance.findings import finding
 from conformance.http import TIMEOUT_KINDS
-from conformance.probes import network
+from conformance.probes import facts_of, network
 from conformance.target import JiraTarget
 
 
@@ -66,7 +66,7 @@ def test_tls(jira: JiraTarget) -> None:
         not_applicable("the URL uses plain http: no TLS to verify")
     evidence = jira.probe(network.tls)
     show(evidence)
-    facts = evidence.facts
+    facts = facts_of(evidence, network.TlsFacts)
     host = facts.get("host")
     if evidence.problem is Problem.PLAIN_HTTP:
         fail_on_transport(jira, evidence)  # NET_TLS_PLAIN_PORT: use http:// or the TLS port

@@ -12,7 +12,7 @@ the run ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -70,7 +70,7 @@ class Judgement:
     notes: list[str] = field(default_factory=list)
 
 
-def judge(facts: dict[str, Any]) -> Judgement:
+def judge(facts: Mapping[str, Any]) -> Judgement:
     """The row for one round trip's facts: interrupted or stopped by the deadline is
     incomplete (a transient condition is no configuration fault); else pass or fail."""
     notes = _notes(facts)
@@ -93,7 +93,7 @@ def _apply(record: CheckRecord, evidence: Evidence) -> Judgement:
     return judged
 
 
-def _notes(facts: dict[str, Any]) -> list[str]:
+def _notes(facts: Mapping[str, Any]) -> list[str]:
     notes = [
         f"project {facts['project']}, issue type {facts['issue_type']} ({facts['deployment']})"
     ]
@@ -119,7 +119,7 @@ def _notes(facts: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _findings(facts: dict[str, Any]) -> list[Finding]:
+def _findings(facts: Mapping[str, Any]) -> list[Finding]:
     project = facts["project"]
     found: list[Finding] = []
     failure = facts.get("failure")
@@ -161,7 +161,7 @@ def _findings(facts: dict[str, Any]) -> list[Finding]:
     return found + _cleanup_findings(facts)
 
 
-def _cleanup_findings(facts: dict[str, Any]) -> list[Finding]:
+def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
     cleanup = facts.get("cleanup") or {}
     if not isinstance(cleanup, dict) or cleanup.get("ok", True):
         return []
@@ -202,7 +202,7 @@ def cleanup_finding(key: str, project: str, link: str, reason: str, *, hidden: b
     return found
 
 
-def _advice(step: str, failure: dict[str, Any], project: str, facts: dict[str, Any]) -> str:
+def _advice(step: str, failure: dict[str, Any], project: str, facts: Mapping[str, Any]) -> str:
     status = failure.get("http_status")
     permission = PERMISSION.get(step, "the needed permission")
     if failure.get("kind") == "foreign":

@@ -1,4 +1,39 @@
 """Probes fetch: each talks to Jira (or to the network on the way) and returns Evidence.
 
 Probes never judge; the checks in ``conformance/checks/`` do. One module per area.
+
+Each probe declares the facts it can set as a TypedDict next to it, named after the probe:
+``AREA.NAME`` is ``conformance.probes.AREA.<Name>Facts``, the name in CamelCase ("network.tls"
+is ``network.TlsFacts``, "search.import_sample" is ``search.ImportSampleFacts``). A probe
+builds its facts as that type, so mypy checks every key where it is set;
+tests/unit/test_probe_facts.py checks that real runs set no key the type does not declare.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, TypeVar, cast
+
+if TYPE_CHECKING:
+    from conformance.evidence import Evidence
+
+Facts = TypeVar("Facts")
+
+
+def facts_type(probe: str) -> type:
+    """The TypedDict that declares the facts of the probe named ``probe`` (see above)."""
+    area, _, name = probe.partition(".")
+    module = importlib.import_module(f"{__name__}.{area}")
+    declared = getattr(module, "".join(p.capitalize() for p in name.split("_")) + "Facts")
+    assert isinstance(declared, type)
+    return declared
+
+
+def facts_of(evidence: Evidence, declared: type[Facts]) -> Facts:
+    """``evidence.facts`` typed as its probe declares them, for a check that computes with them.
+
+    A view, not a copy or a validation: the probe built the facts as this type.
+    """
+    if facts_type(evidence.probe) is not declared:
+        raise TypeError(f"the facts of {evidence.probe} are not {declared.__name__}")
+    return cast(Facts, evidence.facts)

@@ -6,10 +6,10 @@ exchange, the identity headers of every credentialed answer) reaches them as evi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, get_args
 from urllib.parse import unquote
 
-from conformance.evidence import Evidence, Problem
+from conformance.evidence import Evidence, Problem, record_failure
 from conformance.probes import api
 
 if TYPE_CHECKING:
@@ -20,13 +20,51 @@ MY_PERMISSIONS = "/rest/api/2/mypermissions"
 # Cloud requires ``permissions``; Data Center ignores it and answers every key.
 ADMIN_PERMISSIONS = ("ADMINISTER", "SYSTEM_ADMIN")
 ADMIN_GROUPS = ("jira-administrators", "jira-system-administrators", "site-admins")
-IDENTITY_HEADERS = (
+IdentityHeader = Literal[
     "X-AUSERNAME",
     "X-AACCOUNTID",
     "X-Seraph-LoginReason",
     "X-Authentication-Denied-Reason",
-)
+]
+IDENTITY_HEADERS: tuple[IdentityHeader, ...] = get_args(IdentityHeader)
 USER_FIELDS = ("name", "key", "accountId", "displayName", "emailAddress", "active")
+Scalar = str | int | float | bool | None
+
+# Header names are no identifiers, hence the functional form.
+_IdentityHeaderFacts = TypedDict(
+    "_IdentityHeaderFacts",
+    {
+        "X-AUSERNAME": str,
+        "X-AACCOUNTID": str,
+        "X-Seraph-LoginReason": str,
+        "X-Authentication-Denied-Reason": str,
+    },
+    total=False,
+)
+
+
+class MyselfFacts(api.AnswerFacts, _IdentityHeaderFacts, total=False):
+    content_type: str
+    user: dict[str, Scalar]  # USER_FIELDS as Jira answered them
+    groups: list[str]
+
+
+class RejectionFacts(api.AnswerFacts, total=False):
+    endpoint: str
+
+
+class IdentityAnswer(TypedDict):
+    endpoint: str
+    status: int
+    user: str  # X-AUSERNAME, unquoted
+
+
+class IdentityHeadersFacts(TypedDict):
+    answers: list[IdentityAnswer]
+
+
+class AdminFacts(api.AnswerFacts, total=False):
+    held: list[str]  # the ADMIN_PERMISSIONS the bot holds
 
 
 def myself(target: JiraTarget) -> Evidence:
@@ -38,13 +76,13 @@ def myself(target: JiraTarget) -> Evidence:
     """
     target.probe(api.server_info)
     result = target.http.get(MYSELF)
-    facts: dict[str, Any] = {"status": result.status, "content_type": result.content_type}
+    facts: MyselfFacts = {"status": result.status, "content_type": result.content_type}
     for header in IDENTITY_HEADERS:
         value = result.header(header)
         if value is not None:
             facts[header] = value
     if result.failure is not None:
-        facts.update(failure=result.failure.kind, error=result.failure.detail)
+        record_failure(facts, result.failure)
         return Evidence(
             "account.myself", False, facts, [result.exchange], problem=Problem.TRANSPORT
         )
@@ -72,7 +110,7 @@ def myself(target: JiraTarget) -> Evidence:
     return Evidence("account.myself", False, facts, exchanges, problem=Problem.REJECTED)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any) -> Scalar:
     """Scalars as they came; anything else as its JSON text, so notes stay plain text."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -107,15 +145,17 @@ def rejection(target: JiraTarget) -> Evidence:
     if rejected is None:
         return Evidence("account.rejection", False, {}, problem=Problem.NOTHING_REJECTED)
     verdict = api.judged(target, rejected)
-    facts = api.with_verdict(
-        {"endpoint": api.endpoint_of(target, rejected.url), "status": rejected.status}, verdict
-    )
+    facts: RejectionFacts = {
+        "endpoint": api.endpoint_of(target, rejected.url),
+        "status": rejected.status,
+    }
+    api.with_verdict(facts, verdict)
     return Evidence("account.rejection", True, facts, [rejected])
 
 
 def identity_headers(target: JiraTarget) -> Evidence:
     """Who Jira says answered each accepted credentialed request so far (X-AUSERNAME)."""
-    answers: list[dict[str, Any]] = []
+    answers: list[IdentityAnswer] = []
     shown = []
     for exchange in list(target.http.exchanges):
         header = exchange.header("X-AUSERNAME")
@@ -131,15 +171,16 @@ def identity_headers(target: JiraTarget) -> Evidence:
             }
         )
         shown.append(exchange)
-    return Evidence("account.identity_headers", True, {"answers": answers}, shown)
+    facts: IdentityHeadersFacts = {"answers": answers}
+    return Evidence("account.identity_headers", True, facts, shown)
 
 
 def admin_rights(target: JiraTarget) -> Evidence:
     """Global ``mypermissions`` for the administrator permissions (a least-privilege check)."""
     result = target.http.get(MY_PERMISSIONS, {"permissions": ",".join(ADMIN_PERMISSIONS)})
-    facts: dict[str, Any] = {"status": result.status}
+    facts: AdminFacts = {"status": result.status}
     if result.failure is not None:
-        facts.update(failure=result.failure.kind, error=result.failure.detail)
+        record_failure(facts, result.failure)
         return Evidence("account.admin", False, facts, [result.exchange], problem=Problem.TRANSPORT)
     verdict = api.judged_result(target, result, MY_PERMISSIONS)
     api.with_verdict(facts, verdict)

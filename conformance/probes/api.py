@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import jsonschema
 
 from conformance import versions
 from conformance.classify import Asked, Kind, Verdict, judge
-from conformance.evidence import Evidence, Exchange, Problem
-from conformance.findings import Finding, Severity, finding
+from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
+from conformance.findings import Finding, FindingJson, Severity, finding
 from conformance.http import HttpResult
 
 if TYPE_CHECKING:
@@ -35,6 +35,31 @@ RETRY_BEARER = frozenset({Kind.SSO, Kind.LOGIN_PAGE})
 # refuses unbounded queries on /search/jql.
 SEARCH_PARAMS = {"maxResults": 1, "fields": "summary"}
 CLOUD_SEARCH_JQL = "created IS NOT EMPTY ORDER BY created DESC"
+
+
+class AnswerFacts(FailureFacts, total=False):
+    """The facts of one classified answer (``with_verdict``), shared by the probes that judge
+    answers with the classifier; ``schema`` is what ``schema_finding`` names."""
+
+    status: int | None
+    kind: str  # a classify.Kind value
+    finding: FindingJson
+    schema: tuple[str, str]  # (field, what is wrong with it)
+
+
+Answer = TypeVar("Answer", bound=AnswerFacts)
+
+
+class ServerInfoFacts(AnswerFacts, total=False):
+    anonymous: bool  # the anonymous answer was the one judged
+    anonymous_status: int | None
+    body: dict[str, Any]  # serverInfo's JSON, as Jira sent it
+
+
+class SearchFacts(AnswerFacts, total=False):
+    path: str
+    issues: int  # how many issues the page held
+    total: int
 
 
 # -- judging answers in the run's context ----------------------------------------------------------
@@ -133,7 +158,7 @@ def json_type(value: Any) -> str:
 # -- findings carried as plain data in evidence ----------------------------------------------------
 
 
-def with_verdict(facts: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+def with_verdict(facts: Answer, verdict: Verdict) -> Answer:
     """Record a classified answer in a probe's facts: its kind and, if any, its finding."""
     facts["kind"] = verdict.kind.value
     if verdict.finding is not None:
@@ -218,13 +243,13 @@ def server_info(target: JiraTarget) -> Evidence:
         if first.kind in retry:
             chosen = target.http.get(SERVER_INFO)
             exchanges.append(chosen.exchange)
-    facts: dict[str, Any] = {
+    facts: ServerInfoFacts = {
         "status": chosen.status,
         "anonymous": chosen is anonymous,
         "anonymous_status": anonymous.status,
     }
     if chosen.failure is not None:
-        facts.update(failure=chosen.failure.kind, error=chosen.failure.detail)
+        record_failure(facts, chosen.failure)
         return Evidence("api.server_info", False, facts, exchanges, problem=Problem.TRANSPORT)
     verdict = judged_result(target, chosen, SERVER_INFO)
     with_verdict(facts, verdict)
@@ -287,9 +312,9 @@ def search(target: JiraTarget, path: str) -> Evidence:
     if path.endswith("/search/jql"):
         params["jql"] = CLOUD_SEARCH_JQL
     result = target.http.get(path, params)
-    facts: dict[str, Any] = {"path": path, "status": result.status}
+    facts: SearchFacts = {"path": path, "status": result.status}
     if result.failure is not None:
-        facts.update(failure=result.failure.kind, error=result.failure.detail)
+        record_failure(facts, result.failure)
         return Evidence("api.search", False, facts, [result.exchange], problem=Problem.TRANSPORT)
     verdict = judged_result(target, result, path)
     with_verdict(facts, verdict)

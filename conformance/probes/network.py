@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, TypedDict
 from urllib.parse import urljoin, urlsplit
 
 from conformance.classify import idp_host
-from conformance.evidence import Evidence, Exchange, Problem
+from conformance.evidence import Evidence, Exchange, FailureFacts, Problem
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
@@ -45,14 +45,25 @@ class Endpoint:
     tls: bool
 
 
+class ProxyFacts(TypedDict):
+    proxy: str | None  # without credentials
+    source: str  # the setting that chose it
+    described: str
+
+
 def proxy(target: JiraTarget) -> Evidence:
     """Which proxy (if any) the run's requests go through, and which setting chose it."""
     info = target.http.proxy
-    return Evidence(
-        "network.proxy",
-        True,
-        {"proxy": info.proxy, "source": info.source, "described": info.describe()},
-    )
+    facts: ProxyFacts = {"proxy": info.proxy, "source": info.source, "described": info.describe()}
+    return Evidence("network.proxy", True, facts)
+
+
+class RedirectsFacts(TypedDict, total=False):
+    url: str
+    hops: list[str]  # "STATUS -> Location"
+    final_status: int | None
+    final_url: str
+    idp_host: str
 
 
 def redirects(target: JiraTarget, path: str = "/status") -> Evidence:
@@ -66,7 +77,7 @@ def redirects(target: JiraTarget, path: str = "/status") -> Evidence:
     own_host = urlsplit(target.url).hostname
     hops: list[str] = []
     exchanges: list[Exchange] = []
-    facts: dict[str, Any] = {"url": url, "hops": hops}
+    facts: RedirectsFacts = {"url": url, "hops": hops}
     gateway: str | None = None  # a sign-in path on Jira's own host: the gateway, keep following
     for _ in range(MAX_REDIRECT_HOPS):
         result = target.http.get(url, credentialed=False)
@@ -110,13 +121,26 @@ def endpoint(target: JiraTarget) -> Endpoint:
     return Endpoint(jira_host, jira_port, False, jira_host, jira_port, tls)
 
 
+class EndpointFacts(FailureFacts, total=False):
+    """Where the socket-level probes connect (the proxy, if there is one, for DNS and TCP)."""
+
+    host: str
+    port: int
+    via_proxy: bool
+
+
+class DnsFacts(EndpointFacts, total=False):
+    addresses: list[str]
+    elapsed_ms: float
+
+
 def dns(target: JiraTarget) -> Evidence:
     """Resolve the host this machine connects to, with the run's timeout (getaddrinfo has none)."""
     ep = endpoint(target)
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(socket.getaddrinfo, ep.host, ep.port, type=socket.SOCK_STREAM)
-    facts: dict[str, Any] = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
+    facts: DnsFacts = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
     try:
         infos = future.result(timeout=target.settings.timeout_s)
     except FutureTimeout:
@@ -127,25 +151,33 @@ def dns(target: JiraTarget) -> Evidence:
         return Evidence("network.dns", False, facts, problem=Problem.UNRESOLVED)
     finally:
         pool.shutdown(wait=False)
-    addresses = sorted({info[4][0] for info in infos})
-    facts.update(addresses=addresses, elapsed_ms=(time.monotonic() - started) * 1000)
+    addresses = sorted({str(info[4][0]) for info in infos})
+    facts["addresses"] = addresses
+    facts["elapsed_ms"] = (time.monotonic() - started) * 1000
     return Evidence("network.dns", True, facts)
+
+
+class TcpFacts(EndpointFacts, total=False):
+    address: str  # the address that answered
+    connect_ms: float
+    attempts: list[str]  # "ADDRESS: why not", for the addresses that did not
 
 
 def tcp(target: JiraTarget) -> Evidence:
     """Open a TCP connection to each resolved address until one answers."""
     ep = endpoint(target)
     resolved = target.probe(dns)
-    facts: dict[str, Any] = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
+    facts: TcpFacts = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
     if not resolved.ok:
         return Evidence("network.tcp", False, facts, problem=Problem.DNS)
     attempts: list[str] = []
     problem = Problem.REFUSED
-    for address in resolved.facts["addresses"]:
+    for address in resolved.fact("addresses"):
         started = time.monotonic()
         try:
             with socket.create_connection((address, ep.port), timeout=target.settings.timeout_s):
-                facts.update(address=address, connect_ms=(time.monotonic() - started) * 1000)
+                facts["address"] = address
+                facts["connect_ms"] = (time.monotonic() - started) * 1000
                 facts["attempts"] = attempts
                 return Evidence("network.tcp", True, facts)
         except ConnectionRefusedError:
@@ -161,10 +193,29 @@ def tcp(target: JiraTarget) -> Evidence:
     return Evidence("network.tcp", False, facts, problem=problem)
 
 
+class CertificateFacts(TypedDict, total=False):
+    subject: str
+    issuer: str
+    self_signed: bool
+    names: list[str]  # DNS names and IP addresses of the subjectAltName
+    not_after: str
+    expired: bool
+
+
+class TlsFacts(EndpointFacts, CertificateFacts, total=False):
+    skipped: str
+    tls_version: str | None
+    proxy_status: int
+    proxy_reason: str
+    proxy: str | None
+    verify_code: int
+    verify_message: str
+
+
 def tls(target: JiraTarget) -> Evidence:
     """Verify Jira's certificate as the HTTP layer will, and read it either way to explain."""
     ep = endpoint(target)
-    facts: dict[str, Any] = {"host": ep.jira_host, "port": ep.jira_port, "via_proxy": ep.via_proxy}
+    facts: TlsFacts = {"host": ep.jira_host, "port": ep.jira_port, "via_proxy": ep.via_proxy}
     if not ep.tls:
         return Evidence("network.tls", True, {**facts, "skipped": "plain http"})
     verify_error: ssl.SSLCertVerificationError | None = None
@@ -174,12 +225,12 @@ def tls(target: JiraTarget) -> Evidence:
             _verifying_context(target).wrap_socket(raw, server_hostname=ep.jira_host) as tls_sock,
         ):
             facts["tls_version"] = tls_sock.version()
-            facts.update(_certificate_facts(tls_sock.getpeercert(binary_form=True)))
+            _read_certificate(tls_sock.getpeercert(binary_form=True), facts)
             return Evidence("network.tls", True, facts)
     except ProxyRefused as exc:
-        facts.update(
-            proxy_status=exc.status, proxy_reason=exc.reason, proxy=target.http.proxy.proxy
-        )
+        facts["proxy_status"] = exc.status
+        facts["proxy_reason"] = exc.reason
+        facts["proxy"] = target.http.proxy.proxy
         return Evidence("network.tls", False, facts, problem=Problem.PROXY)
     except ssl.SSLCertVerificationError as exc:
         verify_error = exc
@@ -196,7 +247,7 @@ def tls(target: JiraTarget) -> Evidence:
             _open(target, ep) as raw,
             _inspecting_context().wrap_socket(raw, server_hostname=ep.jira_host) as s,
         ):
-            facts.update(_certificate_facts(s.getpeercert(binary_form=True)))
+            _read_certificate(s.getpeercert(binary_form=True), facts)
     except (OSError, ssl.SSLError, ProxyRefused):
         pass
     code = verify_error.verify_code
@@ -291,9 +342,10 @@ def _inspecting_context() -> ssl.SSLContext:
     return context
 
 
-def _certificate_facts(der: bytes | None) -> dict[str, Any]:
+def _read_certificate(der: bytes | None, facts: CertificateFacts) -> None:
+    """Describe the certificate in ``facts`` (nothing when there is none)."""
     if not der:
-        return {}
+        return
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -311,21 +363,28 @@ def _certificate_facts(der: bytes | None) -> dict[str, Any]:
     except x509.ExtensionNotFound:
         names = []
     not_after = cert.not_valid_after_utc
-    return {
-        "subject": name(cert.subject),
-        "issuer": name(cert.issuer),
-        "self_signed": cert.issuer == cert.subject,
-        "names": names,
-        "not_after": not_after.strftime("%Y-%m-%d %H:%M UTC"),
-        "expired": not_after < datetime.now(UTC),
-    }
+    facts["subject"] = name(cert.subject)
+    facts["issuer"] = name(cert.issuer)
+    facts["self_signed"] = cert.issuer == cert.subject
+    facts["names"] = names
+    facts["not_after"] = not_after.strftime("%Y-%m-%d %H:%M UTC")
+    facts["expired"] = not_after < datetime.now(UTC)
+
+
+class StatusFacts(FailureFacts, total=False):
+    url: str
+    status: int | None
+    elapsed_ms: float
+    content_type: str
+    state: str  # what /status says, e.g. "RUNNING"
+    body_kind: Literal["json", "html", "other"]  # of an answer without a state
 
 
 def status(target: JiraTarget, base: str | None = None) -> Evidence:
     """``GET /status``: the state Jira reports, not just the status code (STARTING answers 200)."""
     base = base or target.url
     result = target.http.get(f"{base}/status", credentialed=False)
-    facts: dict[str, Any] = {
+    facts: StatusFacts = {
         "url": f"{base}/status",
         "status": result.status,
         "elapsed_ms": result.exchange.elapsed_ms,
@@ -350,17 +409,31 @@ def status(target: JiraTarget, base: str | None = None) -> Evidence:
     return Evidence("network.status", False, facts, [result.exchange], problem=Problem.NO_STATE)
 
 
+class ServerinfoFacts(TypedDict, total=False):
+    url: str
+    status: int | None
+    version: object  # as Jira's JSON had it
+    deploymentType: object
+
+
 def server_info_anonymous(target: JiraTarget, base: str | None = None) -> Evidence:
     """serverInfo without credentials: tells a Jira (older than 7.1 has no /status) from anything else."""
     base = base or target.url
     result = target.http.get(f"{base}/rest/api/2/serverInfo", credentialed=False)
-    facts: dict[str, Any] = {"url": f"{base}/rest/api/2/serverInfo", "status": result.status}
+    facts: ServerinfoFacts = {"url": f"{base}/rest/api/2/serverInfo", "status": result.status}
     body, _ = result.json()
     ok = result.status == 200 and isinstance(body, dict) and "versionNumbers" in body
     if ok:
         facts["version"] = body.get("version")
         facts["deploymentType"] = body.get("deploymentType")
     return Evidence("network.serverinfo", ok, facts, [result.exchange])
+
+
+class ContextPathFacts(TypedDict, total=False):
+    context_path: str  # where Jira answered, e.g. "/jira"
+    suggested: str  # the URL to use instead
+    state: str
+    tried: list[str]
 
 
 def context_path(target: JiraTarget) -> Evidence:
@@ -402,11 +475,15 @@ def context_path(target: JiraTarget) -> Evidence:
     return Evidence("network.context_path", False, {"tried": candidates}, exchanges)
 
 
+class RoundTripFacts(TypedDict, total=False):
+    elapsed_ms: float  # of the fastest answered request
+    samples: int  # how many answered requests it is the fastest of
+
+
 def round_trip(target: JiraTarget) -> Evidence:
     """The fastest answered request so far: a fair measure of the network path to Jira."""
     answered = [x.elapsed_ms for x in target.http.exchanges if x.status is not None]
     if not answered:
         return Evidence("network.round_trip", False, {}, problem=Problem.NO_ANSWER)
-    return Evidence(
-        "network.round_trip", True, {"elapsed_ms": min(answered), "samples": len(answered)}
-    )
+    facts: RoundTripFacts = {"elapsed_ms": min(answered), "samples": len(answered)}
+    return Evidence("network.round_trip", True, facts)

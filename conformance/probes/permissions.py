@@ -15,9 +15,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from conformance.evidence import Evidence, Exchange, Problem
+from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
 from conformance.http import HttpResult
 from conformance.probes.search import jql_string
 
@@ -175,11 +175,60 @@ def field_meta(raw: Mapping[str, Any], fallback_id: str = "") -> FieldMeta:
 # -- probes --------------------------------------------------------------------------------------
 
 
-def _failed(name: str, facts: dict[str, Any], result: HttpResult) -> Evidence:
+class RequestFacts(FailureFacts, total=False):
+    """What ``_failed`` records of an answer that was not usable; shared by the probes here."""
+
+    status: int | None
+    content_type: str
+
+
+class ProjectFacts(RequestFacts, total=False):
+    project: str
+    endpoint: str
+    reason: str  # why the bot cannot see the project
+    granted: dict[str, bool]  # permission key -> granted
+    via_alias: list[str]  # keys only a deprecated alias answered for
+
+
+class SchemeFacts(TypedDict, total=False):
+    name: str
+    status: int | None
+
+
+class CreatemetaFacts(RequestFacts, total=False):
+    project: str
+    wanted: list[str]  # the profile's issue types for the project
+    paged_404: bool  # the paged form answered 404, so the old form was asked
+    form: Literal["paged", "old"]
+    endpoint: str
+    issue_types: dict[str, str]  # name -> id
+    fields: dict[str, list[FieldMeta]]  # wanted issue type -> its create-screen fields
+
+
+class SearchFacts(RequestFacts, total=False):
+    jql: str
+    issue: str | None  # the newest issue's key
+    issue_type: object  # its issue type's name, as Jira's JSON had it
+
+
+class EditmetaFacts(RequestFacts, total=False):
+    project: str
+    issue: str
+    issue_type: object
+    endpoint: str
+    fields: list[FieldMeta]
+
+
+class SurveyFacts(TypedDict):
+    project: str
+    fetched: list[str]  # the probes the survey ran
+
+
+def _failed(name: str, facts: RequestFacts, result: HttpResult) -> Evidence:
     """Evidence of a request that got no usable answer, classified for the checks."""
     facts["status"] = result.status
     if result.failure is not None:
-        facts.update(failure=result.failure.kind, error=result.failure.detail)
+        record_failure(facts, result.failure)
         return Evidence(name, False, facts, [result.exchange], problem=Problem.TRANSPORT)
     body, error = result.json()
     facts["content_type"] = result.content_type
@@ -211,10 +260,11 @@ def project_permissions(target: JiraTarget, key: str) -> Evidence:
     """
     path = "/rest/api/2/mypermissions"
     result = target.http.get(path, {"projectKey": key, "permissions": ",".join(ASKED)})
-    facts: dict[str, Any] = {"project": key, "endpoint": path}
+    facts: ProjectFacts = {"project": key, "endpoint": path}
     if result.status == 404 and result.failure is None:
         body, _ = result.json()
-        facts.update(status=404, reason=_jira_message(body) or "404 Not Found")
+        facts["status"] = 404
+        facts["reason"] = _jira_message(body) or "404 Not Found"
         return Evidence(
             "permissions.project", False, facts, [result.exchange], problem=Problem.INVISIBLE
         )
@@ -223,10 +273,13 @@ def project_permissions(target: JiraTarget, key: str) -> Evidence:
     body, error = result.json()
     grants = read_grants(body) if error is None else None
     if grants is None:
-        facts.update(status=200, error=error or "no 'permissions' object in the answer")
+        facts["status"] = 200
+        facts["error"] = error or "no 'permissions' object in the answer"
         problem = Problem.NOT_JSON if error else Problem.SCHEMA
         return Evidence("permissions.project", False, facts, [result.exchange], problem=problem)
-    facts.update(status=200, granted=grants.granted, via_alias=sorted(grants.via_alias))
+    facts["status"] = 200
+    facts["granted"] = grants.granted
+    facts["via_alias"] = sorted(grants.via_alias)
     if not grants.granted.get("BROWSE_PROJECTS", False):
         facts["reason"] = "Jira reports Browse Projects as not granted"
         return Evidence(
@@ -240,8 +293,10 @@ def permission_scheme(target: JiraTarget, key: str) -> Evidence:
     result = target.http.get(f"/rest/api/2/project/{key}/permissionscheme")
     body, error = result.json()
     if result.status == 200 and error is None and isinstance(body, dict) and body.get("name"):
-        return Evidence("permissions.scheme", True, {"name": str(body["name"])}, [result.exchange])
-    return Evidence("permissions.scheme", False, {"status": result.status}, [result.exchange])
+        named: SchemeFacts = {"name": str(body["name"])}
+        return Evidence("permissions.scheme", True, named, [result.exchange])
+    failed: SchemeFacts = {"status": result.status}
+    return Evidence("permissions.scheme", False, failed, [result.exchange])
 
 
 def _version(target: JiraTarget) -> tuple[Any, Any]:
@@ -286,7 +341,7 @@ def create_metadata(target: JiraTarget, key: str) -> Evidence:
     """
     wanted = target.profile.issue_types_for(key)
     form = createmeta_form(*_version(target))
-    facts: dict[str, Any] = {"project": key, "wanted": list(wanted)}
+    facts: CreatemetaFacts = {"project": key, "wanted": list(wanted)}
     if form in ("paged", "unknown"):
         evidence = _paged_create_metadata(target, key, wanted, facts)
         if form == "paged" or evidence.ok or evidence.fact("status") != 404:
@@ -299,10 +354,11 @@ def create_metadata(target: JiraTarget, key: str) -> Evidence:
 
 
 def _paged_create_metadata(
-    target: JiraTarget, key: str, wanted: tuple[str, ...], facts: dict[str, Any]
+    target: JiraTarget, key: str, wanted: tuple[str, ...], facts: CreatemetaFacts
 ) -> Evidence:
     base = f"/rest/api/2/issue/createmeta/{key}/issuetypes"
-    facts.update(form="paged", endpoint=base)
+    facts["form"] = "paged"
+    facts["endpoint"] = base
     types, exchanges, failed = _pages(target, base, ("values", "issueTypes"))
     if failed is not None:
         evidence = _failed("permissions.createmeta", facts, failed)
@@ -326,9 +382,10 @@ def _paged_create_metadata(
     return Evidence("permissions.createmeta", True, facts, exchanges)
 
 
-def _old_create_metadata(target: JiraTarget, key: str, facts: dict[str, Any]) -> Evidence:
+def _old_create_metadata(target: JiraTarget, key: str, facts: CreatemetaFacts) -> Evidence:
     path = "/rest/api/2/issue/createmeta"
-    facts.update(form="old", endpoint=path)
+    facts["form"] = "old"
+    facts["endpoint"] = path
     result = target.http.get(path, {"projectKeys": key, "expand": "projects.issuetypes.fields"})
     body, error = result.json()
     if result.status != 200 or error is not None or not isinstance(body, dict):
@@ -366,7 +423,7 @@ def edit_metadata(target: JiraTarget, key: str) -> Evidence:
     ``editmeta`` needs an issue; the newest one is found with the search Visor imports with
     (``/search``, or ``/search/jql`` where Cloud answers 410).
     """
-    facts: dict[str, Any] = {"project": key}
+    facts: EditmetaFacts = {"project": key}
     types = ", ".join(jql_string(t) for t in target.profile.issue_types_for(key))
     exchanges: list[Exchange] = []
     issue = None
@@ -381,7 +438,8 @@ def edit_metadata(target: JiraTarget, key: str) -> Evidence:
             return found
         issue = found.fact("issue")
         if issue is not None:
-            facts.update(issue=issue, issue_type=found.fact("issue_type"))
+            facts["issue"] = issue
+            facts["issue_type"] = found.fact("issue_type")
             break
     if issue is None:
         return Evidence("permissions.editmeta", False, facts, exchanges, problem=Problem.NO_ISSUE)
@@ -405,12 +463,14 @@ def _first_issue(target: JiraTarget, jql: str) -> Evidence:
         result = target.http.get("/rest/api/2/search/jql", params)
     body, error = result.json()
     if result.status != 200 or error is not None or not isinstance(body, dict):
-        return _failed("permissions.search", {"jql": jql}, result)
+        failed: SearchFacts = {"jql": jql}
+        return _failed("permissions.search", failed, result)
     issues = [i for i in body.get("issues") or [] if isinstance(i, dict) and i.get("key")]
-    facts: dict[str, Any] = {"jql": jql, "issue": None}
+    facts: SearchFacts = {"jql": jql, "issue": None}
     if issues:
         issue_type = (issues[0].get("fields") or {}).get("issuetype") or {}
-        facts.update(issue=str(issues[0]["key"]), issue_type=issue_type.get("name"))
+        facts["issue"] = str(issues[0]["key"])
+        facts["issue_type"] = issue_type.get("name")
     return Evidence("permissions.search", True, facts, [result.exchange])
 
 
@@ -433,4 +493,5 @@ def survey(target: JiraTarget, key: str) -> Evidence:
             fetched.append(target.probe(create_metadata, key).probe)
         if granted.get("EDIT_ISSUES"):
             fetched.append(target.probe(edit_metadata, key).probe)
-    return Evidence("permissions.survey", True, {"project": key, "fetched": fetched})
+    facts: SurveyFacts = {"project": key, "fetched": fetched}
+    return Evidence("permissions.survey", True, facts)

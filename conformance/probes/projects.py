@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from conformance.evidence import Evidence, Exchange, Problem
+from conformance.evidence import Evidence, Exchange, Problem, record_failure
 from conformance.http import HttpResult
 from conformance.probes import api
 
@@ -17,6 +17,17 @@ PROJECT = "/rest/api/2/project"
 PROJECT_SEARCH = "/rest/api/2/project/search"
 
 
+class Listing(TypedDict):
+    keys: list[str]
+    names: dict[str, str]  # key -> name
+
+
+class VisibleFacts(api.AnswerFacts, total=False):
+    endpoint: str
+    keys: list[str]
+    names: dict[str, str]
+
+
 def visible_projects(target: JiraTarget) -> Evidence:
     """Every project the bot may browse: ``GET /project`` (a flat array on Data Center), else
     the paged ``/project/search`` that Cloud requires since April 2019.
@@ -26,9 +37,9 @@ def visible_projects(target: JiraTarget) -> Evidence:
     names the field (problem "schema").
     """
     result = target.http.get(PROJECT)
-    facts: dict[str, Any] = {"status": result.status, "endpoint": PROJECT}
+    facts: VisibleFacts = {"status": result.status, "endpoint": PROJECT}
     if result.failure is not None:
-        facts.update(failure=result.failure.kind, error=result.failure.detail)
+        record_failure(facts, result.failure)
         return Evidence(
             "projects.visible", False, facts, [result.exchange], problem=Problem.TRANSPORT
         )
@@ -46,12 +57,11 @@ def visible_projects(target: JiraTarget) -> Evidence:
     if wrong is not None:
         facts["schema"] = wrong
         return Evidence("projects.visible", False, facts, [result.exchange], problem=Problem.SCHEMA)
-    return Evidence("projects.visible", True, {**facts, **_listing(body)}, [result.exchange])
+    listed: VisibleFacts = {**facts, **_listing(body)}
+    return Evidence("projects.visible", True, listed, [result.exchange])
 
 
-def _judged_body(
-    target: JiraTarget, result: HttpResult, endpoint: str, facts: dict[str, Any]
-) -> Any:
+def _judged_body(target: JiraTarget, result: HttpResult, endpoint: str, facts: VisibleFacts) -> Any:
     """The parsed JSON of an accepted answer, or None (with its finding recorded in facts)."""
     verdict = api.judged_result(target, result, endpoint)
     api.with_verdict(facts, verdict)
@@ -71,7 +81,7 @@ def _listing_problem(projects: list[Any], prefix: str) -> tuple[str, str] | None
     return None
 
 
-def _listing(projects: list[dict[str, Any]]) -> dict[str, Any]:
+def _listing(projects: list[dict[str, Any]]) -> Listing:
     return {
         "keys": [p["key"] for p in projects],
         "names": {p["key"]: str(p.get("name", "")) for p in projects},
@@ -79,7 +89,7 @@ def _listing(projects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _searched_projects(target: JiraTarget, exchanges: list[Exchange]) -> Evidence:
-    facts: dict[str, Any] = {"endpoint": PROJECT_SEARCH}
+    facts: VisibleFacts = {"endpoint": PROJECT_SEARCH}
     values: list[Any] = []
     for page in range(MAX_SEARCH_PAGES):
         params = {"startAt": page * SEARCH_PAGE_SIZE, "maxResults": SEARCH_PAGE_SIZE}
@@ -87,7 +97,7 @@ def _searched_projects(target: JiraTarget, exchanges: list[Exchange]) -> Evidenc
         exchanges.append(result.exchange)
         facts["status"] = result.status
         if result.failure is not None:
-            facts.update(failure=result.failure.kind, error=result.failure.detail)
+            record_failure(facts, result.failure)
             return Evidence("projects.visible", False, facts, exchanges, problem=Problem.TRANSPORT)
         body = _judged_body(target, result, PROJECT_SEARCH, facts)
         if body is None:
@@ -103,4 +113,5 @@ def _searched_projects(target: JiraTarget, exchanges: list[Exchange]) -> Evidenc
         values += chunk
         if body.get("isLast") is not False or not chunk:
             break
-    return Evidence("projects.visible", True, {**facts, **_listing(values)}, exchanges)
+    listed: VisibleFacts = {**facts, **_listing(values)}
+    return Evidence("projects.visible", True, listed, exchanges)

@@ -17,13 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import fastjsonschema
 import jsonschema
 
-from conformance.evidence import Evidence, Exchange, Problem
-from conformance.http import HttpResult
+from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
+from conformance.http import HttpResult, RateLimitCounts
 from conformance.probes import network
 
 if TYPE_CHECKING:
@@ -283,6 +283,46 @@ def error_messages(result: HttpResult) -> str:
     return "; ".join(parts)
 
 
+class ImportSampleFacts(FailureFacts, total=False):
+    # what was asked
+    project: str
+    jql: str
+    page_size: int
+    sample_size: int
+    fields: list[str]  # the read fields as Jira field ids
+    unknown_fields: list[str]  # read fields /field does not know
+    changelog: bool
+    # how it was paged (Paging)
+    switched_after_410: bool
+    endpoint: str
+    deployment: Literal["Cloud", "Data Center"]
+    pages: int
+    issues_read: int
+    distinct: int
+    duplicates: int
+    total: int | None
+    total_complete: bool  # Cloud: the count reached the end
+    server_page_size: int | None
+    exhausted: bool
+    pagination_problems: list[str]
+    paging_notes: list[str]
+    elapsed_s: float
+    rate: float | None  # issues per second
+    rate_limited_requests: int
+    rate_limit: dict[str, str]  # the last X-RateLimit-* headers
+    # what the issues looked like (IssueInspection)
+    inspected: int
+    missing_fields: dict[str, int]  # field id -> issues without it
+    missing_example: dict[str, str]  # field id -> an issue key without it
+    schema_errors: int
+    schema_examples: list[str]
+    # where it stopped
+    failed_at: str
+    schema: tuple[str, str]
+    status: int | None
+    message: str  # Jira's words for the failed page
+
+
 def import_sample(target: JiraTarget, project: str) -> Evidence:
     """Read the profile's sample of ``project`` as Visor's import would, and measure it."""
     settings = target.profile.import_settings
@@ -291,7 +331,7 @@ def import_sample(target: JiraTarget, project: str) -> Evidence:
     cloud = deployment_type(target) == "Cloud"
     paging = Paging(sample_size=settings.sample_size)
     inspection = IssueInspection(field_ids=ids, changelog=settings.changelog)
-    facts: dict[str, Any] = {
+    facts: ImportSampleFacts = {
         "project": project,
         "jql": jql,
         "page_size": settings.page_size,
@@ -323,43 +363,48 @@ def import_sample(target: JiraTarget, project: str) -> Evidence:
     )
     elapsed = time.monotonic() - started
     paging.finish()
-    facts.update(
-        endpoint=CLOUD_SEARCH if cloud else DC_SEARCH,
-        deployment="Cloud" if cloud else "Data Center",
-        pages=paging.pages,
-        issues_read=paging.read,
-        distinct=len(paging.keys),
-        duplicates=paging.duplicates,
-        total=paging.total,
-        server_page_size=paging.server_page_size,
-        exhausted=paging.exhausted,
-        pagination_problems=paging.problems,
-        paging_notes=paging.notes,
-        elapsed_s=elapsed,
-        rate=paging.read / elapsed if elapsed > 0 and paging.read else None,
-        rate_limited_requests=rate_limited,
-        rate_limit=dict(target.http.rate_limit),
-        inspected=inspection.inspected,
-        missing_fields=inspection.missing,
-        missing_example=inspection.missing_example,
-        schema_errors=inspection.schema_errors,
-        schema_examples=inspection.schema_examples,
-    )
+    facts = {
+        **facts,
+        "endpoint": CLOUD_SEARCH if cloud else DC_SEARCH,
+        "deployment": "Cloud" if cloud else "Data Center",
+        "pages": paging.pages,
+        "issues_read": paging.read,
+        "distinct": len(paging.keys),
+        "duplicates": paging.duplicates,
+        "total": paging.total,
+        "server_page_size": paging.server_page_size,
+        "exhausted": paging.exhausted,
+        "pagination_problems": paging.problems,
+        "paging_notes": paging.notes,
+        "elapsed_s": elapsed,
+        "rate": paging.read / elapsed if elapsed > 0 and paging.read else None,
+        "rate_limited_requests": rate_limited,
+        "rate_limit": dict(target.http.rate_limit),
+        "inspected": inspection.inspected,
+        "missing_fields": inspection.missing,
+        "missing_example": inspection.missing_example,
+        "schema_errors": inspection.schema_errors,
+        "schema_examples": inspection.schema_examples,
+    }
     distinct = len(paging.keys)
     paging.keys.clear()
     if pages.wrong_type is not None:
-        facts.update(failed_at=where, schema=pages.wrong_type)
+        facts["failed_at"] = where
+        facts["schema"] = pages.wrong_type
         return Evidence("search.import_sample", False, facts, shown, problem=Problem.SCHEMA)
     if failure is not None:
         if failure.exchange not in shown:
             shown.append(failure.exchange)
-        facts.update(failed_at=where, status=failure.status, message=error_messages(failure))
+        facts["failed_at"] = where
+        facts["status"] = failure.status
+        facts["message"] = error_messages(failure)
         if failure.failure is not None:
-            facts.update(failure=failure.failure.kind, error=failure.failure.detail)
+            record_failure(facts, failure.failure)
         return Evidence("search.import_sample", False, facts, shown, problem=Problem.SEARCH)
     if cloud and not paging.exhausted:
         total, complete = count_cloud(target, jql)
-        facts.update(total=total, total_complete=complete)
+        facts["total"] = total
+        facts["total_complete"] = complete
     elif paging.exhausted:
         facts["total"] = distinct if cloud else paging.total
     return Evidence("search.import_sample", True, facts, shown)
@@ -467,11 +512,16 @@ class _Pages:
                 return
 
 
+class RateLimitFacts(RateLimitCounts):
+    limited: bool  # some request was refused with 429, paced or told to wait
+
+
 def rate_limit(target: JiraTarget) -> Evidence:
     """How Jira's rate limit shaped the run so far: 429s, paced requests, waits, the bucket."""
     seen = target.http.counters.rate_limit_json()
     limited = bool(seen["answered_429"] or seen["paced_requests"] or seen["retry_after_waits"])
-    return Evidence("search.rate_limit", True, {**seen, "limited": limited})
+    facts: RateLimitFacts = {**seen, "limited": limited}
+    return Evidence("search.rate_limit", True, facts)
 
 
 def count_cloud(target: JiraTarget, jql: str) -> tuple[int, bool]:

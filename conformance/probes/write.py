@@ -29,10 +29,10 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypedDict
 from urllib.parse import quote
 
 from conformance.evidence import Evidence, Exchange
@@ -70,6 +70,13 @@ PERMISSION = {
 }
 
 
+class StepJson(TypedDict):
+    step: str
+    outcome: str  # ok | failed | mismatch | skipped
+    detail: str
+    status: int | None
+
+
 @dataclass
 class StepRecord:
     step: str
@@ -79,6 +86,58 @@ class StepRecord:
 
     def line(self) -> str:
         return f"{self.step}: {self.outcome}" + (f" ({self.detail})" if self.detail else "")
+
+    def as_json(self) -> StepJson:
+        return {
+            "step": self.step,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "status": self.status,
+        }
+
+
+class StepFailure(TypedDict):
+    """The step that stopped the round trip (``WriteRoundTrip._fail``)."""
+
+    step: str
+    status: str  # "403", or "no answer: KIND"
+    http_status: int | None
+    message: str
+    kind: str | None  # the HTTP layer's failure kind, or "foreign"
+    deadline: bool  # the run's deadline stopped it: incomplete, not failed
+
+
+class Cleanup(TypedDict, total=False):
+    """What cleanup did; ``key`` and ``link`` name the issue left behind, if any."""
+
+    ok: bool
+    needed: bool
+    confirmed: bool  # the issue was proven this run's own
+    reason: str
+    key: str
+    link: str
+    deleted: list[str]
+    left: list[str]
+    links: dict[str, str]  # key -> link, of the issues left
+    cause: Literal["issue_security"] | None
+
+
+class RoundtripFacts(TypedDict):
+    project: str
+    issue_type: str
+    run_label: str
+    key: str | None
+    link: str | None
+    proof: Literal["read", "search"] | None  # how the issue was proven this run's own
+    foreign: list[str]
+    steps: list[StepJson]
+    failure: StepFailure | None
+    mismatches: list[dict[str, str]]  # {"step", "difference"}
+    cleanup: Cleanup
+    interrupted: bool
+    signal: str | None
+    incomplete: Literal["interrupted", "deadline"] | None
+    deployment: Literal["Cloud", "Data Center"]
 
 
 @dataclass
@@ -171,9 +230,9 @@ class WriteRoundTrip:
     candidate: str | None = None  # the key the create's answer named, not yet proven
     foreign: list[str] = field(default_factory=list)  # keys named in answers, proven not ours
     issue_type: str = ""
-    failure: dict[str, Any] | None = None
+    failure: StepFailure | None = None
     mismatches: list[dict[str, str]] = field(default_factory=list)
-    cleanup: dict[str, Any] = field(default_factory=dict)
+    cleanup: Cleanup = field(default_factory=Cleanup)
     interrupted: bool = False
     signal_name: str | None = None  # the signal that interrupted the run, when it is known
     cloud: bool = False
@@ -240,15 +299,15 @@ class WriteRoundTrip:
                 signal.signal(number, _handler(number, previous))
 
     def evidence(self) -> Evidence:
-        failure = self.failure or {}
+        failure: Mapping[str, object] = self.failure or {}
         if self.interrupted:
-            incomplete: str | None = "interrupted"
+            incomplete: Literal["interrupted", "deadline"] | None = "interrupted"
         elif failure.get("deadline"):
             incomplete = "deadline"
         else:
             incomplete = None
         key = self.created.key if self.created else self.cleanup.get("key", self.candidate)
-        facts: dict[str, Any] = {
+        facts: RoundtripFacts = {
             "project": self.project,
             "issue_type": self.issue_type,
             "run_label": self.run_label,
@@ -256,7 +315,7 @@ class WriteRoundTrip:
             "link": self.created.link if self.created else self.cleanup.get("link"),
             "proof": ("read" if self.created.seen else "search") if self.created else None,
             "foreign": list(self.foreign),
-            "steps": [s.__dict__ for s in self.steps],
+            "steps": [s.as_json() for s in self.steps],
             "failure": self.failure,
             "mismatches": self.mismatches,
             "cleanup": self.cleanup,
@@ -508,7 +567,7 @@ class WriteRoundTrip:
 
     def _cleanup(self) -> None:
         """Delete every issue proven this run's own; name what cannot be deleted or proven."""
-        failure = self.failure or {}
+        failure: Mapping[str, object] = self.failure or {}
         unanswered = failure.get("step") != "read" or failure.get("http_status") is None
         if self.created is None and self.candidate is not None and unanswered:
             self._prove_in_cleanup(self.candidate)  # stopped before a read-back could prove it
@@ -554,7 +613,7 @@ class WriteRoundTrip:
 
     def _read_failed(self) -> str | None:
         """How the read-back of the create's key failed (None: it was never answered)."""
-        failure = self.failure or {}
+        failure: Mapping[str, object] = self.failure or {}
         return str(failure["status"]) if failure.get("step") == "read" else None
 
     def _prove_in_cleanup(self, key: str) -> None:
