@@ -1,8 +1,11 @@
-"""The fast issue validator and the explaining one give the same answer for every issue.
+"""The fast issue validator never passes an issue the explaining one would fault.
 
 The test import checks each sampled issue with ``fastjsonschema`` (compiled, draft 7) and asks
-``jsonschema`` (2020-12) for the errors only when the fast one rejects it. That is only right if
-the two never disagree on the packaged schema, whatever shape an issue arrives in.
+``jsonschema`` (2020-12) for the errors only when the fast one rejects it. So the evidence is
+what ``jsonschema`` alone would give as long as the fast validator never accepts an issue that
+``jsonschema`` faults, whatever shape an issue arrives in. (The other way round is harmless: the
+explainer finds no error and none is counted. It happens for a pattern's ``$`` before a final
+line break, which ``fastjsonschema`` reads as ECMA-262 does and ``jsonschema`` as Python does.)
 """
 
 from __future__ import annotations
@@ -93,23 +96,25 @@ def with_value(path: tuple[Any, ...], value: Any, *, drop: bool) -> Any:
 
 def agree(issue: Any) -> None:
     explained = list(_issue_validator().iter_errors(issue))
-    assert issue_conforms(issue) == (not explained), (issue, [e.message for e in explained])
+    if issue_conforms(issue):
+        assert not explained, (issue, [e.message for e in explained])
 
 
-def test_the_sample_issue_conforms() -> None:
+def test_the_sample_issue_conforms_and_a_faulty_one_does_not() -> None:
     assert issue_conforms(ISSUE)
     agree(ISSUE)
+    assert not issue_conforms(with_value(("fields", "created"), "yesterday", drop=False))
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(PATHS), JSON, st.booleans())
-def test_both_validators_agree_on_any_value_anywhere(
+def test_what_the_fast_validator_passes_the_explainer_passes(
     path: tuple[Any, ...], value: Any, drop: bool
 ) -> None:
     agree(with_value(path, value, drop=drop))
 
 
-def test_they_agree_where_drafts_could_differ() -> None:
+def test_where_the_drafts_could_differ() -> None:
     """Integers written as floats, booleans as integers, the end-of-line anchor of a pattern."""
     for value in (1.0, 0.0, True, -1, 2.5):
         agree(with_value(("changelog", "total"), value, drop=False))
