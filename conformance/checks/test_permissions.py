@@ -47,8 +47,7 @@ def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
             status=evidence.fact("status"),
             kind="a body that is not JSON",
             content_type=evidence.fact("content_type") or "none",
-            advice="Something between this machine and Jira (a proxy, SSO or security app) "
-            "answers instead of Jira; let /rest/api/2/* through to Jira.",
+            advice="intercepted",
         )
     return finding(
         "API_SCHEMA",
