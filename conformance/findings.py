@@ -614,9 +614,13 @@ _SPECS = [
         "Jira hides every project the bot may not browse: it leaves it out of the project list "
         'and answers "No project could be found", as if it did not exist, when the bot merely '
         "lacks the Browse Projects permission. If the project key is right, grant Browse "
-        "Projects to {user} in {where}: Project settings > Permissions > Actions > Edit "
+        "Projects to {user} in {advice}: Project settings > Permissions > Actions > Edit "
         "permissions > Browse Projects > Grant > Single user {user} (or a group or project role "
         "{user} belongs to).",
+        advice={  # which permission scheme: the project's, or every project's when none is seen
+            "one_project": "{project}'s permission scheme",
+            "every_project": "the permission scheme of each project the profile names",
+        },
     ),
     FindingSpec(
         "PERM_MISSING",

@@ -86,7 +86,7 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
                 subject="any project",
                 reason=f"{listing.fact('endpoint')} lists no project at all for {bot_user(jira)}",
                 user=bot_user(jira),
-                where="the permission scheme of each project the profile names",
+                advice="every_project",
             )
         )
     evidence = jira.probe(perms.project_permissions, project)
@@ -98,7 +98,8 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
                 subject=f"project {project}",
                 reason=f'Jira answered "{str(evidence.fact("reason")).rstrip(".")}"',
                 user=bot_user(jira),
-                where=f"{project}'s permission scheme",
+                advice="one_project",
+                project=project,
             )
         )
     if not evidence.ok:
