@@ -105,7 +105,7 @@ def finding(
         raise FindingTemplateError(f"no finding {code!r} in the catalogue")
     remediation = spec.remediation
     if spec.advice or advice is not None:
-        text = spec.advice.get(advice or "")
+        text = spec.advice.get(advice) if advice is not None else None
         if text is None:
             keys = ", ".join(sorted(spec.advice)) or "none"
             raise FindingTemplateError(f"{code} has no advice {advice!r} (it has: {keys})")
@@ -160,7 +160,7 @@ CREDENTIAL_WORDS: dict[str, dict[str, str]] = {
 
 def credential_words(origin: str | None) -> Mapping[str, Any]:
     """The catalogue's words for handing over credentials that came from ``origin``
-    (``Credentials.origin``, None when unknown), to pass as placeholder values."""
+    (``Credentials.origin``, None when unknown), to spread into ``finding(**...)``."""
     return CREDENTIAL_WORDS["prompt" if origin == PROMPT_ORIGIN else "environment"]
 
 

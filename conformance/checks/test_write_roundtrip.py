@@ -125,7 +125,7 @@ def _findings(facts: dict[str, Any]) -> list[Finding]:
     failure = facts.get("failure")
     if isinstance(failure, dict):
         step = failure["step"]
-        advice = _advice(step, failure, str(project), facts)
+        fix = _fix(step, failure, str(project), facts)
         if step == "create":
             found.append(
                 finding(
@@ -133,7 +133,7 @@ def _findings(facts: dict[str, Any]) -> list[Finding]:
                     issue_type=facts["issue_type"],
                     status=failure["status"],
                     message=failure["message"],
-                    **advice,
+                    **fix,
                 )
             )
         else:
@@ -143,7 +143,7 @@ def _findings(facts: dict[str, Any]) -> list[Finding]:
                     key=facts["key"],
                     status=failure["status"],
                     message=failure["message"],
-                    **advice,
+                    **fix,
                 )
             )
     for mismatch in facts.get("mismatches") or []:
@@ -193,10 +193,8 @@ def cleanup_finding(key: str, project: str, link: str, reason: str, *, hidden: b
     )
 
 
-def _advice(
-    step: str, failure: dict[str, Any], project: str, facts: dict[str, Any]
-) -> dict[str, Any]:
-    """Which of the catalogue's advice fits the failed step, with the facts it names."""
+def _fix(step: str, failure: dict[str, Any], project: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """The key of the catalogue's advice that fits the failed step, and the facts it names."""
     status = failure.get("http_status")
     kind = failure.get("kind")
     deleted = ", ".join((facts.get("cleanup") or {}).get("deleted") or [])
