@@ -101,7 +101,7 @@ def rendered(code: str) -> list[str]:
     spec = CATALOGUE[code]
     texts = []
     for advice in sorted(spec.advice) or [None]:
-        text = spec.advice.get(advice or "", "")
+        text = spec.advice[advice] if advice else ""
         params = sample_params(spec.summary + spec.remediation.replace("{advice}", text))
         for words in CREDENTIAL_WORDS.values():
             made = finding(code, advice=advice, **{**params, **words})
@@ -123,6 +123,10 @@ def test_each_advice_key_renders_its_own_filled_remediation(code: str) -> None:
     remediations = rendered(code)[1::2]
     assert not [t for t in remediations if "{advice}" in t or "<advice>" in t]
     assert len(set(remediations)) >= len(CATALOGUE[code].advice), "one text per advice key"
+
+
+def test_every_set_of_credential_words_fills_the_same_placeholders() -> None:
+    assert len({frozenset(words) for words in CREDENTIAL_WORDS.values()}) == 1
 
 
 def test_an_unknown_missing_or_unwanted_advice_key_raises() -> None:
