@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from conformance import versions
-from conformance.findings import Finding, finding
+from conformance.findings import Finding, credential_words, finding
 
 SNIFF_CHARS = 65536
 MESSAGE_CHARS = 300
@@ -276,7 +276,7 @@ def _judge(answer: _Answer, asked: Asked) -> Verdict:
         )
     if answer.binary:
         return Verdict(
-            Kind.NOT_JSON, _not_json(asked, answer, "binary data", _ADVICE_UNKNOWN), detail="binary"
+            Kind.NOT_JSON, _not_json(asked, answer, "binary data", "unknown"), detail="binary"
         )
     value, parse_error = _parse_json(answer)
     if parse_error is None:
@@ -287,27 +287,27 @@ def _judge(answer: _Answer, asked: Asked) -> Verdict:
         if 200 <= answer.status < 300:
             return Verdict(
                 Kind.NOT_JSON,
-                _not_json(asked, answer, "an empty body", _ADVICE_UNKNOWN),
+                _not_json(asked, answer, "an empty body", "unknown"),
                 detail="empty body",
             )
         return _status_only(answer, asked, f"answered {answer.status} with an empty body")
     if _json_declared(answer) or answer.text.lstrip()[:1] in ("{", "["):
         return Verdict(
             Kind.NOT_JSON,
-            _not_json(asked, answer, f"malformed JSON ({parse_error})", _ADVICE_TRUNCATED),
+            _not_json(asked, answer, f"malformed JSON ({parse_error})", "truncated"),
             detail="malformed JSON",
         )
     if answer.status in PROXY_STATUSES or _has_any(answer.sniff, PROXY_PAGE_MARKERS):
         return Verdict(
             Kind.PROXY_PAGE,
-            _not_json(asked, answer, "a proxy's error message", _ADVICE_PROXY),
+            _not_json(asked, answer, "a proxy's error message", "proxy"),
             detail="proxy error",
         )
     if answer.status == 404:
         return _not_found(answer, asked)
     return Verdict(
         Kind.NOT_JSON,
-        _not_json(asked, answer, f"plain text ({_excerpt(answer.text)!r})", _ADVICE_UNKNOWN),
+        _not_json(asked, answer, f"plain text ({_excerpt(answer.text)!r})", "unknown"),
         detail="plain text",
     )
 
@@ -342,7 +342,7 @@ def _login_refusal(answer: _Answer, asked: Asked) -> Verdict | None:
             deployment="Jira Cloud",
             reason="Cloud does not accept account passwords over the REST API"
             + _quoted(answer, ", it answered"),
-            advice=versions.cloud_api_token_advice(asked.secret_origin),
+            advice="cloud_api_token",
         )
     return _rejected_401(answer, asked)
 
@@ -359,7 +359,7 @@ def _captcha(answer: _Answer, asked: Asked, reason: str, denied: str) -> Verdict
             user=asked.user or "the bot",
             reason=f"HTTP {answer.status}, {why}",
             login_url=login_url,
-            use_token=versions.credential_words(asked.secret_origin).token_only,
+            **credential_words(asked.secret_origin),
         ),
         detail="CAPTCHA required",
     )
@@ -384,7 +384,10 @@ def _refused_403(answer: _Answer, asked: Asked, reason: str) -> Verdict | None:
         finding(
             "AUTH_BASIC_DISABLED",
             reason=f"HTTP {answer.status}{where}" + _quoted(answer, ", Jira said"),
-            advice=versions.basic_disabled_advice(asked.version, asked.user, asked.secret_origin),
+            advice=versions.basic_disabled_advice(asked.version),
+            user=asked.user or "the bot",
+            version=versions.label(asked.version or ()),
+            **credential_words(asked.secret_origin),
         ),
         detail="basic authentication disabled",
     )
@@ -430,7 +433,7 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
             scheme="bearer",
             deployment="Jira Cloud",
             reason="Cloud accepts API tokens only as basic authentication with the account's e-mail",
-            advice=versions.cloud_api_token_advice(asked.secret_origin),
+            advice="cloud_api_token",
         )
     if not cloud and asked.scheme == "bearer" and version and not versions.has_pats(version):
         return _wrong_scheme(
@@ -440,7 +443,7 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
             scheme="bearer",
             deployment=f"Jira {versions.label(version)}",
             reason=f"personal access tokens exist only from Jira {versions.label(versions.PATS_SINCE)}",
-            advice=versions.no_pat_advice(version, asked.secret_origin),
+            advice="no_pat",
         )
     if (
         asked.deployment == "Server"
@@ -456,7 +459,7 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
             deployment="Jira Data Center",
             reason="Data Center accepts a personal access token only as 'Authorization: Bearer', "
             "never as a password",
-            advice=versions.pat_as_password_advice(version, asked.secret_origin),
+            advice=versions.pat_as_password_advice(version),
         )
     anonymous = answer.header("x-ausername").lower() == "anonymous"
     if (
@@ -537,6 +540,8 @@ def _wrong_scheme(
             deployment=deployment,
             reason=f"{reason} (HTTP {answer.status})",
             advice=advice,
+            version=versions.shown(asked.version),
+            **credential_words(asked.secret_origin),
         ),
         detail="wrong authentication scheme",
     )
@@ -583,7 +588,7 @@ def _redirect(answer: _Answer, asked: Asked) -> Verdict:
             finding(
                 "AUTH_SSO_REDIRECT",
                 location=_short_url(location),
-                use_token=versions.credential_words(asked.secret_origin).token_only,
+                **credential_words(asked.secret_origin),
             ),
             detail="redirect to single sign-on",
         )
@@ -594,13 +599,13 @@ def _redirect(answer: _Answer, asked: Asked) -> Verdict:
                 asked,
                 answer,
                 f"a redirect to Jira's login page ({_short_url(location)})",
-                _ADVICE_LOGIN_PAGE,
+                "login_page",
             ),
             detail="redirect to the login page",
         )
-    advice = _ADVICE_REDIRECT
+    advice = "redirect"
     if asked.url.startswith("http://") and location.startswith("https://"):
-        advice = "Jira redirects plain http to https: use the https address as --jira-url."
+        advice = "redirect_to_https"
     where = _short_url(location) if location else "nowhere (no Location header)"
     return Verdict(
         Kind.REDIRECT,
@@ -666,33 +671,33 @@ def _html_answer(answer: _Answer, asked: Asked) -> Verdict:
             finding(
                 "AUTH_SSO_REDIRECT",
                 location=f"an identity provider's page at {asked.endpoint}",
-                use_token=versions.credential_words(asked.secret_origin).token_only,
+                **credential_words(asked.secret_origin),
             ),
             detail="identity provider page",
         )
     if _has_any(sniff, JIRA_LOGIN_MARKERS):
         return Verdict(
             Kind.LOGIN_PAGE,
-            _not_json(asked, answer, "Jira's login page", _ADVICE_LOGIN_PAGE),
+            _not_json(asked, answer, "Jira's login page", "login_page"),
             detail="Jira's login page",
         )
     if _has_any(sniff, JIRA_STARTING_MARKERS):
         return Verdict(
             Kind.HTML,
-            _not_json(asked, answer, "Jira's 'starting' page", _ADVICE_STARTING),
+            _not_json(asked, answer, "Jira's 'starting' page", "starting"),
             detail="Jira is starting",
         )
     if answer.status in PROXY_STATUSES or _has_any(sniff, PROXY_PAGE_MARKERS):
         title = _title(answer.text)
         what = f"a proxy error page ({title!r})" if title else "a proxy error page"
         return Verdict(
-            Kind.PROXY_PAGE, _not_json(asked, answer, what, _ADVICE_PROXY), detail="proxy page"
+            Kind.PROXY_PAGE, _not_json(asked, answer, what, "proxy"), detail="proxy page"
         )
     if answer.status == 404:
         return _not_found(answer, asked)
     title = _title(answer.text)
     what = f"an HTML page ({title!r})" if title else "an HTML page"
-    return Verdict(Kind.HTML, _not_json(asked, answer, what, _ADVICE_UNKNOWN), detail="HTML page")
+    return Verdict(Kind.HTML, _not_json(asked, answer, what, "unknown"), detail="HTML page")
 
 
 def _not_found(answer: _Answer, asked: Asked, value: Any = None) -> Verdict:
@@ -719,6 +724,7 @@ def _status_only(answer: _Answer, asked: Asked, reason: str, value: Any = None) 
 
 
 def _not_json(asked: Asked, answer: _Answer, kind: str, advice: str) -> Finding:
+    """API_NOT_JSON for ``kind`` of answer, with the catalogue's ``advice`` for it."""
     return finding(
         "API_NOT_JSON",
         endpoint=asked.endpoint,
@@ -727,31 +733,6 @@ def _not_json(asked: Asked, answer: _Answer, kind: str, advice: str) -> Finding:
         advice=advice,
         content_type=answer.content_type or "none",
     )
-
-
-_ADVICE_LOGIN_PAGE = (
-    "Jira served its login page instead of answering the REST call: the request was not "
-    "authenticated, or a proxy or SSO app sends /rest/* to the login page. Check the bot's "
-    "credentials, and that /rest/* reaches Jira directly (no login redirect for API calls)."
-)
-_ADVICE_PROXY = (
-    "A reverse proxy or load balancer answered instead of Jira (its own error page). Ask the "
-    "administrator of the proxy in front of Jira to check that it forwards /rest/* to Jira and "
-    "that Jira is up behind it; the proxy's error log names the cause."
-)
-_ADVICE_STARTING = "Jira is still starting; wait until /status reports RUNNING and run again."
-_ADVICE_REDIRECT = (
-    "Jira's REST API does not redirect: use the final address as --jira-url, or ask the "
-    "administrator of the proxy in front of Jira why it redirects /rest/* calls."
-)
-_ADVICE_TRUNCATED = (
-    "The JSON was cut off or corrupted on the way: a proxy may be truncating large answers or "
-    "rewriting them. Send this report to Visor support with the proxy's details."
-)
-_ADVICE_UNKNOWN = (
-    "Something other than Jira's REST API answered at this address. Check that --jira-url is "
-    "Jira's base URL and that no proxy, firewall or security app rewrites /rest/* answers."
-)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -3,12 +3,17 @@
 A failing check carries at least one finding. Summaries and remediations are templates filled
 with what the probe observed (host, status, header, project key...), so the text a Jira
 administrator reads names their own instance, screen and setting.
+
+Every remediation sentence lives here. Where one code needs different advice in different cases
+(one per /status state, per HTTP status...), its remediation holds ``{advice}`` and its
+``advice`` table holds the texts: the call site names one by key and fills facts, never words.
 """
 
 from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Required, TypedDict
@@ -27,6 +32,12 @@ class FindingSpec:
     summary: str
     remediation: str
     links: tuple[str, ...] = ()
+    # The texts that fill {advice} in the remediation, by the key a call site names.
+    advice: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if ("advice" in placeholders(self.remediation)) != bool(self.advice):
+            raise FindingTemplateError(f"{self.code}: {{advice}} and an advice table go together")
 
 
 class FindingJson(TypedDict, total=False):
@@ -67,7 +78,8 @@ class Finding:
 
 
 class FindingTemplateError(KeyError):
-    """A finding was built for a code the catalogue lacks, or without a value its template needs.
+    """A finding was built for a code the catalogue lacks, with an advice key its entry lacks, or
+    without a value its template needs.
 
     Raised, never rendered: a finding that reads ``Content-Type {content_type}`` would send a
     Jira administrator looking for a setting that does not exist.
@@ -88,17 +100,28 @@ def _fill(template: str, params: dict[str, Any]) -> str:
         return string.Formatter().vformat(plain, (), params)
 
 
-def finding(code: str, evidence: dict[str, Any] | None = None, **params: Any) -> Finding:
+def finding(
+    code: str, evidence: dict[str, Any] | None = None, *, advice: str | None = None, **params: Any
+) -> Finding:
     """Make the finding ``code`` from the catalogue, filled with ``params``.
 
-    Every placeholder of the summary and remediation must be given (extra values are allowed,
-    so one parameter set can serve several codes): an unknown code or a missing name raises
+    A code with an advice table needs ``advice``, the key of the text that fills its
+    ``{advice}``; a code without one takes none. Every placeholder of the summary, the
+    remediation and the chosen advice must be given (extra values are allowed, so one parameter
+    set can serve several codes): an unknown code or advice key, or a missing name, raises
     :class:`FindingTemplateError`.
     """
     spec = CATALOGUE.get(code)
     if spec is None:
         raise FindingTemplateError(f"no finding {code!r} in the catalogue")
-    wanted = placeholders(spec.summary) | placeholders(spec.remediation)
+    remediation = spec.remediation
+    if spec.advice or advice is not None:
+        text = spec.advice.get(advice) if advice is not None else None
+        if text is None:
+            keys = ", ".join(sorted(spec.advice)) or "none"
+            raise FindingTemplateError(f"{code} has no advice {advice!r} (it has: {keys})")
+        remediation = remediation.replace("{advice}", text)
+    wanted = placeholders(spec.summary) | placeholders(remediation)
     missing = wanted - params.keys()
     if missing:
         raise FindingTemplateError(f"{code} was built without {', '.join(sorted(missing))}")
@@ -106,10 +129,92 @@ def finding(code: str, evidence: dict[str, Any] | None = None, **params: Any) ->
         code=spec.code,
         severity=spec.severity,
         summary=_fill(spec.summary, params),
-        remediation=_fill(spec.remediation, params),
+        remediation=_fill(remediation, params),
         links=spec.links,
         evidence=evidence,
     )
+
+
+def advice_keys(code: str) -> frozenset[str]:
+    """The keys of ``code``'s advice table, for a call site that must fall back on one."""
+    return frozenset(CATALOGUE[code].advice)
+
+
+PROMPT_ORIGIN = "prompt"  # credentials typed at visor-jira-check's prompt
+
+# How to hand the suite the bot's credentials, in the words of where they came from: someone who
+# typed them at the customer command's prompt is told what to type there; anyone else which
+# variable to set. Both sets have the same names; findings use them as placeholders.
+CREDENTIAL_WORDS: dict[str, dict[str, str]] = {
+    "prompt": {
+        "use_token": "leave the user name empty at the prompt and type the token",
+        "user_variable": "the user name you type at the prompt",
+        "send_api_token": "type the bot's Atlassian account e-mail address as the user name at "
+        "the prompt, then the API token",
+        "send_password": "type the bot's user name as the user name at the prompt, then the "
+        "password",
+        "send_token_alone": "Leave the user name empty at the prompt and type only the token",
+        "send_password_instead": "type the bot's password (not the token) at the prompt",
+    },
+    "environment": {
+        "use_token": "set JIRA_TOKEN to it and leave JIRA_USER unset",
+        "user_variable": "JIRA_USER",
+        "send_api_token": "set JIRA_USER to the bot's Atlassian account e-mail address and "
+        "JIRA_TOKEN to the API token",
+        "send_password": "set JIRA_USER to the bot's user name and JIRA_PASSWORD to the password",
+        "send_token_alone": "Unset JIRA_USER and keep the token in JIRA_TOKEN (or pass "
+        "--jira-auth bearer)",
+        "send_password_instead": "put the bot's password (not the token) in JIRA_PASSWORD",
+    },
+}
+
+
+def credential_words(origin: str | None) -> Mapping[str, Any]:
+    """The catalogue's words for handing over credentials that came from ``origin``
+    (``Credentials.origin``, None when unknown), to spread into ``finding(**...)``."""
+    return CREDENTIAL_WORDS["prompt" if origin == PROMPT_ORIGIN else "environment"]
+
+
+# --- Advice shared by several entries -----------------------------------------------------------
+
+_USE_A_TOKEN = (
+    "Use a personal access token instead (Jira 8.14+): log in as {user}, create one under the "
+    "bot's profile > Personal Access Tokens > Create token, then {use_token} (it is sent as "
+    "'Authorization: Bearer'); or have a Jira administrator allow it for the bot: Administration "
+    '> System > Authentication methods > "Allow basic authentication on API calls", or add '
+    "{user} to the allowlist of users (REST: /rest/basicauth/1.0/config, 'allowed-users')."
+)
+
+_SLOW_WRITE = (
+    "Jira did not answer step {step} within the request timeout. A slow write is usually a "
+    "workflow post-function, a listener or an app (atlassian-jira.log shows which); raise "
+    "--jira-timeout to measure it."
+)
+
+# WRITE_CREATE_FAILED and WRITE_EDIT_FAILED: why the step failed, and what to change.
+_WRITE_FAILED_ADVICE = {
+    "foreign": "Jira's answer to the create did not name the issue it created: something "
+    "between this machine and Jira (a caching or replaying proxy, an app that rewrites REST "
+    "answers) changes answers to POST /rest/api/2/issue. Exempt /rest/ from caching and check "
+    "the installed apps. The run's own issue, found by its label: {own}.",
+    "timeout": _SLOW_WRITE,
+    "timeout_found": _SLOW_WRITE
+    + " Jira did the work all the same: {own} was found by its label and deleted.",
+    "broken": "The connection broke before Jira answered. Check the network path (a proxy or "
+    "firewall that drops writes, or a request size limit) and Jira's logs, then run again.",
+    "permission": "Grant the bot {permission} in {project}: Project settings > Permissions > "
+    "Actions > Edit permissions > {permission} > Grant.",
+    "refused": "Jira refused what the round trip sent at step {step}. The create and edit "
+    "screens of the profile's issue type in {project} must hold the fields the profile writes "
+    "(fields.write), and no other field may be required (Project settings > Screens, Fields).",
+    "hidden": "Jira hides the issue the bot just created from the bot: {project}'s issue "
+    "security scheme most likely gives new issues a default security level the bot is not in "
+    "(Project settings > Issue security). Add the bot to that level, or set no default.",
+    "gone": "Jira no longer finds the test issue: an app or automation in {project} moves or "
+    "deletes new issues. Check Project settings > Automation and the installed apps.",
+    "jira_failed": "Jira failed on this request; its administrator will find the cause in "
+    "atlassian-jira.log (often a workflow post-function or an app's listener).",
+}
 
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -231,6 +336,19 @@ _SPECS = [
         "Jira at {url} is reachable but not running: /status reports {state}.",
         "{advice}",
         ("https://support.atlassian.com/jira/kb/jira-status-endpoint-response-meanings",),
+        advice={  # by the state /status reports
+            "STARTING": "Jira is still starting; wait until /status reports RUNNING (a few "
+            "minutes) and run again.",
+            "STOPPING": "Jira is shutting down; ask the administrator to start it again.",
+            "FIRST_RUN": "Jira's setup wizard has not been completed: open Jira in a browser and "
+            "finish the setup.",
+            "MAINTENANCE": "Jira is in maintenance (e.g. a foreground reindex); wait until it "
+            "finishes.",
+            "ERROR": "Jira failed to start; the administrator should read atlassian-jira.log in "
+            "the Jira home.",
+            "UNKNOWN": "Jira reports the unknown state {state!r}; ask the administrator to check "
+            "its logs.",
+        },
     ),
     FindingSpec(
         "NET_PLAIN_HTTP",
@@ -280,6 +398,28 @@ _SPECS = [
         "{endpoint} answered {status} with {kind} (Content-Type {content_type}) where Jira's REST "
         "API answers JSON.",
         "{advice}",
+        advice={  # by what answered
+            "login_page": "Jira served its login page instead of answering the REST call: the "
+            "request was not authenticated, or a proxy or SSO app sends /rest/* to the login "
+            "page. Check the bot's credentials, and that /rest/* reaches Jira directly (no login "
+            "redirect for API calls).",
+            "proxy": "A reverse proxy or load balancer answered instead of Jira (its own error "
+            "page). Ask the administrator of the proxy in front of Jira to check that it forwards "
+            "/rest/* to Jira and that Jira is up behind it; the proxy's error log names the cause.",
+            "starting": "Jira is still starting; wait until /status reports RUNNING and run again.",
+            "redirect": "Jira's REST API does not redirect: use the final address as --jira-url, "
+            "or ask the administrator of the proxy in front of Jira why it redirects /rest/* calls.",
+            "redirect_to_https": "Jira redirects plain http to https: use the https address as "
+            "--jira-url.",
+            "truncated": "The JSON was cut off or corrupted on the way: a proxy may be truncating "
+            "large answers or rewriting them. Send this report to Visor support with the proxy's "
+            "details.",
+            "intercepted": "Something between this machine and Jira (a proxy, SSO or security "
+            "app) answers instead of Jira; let /rest/api/2/* through to Jira.",
+            "unknown": "Something other than Jira's REST API answered at this address. Check that "
+            "--jira-url is Jira's base URL and that no proxy, firewall or security app rewrites "
+            "/rest/* answers.",
+        },
     ),
     FindingSpec(
         "API_V2_MISSING",
@@ -367,6 +507,14 @@ _SPECS = [
         (
             "https://confluence.atlassian.com/enterprise/disabling-basic-authentication-1044776464.html",
         ),
+        advice={  # by the version: versions.basic_disabled_advice
+            "sso_app": "Before 8.14 basic authentication can only be blocked by the 'SSO for "
+            "Atlassian Data Center' app: have its administrator allow basic authentication for "
+            "{user} on /rest/*; Jira {version} has no personal access tokens.",
+            "token": _USE_A_TOKEN,
+            "token_off_by_default": "Jira 11 disables basic authentication by default. "
+            + _USE_A_TOKEN,
+        },
     ),
     FindingSpec(
         "AUTH_WRONG_SCHEME",
@@ -374,6 +522,18 @@ _SPECS = [
         "The bot's {secret_kind} was sent as {scheme} authentication, which {deployment} does "
         "not accept: {reason}.",
         "{advice}",
+        advice={  # by the deployment and the secret: versions.pat_as_password_advice
+            "cloud_api_token": "On Jira Cloud, {send_api_token} (an API token is created while "
+            "logged in as the bot at https://id.atlassian.com/manage-profile/security/api-tokens); "
+            "the suite sends them as basic authentication. Do not use the account password or "
+            "--jira-auth bearer.",
+            "no_pat": "Jira {version} has no personal access tokens (they arrive in 8.14), so it "
+            "ignores 'Authorization: Bearer'. {send_password} (basic authentication), or upgrade "
+            "Jira.",
+            "pat_as_password": "A personal access token must be sent as 'Authorization: Bearer', "
+            "never as the password of basic authentication. {send_token_alone}; or, to use basic "
+            "authentication, {send_password_instead}.",
+        },
     ),
     FindingSpec(
         "AUTH_ANONYMOUS",
@@ -465,9 +625,13 @@ _SPECS = [
         "Jira hides every project the bot may not browse: it leaves it out of the project list "
         'and answers "No project could be found", as if it did not exist, when the bot merely '
         "lacks the Browse Projects permission. If the project key is right, grant Browse "
-        "Projects to {user} in {where}: Project settings > Permissions > Actions > Edit "
+        "Projects to {user} in {advice}: Project settings > Permissions > Actions > Edit "
         "permissions > Browse Projects > Grant > Single user {user} (or a group or project role "
         "{user} belongs to).",
+        advice={  # which permission scheme: the project's, or every project's when none is seen
+            "one_project": "{project}'s permission scheme",
+            "every_project": "the permission scheme of each project the profile names",
+        },
     ),
     FindingSpec(
         "PERM_MISSING",
@@ -512,6 +676,21 @@ _SPECS = [
         E,
         "Searching {project} with the profile's JQL failed at {where} ({status}): {message}",
         "{advice}",
+        advice={  # by the HTTP status of the failed search
+            "bad_jql": "Jira rejected the JQL {jql!r}. Correct import.jql in the integration "
+            "profile: it must be valid JQL on this Jira (test it in Issues > Search for issues > "
+            "Advanced), with {{project}} standing for the project key.",
+            "no_browse": "Grant the bot Browse Projects in {project} (Project settings > "
+            "Permissions), and check that no app or proxy blocks /rest/api/*/search for it.",
+            "search_hidden": "A reverse proxy or app hides Jira's search API: let /rest/api/* "
+            "through to Jira.",
+            "rate_limited": "Jira kept rate-limiting the bot after retries: exempt it under "
+            "Administration > System > Rate limiting.",
+            "jira_failed": "Jira failed while searching. Its administrator will find the cause in "
+            "atlassian-jira.log; a broken search index is the usual one (Administration > System "
+            "> Indexing > Full re-index). Paging beyond the search engine's result window also "
+            "fails this way on newer Data Center versions.",
+        },
     ),
     FindingSpec(
         "IMP_PAGINATION",
@@ -547,12 +726,14 @@ _SPECS = [
         E,
         "Creating a test {issue_type} in {project} failed ({status}): {message}",
         "{advice}",
+        advice=_WRITE_FAILED_ADVICE,
     ),
     FindingSpec(
         "WRITE_EDIT_FAILED",
         E,
         "The write round trip on the test issue {key} failed at step {step} ({status}): {message}",
         "{advice}",
+        advice=_WRITE_FAILED_ADVICE,
     ),
     FindingSpec(
         "WRITE_READBACK_MISMATCH",
@@ -569,7 +750,13 @@ _SPECS = [
         "The test issue {key} could not be deleted ({reason}): it is still in Jira at {link}.",
         "Delete {key} by hand (it is labelled visor-conformance and its summary says it is a "
         "conformance check and safe to delete), and grant the bot Delete Issues in {project} "
-        "(Project settings > Permissions > Delete Issues) so the next run cleans up after itself.",
+        "(Project settings > Permissions > Delete Issues) so the next run cleans up after itself."
+        "{advice}",
+        advice={  # "hidden" when Jira hid the issue from the bot
+            "visible": "",
+            "hidden": " Check {project}'s issue security (Project settings > Issue security): a "
+            "default security level the bot is not in hides the issues it creates from it.",
+        },
     ),
     # --- The run ------------------------------------------------------------------------------
     FindingSpec(

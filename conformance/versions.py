@@ -31,7 +31,6 @@ DC_ONLY_SINCE: VersionNumbers = (10, 0)  # no Server licences for 10.x and later
 
 AUTHENTICATION_METHODS = "Administration > System > Authentication methods"
 BASIC_AUTH_TOGGLE = '"Allow basic authentication on API calls"'
-PAT_SCREEN = "the bot's profile > Personal Access Tokens > Create token"
 
 
 @dataclass(frozen=True)
@@ -280,116 +279,21 @@ def choices(version: JiraVersion) -> list[Choice]:
     ]
 
 
-# -- remediation texts that depend on the version --------------------------------------------------
-
-PROMPT_ORIGIN = "prompt"  # credentials typed at visor-jira-check's prompt
+# -- which remediation fits the version (the words are in the catalogue, findings.py) -------------
 
 
-@dataclass(frozen=True)
-class CredentialWords:
-    """How to hand the suite the bot's credentials, in the words of where they came from.
-
-    Someone who typed them at the customer command's prompt is told what to type there; anyone
-    else which variable to set. ``origin`` is ``Credentials.origin`` (None when unknown).
-    """
-
-    origin: str | None
-
-    @property
-    def prompted(self) -> bool:
-        return self.origin == PROMPT_ORIGIN
-
-    @property
-    def token_only(self) -> str:
-        """Use a personal access token (bearer), with no user name."""
-        if self.prompted:
-            return "leave the user name empty at the prompt and type the token"
-        return "set JIRA_TOKEN to it and leave JIRA_USER unset"
-
-    def user_and(self, user: str, secret: str) -> str:
-        """Log in with ``user`` and a ``secret`` ("password", "API token")."""
-        if self.prompted:
-            return f"type {user} as the user name at the prompt, then the {secret}"
-        variable = "JIRA_TOKEN" if "token" in secret else "JIRA_PASSWORD"
-        return f"set JIRA_USER to {user} and {variable} to the {secret}"
-
-    @property
-    def keep_token_drop_user(self) -> str:
-        if self.prompted:
-            return "leave the user name empty at the prompt and type only the token"
-        return "unset JIRA_USER and keep the token in JIRA_TOKEN (or pass --jira-auth bearer)"
-
-    @property
-    def password_not_token(self) -> str:
-        if self.prompted:
-            return "type the bot's password (not the token) at the prompt"
-        return "put the bot's password (not the token) in JIRA_PASSWORD"
-
-    @property
-    def user_variable(self) -> str:
-        """Where the user name was given, for 'correct X'."""
-        return "the user name you type at the prompt" if self.prompted else "JIRA_USER"
+def pat_as_password_advice(numbers: Sequence[int] | None) -> str:
+    """AUTH_WRONG_SCHEME's advice for a token sent as a password: before 8.14, the password."""
+    return "no_pat" if numbers is not None and not has_pats(numbers) else "pat_as_password"
 
 
-def credential_words(origin: str | None) -> CredentialWords:
-    return CredentialWords(origin)
-
-
-def cloud_api_token_advice(origin: str | None = None) -> str:
-    words = credential_words(origin)
-    return (
-        "On Jira Cloud, "
-        + words.user_and("the bot's Atlassian account e-mail address", "API token")
-        + " (an API token is created while logged in as the bot at https://id.atlassian.com/"
-        "manage-profile/security/api-tokens); the suite sends them as basic authentication. Do "
-        "not use the account password or --jira-auth bearer."
-    )
-
-
-def no_pat_advice(numbers: Sequence[int] | None, origin: str | None = None) -> str:
-    shown = label(numbers) if numbers else "this version"
-    return (
-        f"Jira {shown} has no personal access tokens (they arrive in "
-        f"{label(PATS_SINCE)}), so it ignores 'Authorization: Bearer'. "
-        + credential_words(origin).user_and("the bot's user name", "password")
-        + " (basic authentication), or upgrade Jira."
-    )
-
-
-def pat_as_password_advice(numbers: Sequence[int] | None, origin: str | None = None) -> str:
+def basic_disabled_advice(numbers: Sequence[int] | None) -> str:
+    """AUTH_BASIC_DISABLED's advice: only an app blocks basic before 8.14; Jira 11 does by default."""
     if numbers is not None and not has_pats(numbers):
-        return no_pat_advice(numbers, origin)
-    words = credential_words(origin)
-    keep = words.keep_token_drop_user
-    return (
-        "A personal access token must be sent as 'Authorization: Bearer', never as the password "
-        f"of basic authentication. {keep[0].upper()}{keep[1:]}; or, to use basic "
-        f"authentication, {words.password_not_token}."
-    )
+        return "sso_app"
+    return "token_off_by_default" if at_least(numbers, BASIC_OFF_BY_DEFAULT_SINCE) else "token"
 
 
-def basic_disabled_advice(
-    numbers: Sequence[int] | None, user: str | None, origin: str | None = None
-) -> str:
-    who = user or "the bot"
-    allow = (
-        f"or have a Jira administrator allow it for the bot: {AUTHENTICATION_METHODS} > "
-        f"{BASIC_AUTH_TOGGLE}, or add {who} to the allowlist of users (REST: "
-        "/rest/basicauth/1.0/config, 'allowed-users')"
-    )
-    if numbers is not None and not has_pats(numbers):
-        return (
-            f"Before 8.14 basic authentication can only be blocked by the 'SSO for Atlassian Data "
-            f"Center' app: have its administrator allow basic authentication for {who} on /rest/*; "
-            f"Jira {label(numbers)} has no personal access tokens."
-        )
-    intro = (
-        "Jira 11 disables basic authentication by default. "
-        if at_least(numbers, BASIC_OFF_BY_DEFAULT_SINCE)
-        else ""
-    )
-    return (
-        f"{intro}Use a personal access token instead (Jira 8.14+): log in as {who}, create one "
-        f"under {PAT_SCREEN}, then {credential_words(origin).token_only} (it is sent as "
-        f"'Authorization: Bearer'); {allow}."
-    )
+def shown(numbers: Sequence[int] | None) -> str:
+    """The version as a finding names it: "8.5.0", or "this version" when it is not known."""
+    return label(numbers) if numbers else "this version"

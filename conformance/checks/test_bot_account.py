@@ -14,7 +14,7 @@ from conformance.check import Step, fail, not_applicable, note, requirement, sho
 from conformance.classify import Kind
 from conformance.diagnosis import fail_on_transport
 from conformance.evidence import Evidence
-from conformance.findings import Finding, finding
+from conformance.findings import Finding, credential_words, finding
 from conformance.probes import account, api, network
 from conformance.settings import Credentials
 from conformance.target import JiraTarget
@@ -78,7 +78,8 @@ def scheme_mismatch(creds: Credentials, version: versions.JiraVersion) -> Findin
             scheme="bearer",
             deployment="Jira Cloud",
             reason="Cloud accepts API tokens only as basic authentication with the account's e-mail",
-            advice=versions.cloud_api_token_advice(creds.origin),
+            advice="cloud_api_token",
+            **credential_words(creds.origin),
         )
     if not version.cloud and creds.scheme == "bearer" and not versions.has_pats(version.numbers):
         return finding(
@@ -87,7 +88,9 @@ def scheme_mismatch(creds: Credentials, version: versions.JiraVersion) -> Findin
             scheme="bearer",
             deployment=version.describe(),
             reason=f"personal access tokens exist only from Jira {versions.label(versions.PATS_SINCE)}",
-            advice=versions.no_pat_advice(version.numbers, creds.origin),
+            advice="no_pat",
+            version=versions.shown(version.numbers),
+            **credential_words(creds.origin),
         )
     return None
 
@@ -164,7 +167,7 @@ def test_identity(jira: JiraTarget) -> None:
     bot = user.get("name")
     expected = jira.settings.user
     creds = jira.settings.credentials
-    user_variable = versions.credential_words(creds.origin if creds else None).user_variable
+    user_variable = credential_words(creds.origin if creds else None)["user_variable"]
     known_as = {
         str(user[k]).lower() for k in ("name", "key", "emailAddress", "accountId") if user.get(k)
     }

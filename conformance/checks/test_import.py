@@ -65,36 +65,19 @@ def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
         where=facts.get("failed_at"),
         status=status,
         message=facts.get("message"),
-        advice=_advice(status, facts),
+        jql=facts.get("jql"),
+        advice=_SEARCH_ADVICE.get(status, "jira_failed"),
     )
 
 
-def _advice(status: int | None, facts: Mapping[str, object]) -> str:
-    project = facts["project"]
-    if status == 400:
-        return (
-            f"Jira rejected the JQL {facts['jql']!r}. Correct import.jql in the integration "
-            "profile: it must be valid JQL on this Jira (test it in Issues > Search for issues "
-            "> Advanced), with {project} standing for the project key."
-        )
-    if status in (401, 403):
-        return (
-            f"Grant the bot Browse Projects in {project} (Project settings > Permissions), and "
-            "check that no app or proxy blocks /rest/api/*/search for it."
-        )
-    if status == 404:
-        return "A reverse proxy or app hides Jira's search API: let /rest/api/* through to Jira."
-    if status == 429:
-        return (
-            "Jira kept rate-limiting the bot after retries: exempt it under Administration > "
-            "System > Rate limiting."
-        )
-    return (
-        "Jira failed while searching. Its administrator will find the cause in "
-        "atlassian-jira.log; a broken search index is the usual one (Administration > System > "
-        "Indexing > Full re-index). Paging beyond the search engine's result window also fails "
-        "this way on newer Data Center versions."
-    )
+# IMP_SEARCH_FAILED's advice by the search's HTTP status; any other status is Jira failing.
+_SEARCH_ADVICE: dict[int | None, str] = {
+    400: "bad_jql",
+    401: "no_browse",
+    403: "no_browse",
+    404: "search_hidden",
+    429: "rate_limited",
+}
 
 
 def _total_text(facts: Mapping[str, object]) -> str:

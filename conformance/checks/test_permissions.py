@@ -47,8 +47,7 @@ def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
             status=evidence.fact("status"),
             kind="a body that is not JSON",
             content_type=evidence.fact("content_type") or "none",
-            advice="Something between this machine and Jira (a proxy, SSO or security app) "
-            "answers instead of Jira; let /rest/api/2/* through to Jira.",
+            advice="intercepted",
         )
     return finding(
         "API_SCHEMA",
@@ -87,7 +86,7 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
                 subject="any project",
                 reason=f"{listing.fact('endpoint')} lists no project at all for {bot_user(jira)}",
                 user=bot_user(jira),
-                where="the permission scheme of each project the profile names",
+                advice="every_project",
             )
         )
     evidence = jira.probe(perms.project_permissions, project)
@@ -99,7 +98,8 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
                 subject=f"project {project}",
                 reason=f'Jira answered "{str(evidence.fact("reason")).rstrip(".")}"',
                 user=bot_user(jira),
-                where=f"{project}'s permission scheme",
+                advice="one_project",
+                project=project,
             )
         )
     if not evidence.ok:

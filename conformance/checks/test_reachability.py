@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
 from conformance.diagnosis import fail_on_transport
 from conformance.evidence import Problem
-from conformance.findings import finding
+from conformance.findings import advice_keys, finding
 from conformance.http import TIMEOUT_KINDS
 from conformance.probes import facts_of, network
 from conformance.target import JiraTarget
@@ -152,7 +152,8 @@ def test_running_jira(jira: JiraTarget) -> None:
             )
         )
     if state:
-        fail(finding("NET_NOT_RUNNING", url=jira.url, state=state, advice=_state_advice(state)))
+        advice = state if state in advice_keys("NET_NOT_RUNNING") else "UNKNOWN"
+        fail(finding("NET_NOT_RUNNING", url=jira.url, state=state, advice=advice))
     # /status missing: an old Jira (before 7.1), a wrong context path, or not Jira at all.
     info = jira.probe(network.server_info_anonymous)
     show(info)
@@ -220,18 +221,6 @@ def _fail_if_sso_gateway(jira: JiraTarget) -> None:
                 hops="; ".join(chain.fact("hops")),
             )
         )
-
-
-def _state_advice(state: str) -> str:
-    return {
-        "STARTING": "Jira is still starting; wait until /status reports RUNNING (a few minutes) and run again.",
-        "STOPPING": "Jira is shutting down; ask the administrator to start it again.",
-        "FIRST_RUN": "Jira's setup wizard has not been completed: open Jira in a browser and finish the setup.",
-        "MAINTENANCE": "Jira is in maintenance (e.g. a foreground reindex); wait until it finishes.",
-        "ERROR": "Jira failed to start; the administrator should read atlassian-jira.log in the Jira home.",
-    }.get(
-        state, f"Jira reports the unknown state {state!r}; ask the administrator to check its logs."
-    )
 
 
 @requirement(

@@ -13,7 +13,7 @@ the run ends.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.check import (
@@ -125,16 +125,15 @@ def _findings(facts: Mapping[str, Any]) -> list[Finding]:
     failure = facts.get("failure")
     if isinstance(failure, dict):
         step = failure["step"]
-        advice = _advice(step, failure, str(project), facts)
+        fix = _fix(step, failure, str(project), facts)
         if step == "create":
             found.append(
                 finding(
                     "WRITE_CREATE_FAILED",
-                    project=project,
                     issue_type=facts["issue_type"],
                     status=failure["status"],
                     message=failure["message"],
-                    advice=advice,
+                    **fix,
                 )
             )
         else:
@@ -142,10 +141,9 @@ def _findings(facts: Mapping[str, Any]) -> list[Finding]:
                 finding(
                     "WRITE_EDIT_FAILED",
                     key=facts["key"],
-                    step=step,
                     status=failure["status"],
                     message=failure["message"],
-                    advice=advice,
+                    **fix,
                 )
             )
     for mismatch in facts.get("mismatches") or []:
@@ -184,78 +182,47 @@ def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
 def cleanup_finding(key: str, project: str, link: str, reason: str, *, hidden: bool) -> Finding:
     """WRITE_CLEANUP_FAILED for one issue, with its key (and the issue-security fix when Jira
     hid the issue from the bot)."""
-    found = finding(
+    return finding(
         "WRITE_CLEANUP_FAILED",
         evidence={"key": key},
+        advice="hidden" if hidden else "visible",
         key=key,
         reason=reason,
         link=link or key,
         project=project,
     )
-    if hidden:
-        found = replace(
-            found,
-            remediation=found.remediation
-            + f" Check {project}'s issue security (Project settings > Issue security): a default "
-            "security level the bot is not in hides the issues it creates from it.",
-        )
-    return found
 
 
-def _advice(step: str, failure: dict[str, Any], project: str, facts: Mapping[str, Any]) -> str:
+def _fix(
+    step: str, failure: dict[str, Any], project: str, facts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The key of the catalogue's advice that fits the failed step, and the facts it names."""
     status = failure.get("http_status")
-    permission = PERMISSION.get(step, "the needed permission")
-    if failure.get("kind") == "foreign":
-        own = ", ".join((facts.get("cleanup") or {}).get("deleted") or []) or "none was found"
-        return (
-            "Jira's answer to the create did not name the issue it created: something between "
-            "this machine and Jira (a caching or replaying proxy, an app that rewrites REST "
-            "answers) changes answers to POST /rest/api/2/issue. Exempt /rest/ from caching and "
-            f"check the installed apps. The run's own issue, found by its label: {own}."
-        )
-    if failure.get("kind") in TIMEOUT_KINDS:
-        own = ", ".join((facts.get("cleanup") or {}).get("deleted") or [])
-        created = (
-            f" Jira did the work all the same: {own} was found by its label and deleted."
-            if own
-            else ""
-        )
-        return (
-            f"Jira did not answer step {step} within the request timeout. A slow write is "
-            "usually a workflow post-function, a listener or an app (atlassian-jira.log shows "
-            f"which); raise --jira-timeout to measure it.{created}"
-        )
-    if failure.get("kind"):
-        return (
-            "The connection broke before Jira answered. Check the network path (a proxy or "
-            "firewall that drops writes, or a request size limit) and Jira's logs, then run again."
-        )
-    if status in (401, 403) or (status == 400 and "permission" in str(failure["message"]).lower()):
-        return (
-            f"Grant the bot {permission} in {project}: Project settings > Permissions > Actions > "
-            f"Edit permissions > {permission} > Grant."
-        )
-    if status == 400:
-        return (
-            f"Jira refused what the round trip sent at step {step}. The create and edit screens of "
-            f"the profile's issue type in {project} must hold the fields the profile writes (fields.write), and no other "
-            "field may be required (Project settings > Screens, Fields)."
-        )
-    if status == 404 and step == "read":
-        return (
-            f"Jira hides the issue the bot just created from the bot: {project}'s issue security "
-            "scheme most likely gives new issues a default security level the bot is not in "
-            "(Project settings > Issue security). Add the bot to that level, or set no default."
-        )
-    if status == 404:
-        return (
-            f"Jira no longer finds the test issue: an app or automation in {project} moves or "
-            "deletes new issues. Check Project settings > Automation and the installed apps."
-        )
-    return (
-        "Jira failed on this request; its administrator will find the cause in "
-        "atlassian-jira.log (often a workflow post-function or an app's listener)."
-    )
+    kind = failure.get("kind")
+    deleted = ", ".join((facts.get("cleanup") or {}).get("deleted") or [])
+    if kind == "foreign":
+        key = "foreign"
+    elif kind in TIMEOUT_KINDS:
+        key = "timeout_found" if deleted else "timeout"
+    elif kind:
+        key = "broken"
+    elif status in (401, 403) or (
+        status == 400 and "permission" in str(failure["message"]).lower()
+    ):
+        key = "permission"
+    elif status == 400:
+        key = "refused"
+    elif status == 404:
+        key = "hidden" if step == "read" else "gone"
+    else:
+        key = "jira_failed"
+    return {
+        "advice": key,
+        "step": step,
+        "project": project,
+        "permission": PERMISSION.get(step, "the needed permission"),
+        "own": deleted or "none was found",
+    }
 
 
 # -- the session's end ---------------------------------------------------------------------------

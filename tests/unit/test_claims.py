@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from conformance import versions
-from conformance.findings import CATALOGUE, finding
+from conformance.checks import test_import as import_check
+from conformance.findings import (
+    CATALOGUE,
+    CREDENTIAL_WORDS,
+    FindingSpec,
+    FindingTemplateError,
+    Severity,
+    finding,
+)
 
 # The customer guide lives beside the repository (CI copies shared/ next to the clone).
 _GUIDE_NAME = "shared/reference/visor-jira-server-integration-guide.txt"
@@ -63,6 +71,7 @@ ALLOWED: dict[str, str] = {
     "If a proxy or app rewrites that answer, exempt /rest/api/2/serverInfo; otherwise send this "
     "report to Visor support.": SUPPORT,
     "Send this report to Visor support if it persists.": SUPPORT,
+    "Send this report to Visor support with the proxy's details.": SUPPORT,
     # {purpose} is the access mode the profile gives the project ("read (import) its issues").
     "The bot lacks <missing> in project <project>, which Visor needs to <purpose>.": "profile",
 }
@@ -87,9 +96,17 @@ def sample_params(template: str) -> dict[str, object]:
 
 
 def rendered(code: str) -> list[str]:
+    """The code's summary and remediation, once with each of its advice texts and each set of
+    the catalogue's credential words: every sentence the catalogue can produce."""
     spec = CATALOGUE[code]
-    made = finding(code, **sample_params(spec.summary + spec.remediation))
-    return [made.summary, made.remediation]
+    texts = []
+    for advice in sorted(spec.advice) or [None]:
+        text = spec.advice[advice] if advice else ""
+        params = sample_params(spec.summary + spec.remediation.replace("{advice}", text))
+        for words in CREDENTIAL_WORDS.values():
+            made = finding(code, advice=advice, **{**params, **words})
+            texts += [made.summary, made.remediation]
+    return texts
 
 
 def sentences(text: str) -> list[str]:
@@ -101,18 +118,51 @@ def visor_sentences(texts: list[str]) -> list[str]:
     return [s for text in texts for s in sentences(text) if re.search(r"\bVisor\b(?!-)", s)]
 
 
-# Advice texts that the findings carry as {advice}: rendered for every origin of the secret.
-ADVICE = [versions.cloud_api_token_advice(origin) for origin in (None, "JIRA_TOKEN", "prompt")] + [
-    f((10, 3, 12), "visor-bot", origin)
-    if f is versions.basic_disabled_advice
-    else f((7, 13), origin)
-    for f in (
-        versions.basic_disabled_advice,
-        versions.no_pat_advice,
-        versions.pat_as_password_advice,
-    )
-    for origin in (None, "prompt")
-]
+@pytest.mark.parametrize("code", sorted(CATALOGUE))
+def test_each_advice_key_renders_its_own_filled_remediation(code: str) -> None:
+    remediations = rendered(code)[1::2]
+    assert not [t for t in remediations if "{advice}" in t or "<advice>" in t]
+    assert len(set(remediations)) >= len(CATALOGUE[code].advice), "one text per advice key"
+
+
+def test_every_set_of_credential_words_fills_the_same_placeholders() -> None:
+    assert len({frozenset(words) for words in CREDENTIAL_WORDS.values()}) == 1
+
+
+def test_an_unknown_missing_or_unwanted_advice_key_raises() -> None:
+    facts = {"url": "https://jira.example.com", "state": "STARTING"}
+    for wrong in ("RUNNING", None, "Jira is still starting; wait until it runs."):
+        with pytest.raises(FindingTemplateError, match="has no advice"):
+            finding("NET_NOT_RUNNING", advice=wrong, **facts)
+    with pytest.raises(FindingTemplateError, match="has no advice 'tls'"):
+        finding("NET_PLAIN_HTTP", advice="tls", url="http://jira.example.com")
+
+
+def test_a_placeholder_of_the_chosen_advice_must_be_given() -> None:
+    facts = {"project": "OPS", "where": "page 1", "status": 400, "message": "bad"}
+    with pytest.raises(FindingTemplateError, match="without jql"):
+        finding("IMP_SEARCH_FAILED", advice="bad_jql", **facts)
+    assert "search API" in finding("IMP_SEARCH_FAILED", advice="search_hidden", **facts).remediation
+
+
+def test_an_advice_table_and_its_placeholder_go_together() -> None:
+    with pytest.raises(FindingTemplateError):
+        FindingSpec("X", Severity.ERROR, "Summary.", "{advice}")
+    with pytest.raises(FindingTemplateError):
+        FindingSpec("X", Severity.ERROR, "Summary.", "Fix it.", advice={"key": "Fix it."})
+
+
+def test_the_keys_the_rules_choose_are_in_the_catalogue() -> None:
+    """Call sites pick some keys by a rule (the version, the HTTP status): each is a real key."""
+    chosen = {("IMP_SEARCH_FAILED", key) for key in import_check._SEARCH_ADVICE.values()}
+    for numbers in (None, (7, 13), (8, 14), (10, 3, 12), (11, 0)):
+        chosen.add(("AUTH_BASIC_DISABLED", versions.basic_disabled_advice(numbers)))
+        chosen.add(("AUTH_WRONG_SCHEME", versions.pat_as_password_advice(numbers)))
+    assert {(code, key) for code, key in chosen if key not in CATALOGUE[code].advice} == set()
+
+
+# The credential advice, rendered for every origin of the secret (the words differ by origin).
+ADVICE = rendered("AUTH_WRONG_SCHEME") + rendered("AUTH_BASIC_DISABLED")
 
 
 @pytest.mark.parametrize("code", sorted(CATALOGUE))

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from conformance import versions
+from conformance.findings import credential_words, finding
 from conformance.versions import JiraVersion
 
 TODAY = date(2026, 11, 27)
@@ -155,33 +156,61 @@ def test_personal_access_tokens_from_8_14(numbers: tuple[int, ...] | None, has: 
     assert versions.has_pats(numbers) is has
 
 
+# The credential advice as the catalogue renders it, with the facts its call sites give.
+def remediation(code: str, advice: str, origin: str | None, **facts: object) -> str:
+    summary = {"reason": "r", "secret_kind": "token", "scheme": "basic", "deployment": "Jira"}
+    words = credential_words(origin)
+    return finding(code, advice=advice, **summary, **facts, **words).remediation
+
+
+def basic_disabled(numbers: tuple[int, ...], user: str | None, origin: str | None = None) -> str:
+    advice = versions.basic_disabled_advice(numbers)
+    version = versions.label(numbers)
+    return remediation(
+        "AUTH_BASIC_DISABLED", advice, origin, user=user or "the bot", version=version
+    )
+
+
+def pat_as_password(numbers: tuple[int, ...], origin: str | None = None) -> str:
+    advice = versions.pat_as_password_advice(numbers)
+    return remediation("AUTH_WRONG_SCHEME", advice, origin, version=versions.shown(numbers))
+
+
+def no_pat(numbers: tuple[int, ...], origin: str | None = None) -> str:
+    return remediation("AUTH_WRONG_SCHEME", "no_pat", origin, version=versions.shown(numbers))
+
+
+def cloud_api_token(origin: str | None = None) -> str:
+    return remediation("AUTH_WRONG_SCHEME", "cloud_api_token", origin)
+
+
 def test_basic_disabled_advice_depends_on_the_version() -> None:
-    assert "Jira 11 disables" in versions.basic_disabled_advice((11, 3, 12), "visor-bot")
-    modern = versions.basic_disabled_advice((10, 3, 12), "visor-bot")
+    assert "Jira 11 disables" in basic_disabled((11, 3, 12), "visor-bot")
+    modern = basic_disabled((10, 3, 12), "visor-bot")
     assert "personal access token" in modern and "Jira 11" not in modern
     assert "allowed-users" in modern and "visor-bot" in modern
-    assert "SSO for Atlassian Data Center" in versions.basic_disabled_advice((8, 5, 0), None)
+    assert "SSO for Atlassian Data Center" in basic_disabled((8, 5, 0), None)
 
 
 def test_a_token_on_a_version_without_tokens_advises_the_password() -> None:
-    assert "JIRA_PASSWORD" in versions.pat_as_password_advice((7, 13, 18))
-    assert "Unset JIRA_USER" in versions.pat_as_password_advice((10, 3, 12))
+    assert "JIRA_PASSWORD" in pat_as_password((7, 13, 18))
+    assert "Unset JIRA_USER" in pat_as_password((10, 3, 12))
 
 
 def test_credential_advice_follows_where_the_credentials_came_from() -> None:
     prompted = [
-        versions.cloud_api_token_advice("prompt"),
-        versions.no_pat_advice((7, 13, 18), "prompt"),
-        versions.pat_as_password_advice((10, 3, 12), "prompt"),
-        versions.basic_disabled_advice((10, 3, 12), "visor-bot", "prompt"),
+        cloud_api_token("prompt"),
+        no_pat((7, 13, 18), "prompt"),
+        pat_as_password((10, 3, 12), "prompt"),
+        basic_disabled((10, 3, 12), "visor-bot", "prompt"),
     ]
     for advice in prompted:
         assert "at the prompt" in advice
         assert "JIRA_USER" not in advice and "JIRA_PASSWORD" not in advice, advice
     assert "leave the user name empty at the prompt" in prompted[3]
-    from_env = versions.basic_disabled_advice((10, 3, 12), "visor-bot", "JIRA_PASSWORD")
+    from_env = basic_disabled((10, 3, 12), "visor-bot", "JIRA_PASSWORD")
     assert "set JIRA_TOKEN to it and leave JIRA_USER unset" in from_env
-    assert "JIRA_TOKEN" in versions.cloud_api_token_advice("JIRA_TOKEN")
+    assert "JIRA_TOKEN" in cloud_api_token("JIRA_TOKEN")
 
 
 def test_myself_schema_identifies_users_by_a_non_empty_name_or_account_id() -> None:
