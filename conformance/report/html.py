@@ -51,8 +51,9 @@ OUTCOME_LABELS = {
     "incomplete": "Incomplete",
 }
 NOT_LEARNED = "not learned (the check that reads it did not pass)"
-# Worst first: the matrix cell of a project and area shows its worst row.
-SEVERITY_ORDER = ("error", "fail", "incomplete", "blocked", "warn", "skipped", "pass")
+# Worst first: the matrix cell of a project and area shows its worst row. A row that did not apply
+# (skipped) says less than one that passed: a cell is "Skipped" only when no row of it ran.
+SEVERITY_ORDER = ("error", "fail", "incomplete", "blocked", "warn", "pass", "skipped")
 NOT_RUN_SHOWN = 6
 
 

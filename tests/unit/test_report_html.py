@@ -122,5 +122,21 @@ def test_multi_project_runs_get_a_matrix_whose_badges_link_to_rows() -> None:
     assert 'id="vc-matrix"' not in html.render_summary(single)
 
 
+def test_a_matrix_cell_is_skipped_only_when_no_row_of_it_ran() -> None:
+    target = make_target()
+    for key in ("OPS", "MKT"):
+        add(target, "permissions.visible", Outcome.PASS, project=key)
+        add(target, "permissions.create_fields", Outcome.SKIPPED, project=key)
+        add(target, "import.search", Outcome.SKIPPED, project=key)
+    page = html.render_summary(target)
+    matrix = page[
+        page.index('id="vc-matrix"') : page.index("</table>", page.index('id="vc-matrix"'))
+    ]
+    rows = dict(re.findall(r"<tr><th>(\w+)</th>(.*?)</tr>", matrix[matrix.index("<tbody>") :]))
+    for key in ("OPS", "MKT"):
+        badges = re.findall(r'class="vc-badge vc-(\w+)"', rows[key])
+        assert badges == ["pass", "skipped"]  # permissions passed; import never ran
+
+
 def test_log_safe_keeps_pytest_html_from_painting_lines_red() -> None:
     assert html.log_safe("<pre>a\nExpires: x</pre>") == "<pre>a\n&#69;xpires: x</pre>"
