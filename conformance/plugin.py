@@ -163,8 +163,9 @@ class _Collection:
     ) -> list[CheckItem] | None:
         req = requirement_of(obj) if callable(obj) else None
         spec = self._specs.get(req.id) if req is not None else None
-        if spec is None or spec.function is not obj:
-            return None
+        module = getattr(collector, "obj", None)
+        if spec is None or getattr(obj, "__module__", None) != getattr(module, "__name__", ""):
+            return None  # not a check, or a check imported into another module
         keys: list[str | None] = ([*self.projects()] or [None]) if spec.per_project else [None]
         return [
             CheckItem.from_parent(

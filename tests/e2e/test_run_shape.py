@@ -50,3 +50,14 @@ def test_a_conformance_run_captures_at_the_sys_level_unless_told_otherwise(
     told = run_suite(server.url, "-p", "fdwriter", "--capture=fd")
     assert told.ret == 0, told.stdout
     assert "written-to-fd-1-during-a-check" not in told.stdout
+
+
+def test_rows_are_collected_whatever_the_import_mode(
+    jira_emulator: Any, run_suite: RunSuite
+) -> None:
+    """A customer's pytest.ini may set --import-mode=importlib: the rows stay the suite's own."""
+    server = jira_emulator("dc-healthy")
+    prepend = run_suite(server.url)
+    importlib = run_suite(server.url, "--import-mode=importlib")
+    assert importlib.ret == prepend.ret == 0, importlib.stdout
+    assert importlib.outcomes() == prepend.outcomes()
