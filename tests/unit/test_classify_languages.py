@@ -9,23 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from conformance.classify import Asked, Kind, judge
+from conformance.classify import Kind, judge
+from tests.unit.test_classify import BASE, DC_BASIC, HTML, JSON
 
-BASE = "https://jira.example.com"
-JSON = {"Content-Type": "application/json;charset=UTF-8"}
-HTML = {"Content-Type": "text/html;charset=UTF-8"}
 TEXT = {"Content-Type": "text/plain;charset=UTF-8"}
-DC_BASIC = Asked(
-    endpoint="/rest/api/2/myself",
-    url=BASE,
-    credentialed=True,
-    scheme="basic",
-    secret_kind="password",
-    secret_origin="JIRA_PASSWORD",
-    user="visor-bot",
-    deployment="Server",
-    version=(10, 3, 12),
-)
 CLOUD_PASSWORD = replace(DC_BASIC, deployment="Cloud", user="bot@example.com", version=(1001,))
 
 # (language, message) for each diagnosis; None: the message removed.
