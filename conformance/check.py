@@ -138,7 +138,12 @@ class RunDeadline(Exception):
 
     Raised instead of a network finding: the deadline is one fact about the run, reported once
     as RUN_DEADLINE, not a firewall in front of each project. The row is ``incomplete``.
+    ``kind`` is the HTTP layer's: ``deadline``, or ``interrupted`` (the run was stopped first).
     """
+
+    def __init__(self, detail: str, kind: str = "deadline") -> None:
+        super().__init__(detail)
+        self.kind = kind
 
 
 F = TypeVar("F", bound=Callable[..., Any])

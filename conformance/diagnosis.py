@@ -52,7 +52,7 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
     kind = failure.kind
     if kind in ("deadline", "interrupted"):
         # Not a network fault: the run ran out of time (or was stopped) before this answer.
-        raise RunDeadline(failure.detail)
+        raise RunDeadline(failure.detail, kind)
     if kind == "latched":
         # The refusal itself says why (basic auth disabled, CAPTCHA, a wrong password...).
         from conformance.probes import api

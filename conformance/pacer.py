@@ -135,6 +135,16 @@ class Pacer:
         self._outstanding = 0
         self.stats = PacerStats()
 
+    def __getstate__(self) -> dict[str, object]:
+        """Handed from a fetch process to the run's own (its lock stays behind)."""
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # -- sending --------------------------------------------------------------------------------
 
     def wait_needed(self) -> float:

@@ -211,7 +211,7 @@ class ConformanceRun(_Collection):
         self._keys: list[str] | None = None
         self._items: dict[str, PlannedCheck] = {}
         self.signals = StopSignals(self._interrupted)
-        self.prefetch: fetch.Prefetch | None = None
+        self.prefetch: fetch.Fetcher | None = None
         self.reports_wanted = True
 
     @classmethod
@@ -265,7 +265,7 @@ class ConformanceRun(_Collection):
         return self._keys
 
     def _start_prefetch(self, rows: Iterable[PlannedCheck]) -> None:
-        self.prefetch = fetch.Prefetch(self.target, fetch.tasks_for(self.target, rows)).start()
+        self.prefetch = fetch.start_fetching(self.target, fetch.tasks_for(rows))
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         s = self.target.settings

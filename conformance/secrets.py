@@ -147,6 +147,7 @@ class Redactor:
         # would otherwise mask a long user name wherever it appears.
         self._fragment_forms: set[str] = set()
         self._grams: dict[str, list[tuple[str, int]]] = {}
+        self.version = 0  # counts the secrets registered: what was scrubbed before may not be
 
     def register(self, *values: str | Secret | None) -> None:
         with self._lock:
@@ -173,6 +174,7 @@ class Redactor:
         self.register(*values)
 
     def _compile(self) -> None:
+        self.version += 1
         ordered = sorted(self._forms, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         grams: dict[str, list[tuple[str, int]]] = {}

@@ -21,11 +21,13 @@ from conformance.settings import Settings
 
 if TYPE_CHECKING:
     from conformance.check import CheckRecord
+    from conformance.engine.fetch_process import FetchProcess
     from conformance.engine.verdict import RunState
     from conformance.profile import Profile
 
 P = ParamSpec("P")
 Probe = Callable[Concatenate["JiraTarget", P], Evidence]
+ProbeKey = tuple[Any, ...]  # a probe and its arguments: what the cache holds evidence under
 
 
 class JiraTarget:
@@ -52,27 +54,48 @@ class JiraTarget:
         self.notices: list[str] = []
         # What happened to the run as a whole (set by the engine's Run): interrupted, deadline.
         self.run_state: RunState | None = None
-        self._cache: dict[tuple[Any, ...], Evidence] = {}
-        self._locks: dict[tuple[Any, ...], threading.Lock] = {}
+        # While a fetch process sends for this run, probes run there (engine/fetch_process.py).
+        self.remote: FetchProcess | None = None
+        # In a fetch process: told of each new evidence, which it sends to the run's process.
+        self.on_evidence: Callable[[ProbeKey, Evidence], None] | None = None
+        self._cache: dict[ProbeKey, Evidence] = {}
+        self._locks: dict[ProbeKey, threading.Lock] = {}
         self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
         return self.settings.url
 
+    @staticmethod
+    def probe_key(fn: Callable[..., Evidence], args: tuple[Any, ...]) -> ProbeKey:
+        return (fn.__module__, fn.__qualname__, args)
+
     def probe(self, fn: Probe[P], *args: P.args, **kwargs: P.kwargs) -> Evidence:
         """Run ``fn`` once per run for these arguments; later calls get the same evidence."""
-        key = (fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))
+        if kwargs:  # probes take their arguments by position, so that a fetch process can too
+            raise TypeError(f"probe {fn.__qualname__} called with keyword arguments")
+        key = self.probe_key(fn, args)
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._cache:
-                self._cache[key] = fn(self, *args, **kwargs)
+                remote = self.remote
+                evidence = remote.fetch(key, fn, args) if remote and remote.takes(fn) else None
+                if evidence is None:
+                    evidence = fn(self, *args, **kwargs)
+                self._cache[key] = evidence
+                if self.on_evidence is not None:
+                    self.on_evidence(key, evidence)
             return self._cache[key]
+
+    def adopt_evidence(self, key: ProbeKey, evidence: Evidence) -> None:
+        """Evidence a fetch process sent: cached as if the probe had run here."""
+        with self._lock:
+            self._cache.setdefault(key, evidence)
 
     def cached(self, fn: Callable[..., Evidence], *args: Any) -> Evidence | None:
         """The evidence of a probe if it already ran (reports must not send requests)."""
-        return self._cache.get((fn.__module__, fn.__qualname__, args, ()))
+        return self._cache.get(self.probe_key(fn, args))
 
     def prefetch(self, fn: Callable[..., Evidence], arguments: Iterable[tuple[Any, ...]]) -> None:
         """Run one probe for many arguments concurrently (bounded by --jira-concurrency)."""

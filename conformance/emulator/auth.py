@@ -55,7 +55,7 @@ def json_response(body: object, status: int, headers: dict[str, str] | None = No
     import json
 
     return Response(
-        json.dumps(body, separators=(",", ":")),
+        json.dumps(body, separators=(",", ":"), check_circular=False),
         status=status,
         headers=headers,
         content_type="application/json;charset=UTF-8",

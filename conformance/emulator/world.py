@@ -459,8 +459,12 @@ FULL_USER_PERMISSIONS = READ_PERMISSIONS | WRITE_PERMISSIONS
 
 
 def jira_time(dt: datetime) -> str:
-    """Jira's timestamp format: ``yyyy-MM-dd'T'HH:mm:ss.SSS+0000``."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}" + dt.strftime("%z")
+    """Jira's timestamp format: ``yyyy-MM-dd'T'HH:mm:ss.SSS+0000``.
+
+    From ``isoformat`` (its offset without the colon): strftime is several times slower, and
+    a large search renders a few timestamps per issue and history entry."""
+    text = dt.isoformat(timespec="milliseconds")
+    return text[:-3] + text[-2:] if dt.utcoffset() is not None else text
 
 
 def now() -> datetime:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance.engine.plan import PlannedCheck
+from conformance.evidence import Evidence
 from conformance.http import TIMEOUT_KINDS
 from conformance.probes import account, api, network, projects, search
 from conformance.probes import permissions as perms
@@ -67,27 +68,54 @@ def dependent_chain(target: JiraTarget) -> bool:
 
 # The probes a planned check's area needs, per project or for the instance; what the checks of
 # an area ask for beyond these they fetch themselves, when they judge.
-PROJECT_PROBES: dict[str, Callable[..., object]] = {
+PROJECT_PROBES: dict[str, Callable[..., Evidence]] = {
     "permissions": perms.survey,
     "import": search.import_sample,
 }
-INSTANCE_PROBES: dict[str, Callable[..., object]] = {"auth": account.admin_rights}
+INSTANCE_PROBES: dict[str, Callable[..., Evidence]] = {"auth": account.admin_rights}
 
 
-def tasks_for(target: JiraTarget, planned: Iterable[PlannedCheck]) -> list[Callable[[], object]]:
+@dataclass(frozen=True)
+class Task:
+    """One probe to fetch: what ``JiraTarget.probe`` is called with."""
+
+    fn: Callable[..., Evidence]
+    args: tuple[Any, ...] = ()
+
+
+def tasks_for(planned: Iterable[PlannedCheck]) -> list[Task]:
     """The independent probes of the planned rows, each once, in plan order."""
-    wanted: dict[tuple[object, str | None], None] = {}
+    wanted: dict[Task, None] = {}
     for check in planned:
         area = check.spec.requirement.area
         if check.project is not None and area in PROJECT_PROBES:
-            wanted[(PROJECT_PROBES[area], check.project)] = None
+            wanted[Task(PROJECT_PROBES[area], (check.project,))] = None
         elif area in INSTANCE_PROBES:
-            wanted[(INSTANCE_PROBES[area], None)] = None
-    tasks: list[Callable[[], object]] = []
-    for probe, key in wanted:
-        args = (key,) if key is not None else ()
-        tasks.append(partial(target.probe, probe, *args))  # type: ignore[arg-type]
-    return tasks
+            wanted[Task(INSTANCE_PROBES[area])] = None
+    return list(wanted)
+
+
+class Fetcher(Protocol):
+    """What a runner drives: :class:`Prefetch` (threads) or ``fetch_process.FetchProcess``."""
+
+    def wait(self) -> None: ...
+    def close(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def start_fetching(target: JiraTarget, tasks: Sequence[Task]) -> Fetcher:
+    """Fetch in a second process where fork is safe (see fetch_process), else in threads here.
+
+    Either way the dependent chain runs first, here: a fetch process starts only once the bot's
+    login was accepted, and a failed chain leaves nothing to fetch.
+    """
+    from conformance.engine import fetch_process
+
+    if not fetch_process.enabled():
+        return Prefetch(target, tasks).start()
+    if not dependent_chain(target) or not tasks:
+        return Prefetch(target, []).start()
+    return fetch_process.FetchProcess(target, tasks).start()
 
 
 class Prefetch:
@@ -98,7 +126,7 @@ class Prefetch:
     So pytest's own work per item overlaps the network's latency instead of adding to it.
     """
 
-    def __init__(self, target: JiraTarget, tasks: Sequence[Callable[[], object]]) -> None:
+    def __init__(self, target: JiraTarget, tasks: Sequence[Task]) -> None:
         self.target = target
         # As many workers as requests may be in flight: more would only wait at the HTTP layer's
         # gate, and each extra waiting thread costs thread switches (GIL hand-offs) that slow the
@@ -118,7 +146,7 @@ class Prefetch:
             if not dependent_chain(self.target):
                 return
             for task in self._tasks:
-                self._pool.submit(task)
+                self._pool.submit(self.target.probe, task.fn, *task.args)
         except RuntimeError:  # the pool was shut down (the run was interrupted)
             return
         finally:
@@ -142,7 +170,7 @@ class Prefetch:
 
 def prefetch(target: JiraTarget, planned: Iterable[PlannedCheck]) -> None:
     """Fetch the evidence of the planned rows and wait for it (the engine's own runner)."""
-    job = Prefetch(target, tasks_for(target, planned)).start()
+    job = Prefetch(target, tasks_for(planned)).start()
     try:
         job.wait()
     except BaseException:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from conformance.target import JiraTarget
 
 DEADLINE_NOTE = "not run to completion: the run's deadline passed first"
+STOPPED_NOTE = "not run to completion: the run was stopped first"
 
 
 def passed_deadline(kind: str | None) -> bool:
@@ -88,15 +89,15 @@ class Run:
             record.findings.extend(f for f in exc.findings if f not in record.findings)
             record.outcome = Outcome.FAIL
             if _met_deadline(record):
-                self._incomplete(record)
+                self._incomplete(record, deadline=True)
         except NotApplicable as exc:
             record.outcome = Outcome.SKIPPED
             record.notes.append(exc.reason)
-        except RunDeadline:
-            self._incomplete(record)
+        except RunDeadline as stopped:
+            self._incomplete(record, deadline=passed_deadline(stopped.kind))
         except Exception as exc:  # the check itself broke: an error row, never a crash
             record.outcome = Outcome.ERROR
-            record.notes.append(f"the check could not complete: {_describe(exc)}")
+            record.notes.append(f"the check could not complete: {describe_exception(exc)}")
         finally:
             record.duration_s = time.monotonic() - started
             _current.reset(token)
@@ -109,11 +110,13 @@ class Run:
                 return prior
         return None
 
-    def _incomplete(self, record: CheckRecord) -> None:
-        self.state.deadline_passed = True
+    def _incomplete(self, record: CheckRecord, *, deadline: bool) -> None:
+        """A row cut short by the deadline, or by the run being stopped first."""
+        if deadline:
+            self.state.deadline_passed = True
         record.outcome = Outcome.INCOMPLETE
         record.findings.clear()
-        record.notes.append(DEADLINE_NOTE)
+        record.notes.append(DEADLINE_NOTE if deadline else STOPPED_NOTE)
 
     # -- the end -------------------------------------------------------------------------------
 
@@ -152,8 +155,12 @@ def _met_deadline(record: CheckRecord) -> bool:
     )
 
 
-def _describe(exc: BaseException) -> str:
+def describe_exception(exc: BaseException) -> str:
     """The exception and where it was raised, without frame locals (they can hold secrets)."""
+    from conformance.engine.fetch_process import RemoteProbeError
+
+    if isinstance(exc, RemoteProbeError):  # raised in the fetch process, and described there
+        return exc.described
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if _is_check_code(f.filename)] or frames
     where = f" at {ours[-1].filename.rsplit('/', 1)[-1]}:{ours[-1].lineno}" if ours else ""

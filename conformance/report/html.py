@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,7 @@ class Renderer:
         self.cells = self.env.get_template("cells.html.j2").module
         self.details_module = self.env.get_template("details.html.j2").module
         self.plan = Plan()
+        self._cells: dict[tuple[str, object, int], str] = {}
 
     def _final(self, markup: object) -> str:
         return no_surrogates(self.target.redactor.scrub(str(markup)))
@@ -123,14 +125,32 @@ class Renderer:
 
     def row_cells(self, record: CheckRecord) -> list[str]:
         root, fix = self._root_and_fix(record)
-        cells = self.cells
+        cells: Any = self.cells
+        plain = root is None and not record.findings
+        plain = plain and (not record.notes or record.outcome is Outcome.PASS)
         return [
-            self._final(cells.outcome(record.outcome.value, OUTCOME_LABELS)),  # type: ignore[attr-defined]
-            self._final(cells.check(record)),  # type: ignore[attr-defined]
-            self._final(cells.project(record)),  # type: ignore[attr-defined]
-            self._final(cells.step(record)),  # type: ignore[attr-defined]
-            self._final(cells.finding(record, root, fix if root else None)),  # type: ignore[attr-defined]
+            self._shared(
+                "outcome",
+                record.outcome,
+                lambda: cells.outcome(record.outcome.value, OUTCOME_LABELS),
+            ),
+            self._final(cells.check(record)),
+            self._shared("project", record.project, lambda: cells.project(record)),
+            self._shared("step", record.requirement.step, lambda: cells.step(record)),
+            self._shared("finding", None, lambda: cells.finding(record, None, None))
+            if plain
+            else self._final(cells.finding(record, root, fix if root else None)),
         ]
+
+    def _shared(self, cell: str, key: object, render: Callable[[], object]) -> str:
+        """A cell that many rows share (an outcome, a project, a step, an empty finding),
+        rendered once per run: a large run has 1,600 rows and the templates cost most of a row's
+        time. Keyed by the redactor's version, so that a secret learned later is still masked."""
+        slot = (cell, key, self.target.redactor.version)
+        done = self._cells.get(slot)
+        if done is None:
+            done = self._cells[slot] = self._final(render())
+        return done
 
     def details(self, record: CheckRecord) -> str:
         """The row's expansion; empty for a passing row (its notes and evidence stay in the JSON

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -44,6 +45,10 @@ def run_command(
     )
 
 
+CONTROL_KEYS = (b"\x03", b"\x04")
+RESEND_AFTER_POLLS = 25  # polls of 0.2 s without a change on the screen
+
+
 def in_terminal(
     tmp_path: Path, args: list[str], answers: list[tuple[str, str]], env: dict[str, str]
 ) -> tuple[int, str]:
@@ -62,6 +67,8 @@ def type_at_prompts(
         os.execve(COMMAND, [COMMAND, *args], env)
     seen = b""
     pending = list(keys)
+    last: bytes | None = None  # the last key sent, while the screen has not changed since
+    quiet = 0
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
@@ -73,8 +80,18 @@ def type_at_prompts(
             if not chunk:
                 break
             seen += chunk
+            last, quiet = None, 0
+        elif last is not None and last in CONTROL_KEYS:
+            quiet += 1
+            if quiet % RESEND_AFTER_POLLS == 0:
+                # A Ctrl-C typed while readline sets the terminal up can be lost (readline
+                # swaps signal handlers around each read): a person would press it again.
+                os.write(fd, last)
         if pending and pending[0][0].encode() in seen:
-            os.write(fd, pending.pop(0)[1])
+            last = pending.pop(0)[1]
+            os.write(fd, last)
+    if time.monotonic() >= deadline:
+        os.kill(pid, signal.SIGKILL)  # fail, never hang: the screen says where it stopped
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")

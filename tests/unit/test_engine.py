@@ -256,6 +256,35 @@ def test_the_deadline_gives_incomplete_rows_and_one_run_deadline_finding() -> No
     assert "--jira-deadline" in found.remediation
 
 
+def was_stopped(jira: JiraTarget) -> None:
+    fail(
+        transport_finding(
+            jira, TransportFailure("interrupted", "not sent: the run was interrupted")
+        )
+    )
+
+
+def test_a_row_the_stopped_run_did_not_send_is_incomplete_without_a_deadline_finding() -> None:
+    """Requests refused because the run was stopped (a signal, a lost fetch process) are not the
+    deadline: no RUN_DEADLINE advising a longer one, and the run says it was interrupted."""
+    run = run_of(
+        make_target(),
+        spec("reachability.a", passes),
+        spec("permissions.p", lambda jira, project: was_stopped(jira)),
+        projects=("P1", "P2"),
+    )
+    run.judge(planned(run, "reachability.a"))
+    run.state.interrupted_by = "its fetch process ended: killed by SIGKILL"
+    judge_all(run)
+    stopped = [r for r in run.records if r.id == "permissions.p"]
+    assert [r.outcome for r in stopped] == [Outcome.INCOMPLETE] * 2
+    assert all(r.notes == ["not run to completion: the run was stopped first"] for r in stopped)
+    assert run.deadline_finding() is None
+    verdict = run.verdict()
+    assert verdict.reasons == (IncompleteReason.INTERRUPTED,)
+    assert verdict.signal == "its fetch process ended: killed by SIGKILL"
+
+
 def test_a_failure_seen_before_an_interruption_still_says_not_ready() -> None:
     run = run_of(make_target(), spec("reachability.a", fails), spec("reachability.b", passes))
     run.judge(planned(run, "reachability.a"))

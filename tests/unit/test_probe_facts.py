@@ -9,6 +9,7 @@ dict) fails here. A probe named ``AREA.NAME`` declares ``conformance.probes.AREA
 from __future__ import annotations
 
 import ast
+import pickle
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any, is_typeddict
@@ -123,6 +124,9 @@ def test_real_runs_set_only_declared_facts(run: str) -> None:
         if extra or missing
     }
     assert not wrong, "\n".join(sorted(wrong))
+    # A fetch process sends each evidence to the run's process (engine/fetch_process.py).
+    unpicklable = [e.probe for e in produced if pickle.loads(pickle.dumps(e)) != e]
+    assert not unpicklable
 
 
 def probe_names_in_source() -> set[str]:
