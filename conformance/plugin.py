@@ -212,6 +212,7 @@ class ConformanceRun(_Collection):
         self._items: dict[str, PlannedCheck] = {}
         self.signals = StopSignals(self._interrupted)
         self.prefetch: fetch.Fetcher | None = None
+        self._signal: str | None = None
         self.reports_wanted = True
 
     @classmethod
@@ -259,7 +260,9 @@ class ConformanceRun(_Collection):
             self._keys = fetch.discover_projects(self.target)
             self.run = start(self.target, self._keys)
             self.target.run_state = self.run.state
-            if _selects_everything(self.config):
+            if self._signal is not None:  # Ctrl-C while the projects were being found
+                self.run.interrupted(self._signal)
+            elif _selects_everything(self.config):
                 # Every planned row will run: fetch their evidence while pytest still collects.
                 self._start_prefetch(self.run.plan)
         return self._keys
@@ -359,6 +362,8 @@ class ConformanceRun(_Collection):
         return report
 
     def _interrupted(self, signal_name: str) -> None:
+        self._signal = self._signal or signal_name
+        self.target.http.stop()  # nothing more is sent, not even the rest of the chain
         if self.run is not None:
             self.run.interrupted(signal_name)
 

@@ -155,3 +155,23 @@ def test_a_lost_fetch_process_makes_the_run_incomplete_and_says_why(
     codes = {f["code"] for row in result["results"] for f in row["findings"]}
     assert not {c for c in codes if c.startswith("NET_TIMEOUT") or c == "RUN_DEADLINE"}
     assert "its fetch process ended: killed by SIGKILL" in out.strip().splitlines()[-1]
+
+
+def test_ctrl_c_while_the_chain_is_under_way_sends_nothing_more_and_is_incomplete(
+    jira_emulator: Any, tmp_path: Path
+) -> None:
+    """Ctrl-C before the run has its plan (the chain runs while pytest collects)."""
+    server = jira_emulator("dc-healthy", projects=5, latency_ms=400)
+    process = suite_in_own_group(server.url, tmp_path)
+    wait_for_requests(server, 1, process)  # the chain's first request has arrived
+    os.killpg(process.pid, signal.SIGINT)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 2, out
+    assert "Traceback (most recent call last)" not in out
+    result, _html, _junit = artefacts(tmp_path)
+    assert result["verdict"] == "incomplete"
+    assert result["incomplete"]["reasons"] == ["interrupted"]
+    assert result["incomplete"]["signal"] == "SIGINT"
+    # At most the request in flight when Ctrl-C came was answered; the chain sent nothing after.
+    assert len(server.log.entries) <= 2, [e.path for e in server.log.entries]
+    assert wait_until_group_gone(process.pid)
