@@ -741,11 +741,7 @@ class JiraHttp:
                     "deadline",
                     f"not sent: the run's deadline of {self.settings.deadline_s:g} s passed",
                 )
-            self._acquire()
-            try:
-                result = self._send_once(method, url, exchange, json, creds, cookie, plan)
-            finally:
-                self._release()
+            result = self._send_once(method, url, exchange, json, creds, cookie, plan)
             if paced:
                 self.pacer.observe(
                     result.response.headers if result.response is not None else None,
@@ -879,23 +875,29 @@ class JiraHttp:
         response: requests.Response | None = None
         truncated, received = False, 0
         _current.tunnel = None
-        with _bounded(plan.bound_s) as guard:
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    json=json,
-                    timeout=(plan.timeout_s, plan.timeout_s),
-                    allow_redirects=False,
-                    stream=True,
-                    proxies=self._proxies,
-                    verify=self._verify,
-                )
-                truncated, received = _read_body(response)
-                error: BaseException | None = None
-            except Exception as exc:  # nothing that may hold the secret escapes
-                error = exc
+        # The slot is held while the request is on the wire, and given back before its answer is
+        # examined (decoded, redacted, recorded): at most ``concurrency`` requests in flight.
+        self._acquire()
+        try:
+            with _bounded(plan.bound_s) as guard:
+                try:
+                    response = self.session.request(
+                        method,
+                        url,
+                        headers=headers,
+                        json=json,
+                        timeout=(plan.timeout_s, plan.timeout_s),
+                        allow_redirects=False,
+                        stream=True,
+                        proxies=self._proxies,
+                        verify=self._verify,
+                    )
+                    truncated, received = _read_body(response)
+                    error: BaseException | None = None
+                except Exception as exc:  # nothing that may hold the secret escapes
+                    error = exc
+        finally:
+            self._release()
         headers.clear()
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
         if guard.expired:
