@@ -115,7 +115,11 @@ def start_fetching(target: JiraTarget, tasks: Sequence[Task]) -> Fetcher:
         return Prefetch(target, tasks).start()
     if not dependent_chain(target) or not tasks:
         return Prefetch(target, []).start()
-    return fetch_process.FetchProcess(target, tasks).start()
+    try:
+        return fetch_process.FetchProcess(target, tasks).start()
+    except OSError as exc:  # no fork to be had (a process limit, no memory): threads, here
+        target.notices.append(f"fetching in threads: a second process could not start ({exc})")
+        return Prefetch(target, tasks).start()
 
 
 class Prefetch:

@@ -97,7 +97,13 @@ class FetchProcess:
             # Python 3.12+ warns on fork with threads running. Ours (the HTTP watchdog, the demo
             # emulator) hold no lock the child takes: see docs/architecture.md, "Two processes".
             warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:
+                gc.unfreeze()
+                mine.close()
+                theirs.close()
+                raise
         if pid == 0:  # the fetch process: never returns
             mine.close()
             _serve(self.target, self._tasks, theirs)

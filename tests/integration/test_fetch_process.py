@@ -190,3 +190,21 @@ def test_the_state_handed_back_carries_no_secret(jira_emulator: Any) -> None:
     for form in login_forms(BOT_USER, BOT_PASSWORD) | {BOT_PASSWORD}:
         assert form.encode() not in state
     target.close()
+
+
+def test_without_a_second_process_the_run_fetches_in_threads(
+    jira_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = jira_emulator("dc-healthy", projects=4)
+    target = target_for(server.url)
+
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    job = fetch.start_fetching(target, survey_tasks(["P001", "P002", "P003", "P004"]))
+    assert isinstance(job, fetch.Prefetch) and target.remote is None
+    job.wait()
+    assert all(target.cached(perms.survey, f"P00{n}") for n in range(1, 5))
+    assert any("could not start" in notice for notice in target.notices)
+    target.close()
