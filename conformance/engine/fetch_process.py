@@ -278,6 +278,9 @@ def _serve(target: JiraTarget, tasks: Sequence[Task], conn: connection.Connectio
 
 
 class _Server:
+    """The fetch process's main thread reads the pipe; its pool runs the planned probes in plan
+    order, one worker per request that may be in flight, as ``fetch.Prefetch`` does."""
+
     def __init__(self, target: JiraTarget, conn: connection.Connection) -> None:
         self.target = target
         self.conn = conn
