@@ -864,14 +864,6 @@ class JiraHttp:
             del value
         if method not in READ_METHODS:
             headers["X-Atlassian-Token"] = "no-check"
-        with self._lock:
-            self.counters.requests += 1
-            self.counters.by_method[method] = self.counters.by_method.get(method, 0) + 1
-            if method not in READ_METHODS:
-                self.counters.mutating_requests += 1
-            if cookie is not None:
-                self.counters.session_reused += 1
-        started = time.monotonic()
         response: requests.Response | None = None
         truncated, received = False, 0
         _current.tunnel = None
@@ -879,6 +871,14 @@ class JiraHttp:
         # examined (decoded, redacted, recorded): at most ``concurrency`` requests in flight.
         self._acquire()
         try:
+            with self._lock:  # counted once it has a slot: every request counted is sent
+                self.counters.requests += 1
+                self.counters.by_method[method] = self.counters.by_method.get(method, 0) + 1
+                if method not in READ_METHODS:
+                    self.counters.mutating_requests += 1
+                if cookie is not None:
+                    self.counters.session_reused += 1
+            started = time.monotonic()
             with _bounded(plan.bound_s) as guard:
                 try:
                     response = self.session.request(
