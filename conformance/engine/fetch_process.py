@@ -73,7 +73,8 @@ class FetchProcess:
     def __init__(self, target: JiraTarget, tasks: Sequence[Task]) -> None:
         self.target = target
         self._tasks = list(tasks)
-        self._arrived: dict[ProbeKey, Evidence | RemoteProbeError] = {}
+        # Evidence that came back is in the target's cache; here only what raised there.
+        self._failed: dict[ProbeKey, RemoteProbeError] = {}
         self._asked: set[ProbeKey] = set()
         self._cond = threading.Condition()
         self._send_lock = threading.Lock()
@@ -125,16 +126,18 @@ class FetchProcess:
         """The probe's evidence from the fetch process (asked for unless already planned); None
         when the process ended without it (stopped first), so the caller runs it here."""
         with self._cond:
-            wanted = key not in self._asked and key not in self._arrived
+            wanted = key not in self._asked
             self._asked.add(key)
         if wanted and not self._send(("probe", key, Task(fn, args))):
             return None  # not sent (the child is gone, or the probe cannot be pickled)
         with self._cond:
-            while key not in self._arrived and not self._gone:
+            while True:
+                got = self.target.cached(fn, *args)
+                if got is not None or key in self._failed or self._gone:
+                    break
                 self._cond.wait(WAIT_SLICE_S)
-            got = self._arrived.get(key)
-        if isinstance(got, RemoteProbeError):
-            raise got
+        if got is None and key in self._failed:
+            raise self._failed[key]
         return got
 
     def handover(self) -> None:
@@ -185,10 +188,9 @@ class FetchProcess:
                 kind = message[0]
                 with self._cond:
                     if kind == "evidence":
-                        self._arrived.setdefault(message[1], message[2])
                         self.target.adopt_evidence(message[1], message[2])
                     elif kind == "failed":
-                        self._arrived.setdefault(message[1], RemoteProbeError(message[2]))
+                        self._failed.setdefault(message[1], RemoteProbeError(message[2]))
                     elif kind == "state":
                         self._state = message[1]
                     self._cond.notify_all()
