@@ -1,7 +1,11 @@
 """Benchmark: the whole run as a user starts it, against doing the same work one request at a time.
 
 Against the bundled emulator (in this process, so its request log can be read) with 203
-projects and a fixed latency per request, three things are timed side by side in one run:
+projects and a fixed latency per request, three things are timed side by side in one run. The
+emulator answers each request that latency after it arrived, its own work included, as a Jira on
+its own cores would: it renders under one interpreter lock, so a latency added after the work
+would make the suite's concurrent requests queue behind each other's rendering, which the
+sequential sides never meet. Its CPU still shares this machine's cores with the suite.
 
 1. the suite: ``pytest --jira-url URL`` in a subprocess, default profile, exactly as support
    starts it (start-up, collection, every check, the HTML/JSON/JUnit reports), from a fresh

@@ -89,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
         "--latency-ms",
         type=_latency,
         default=0,
-        help="delay before every answer, in milliseconds (0)",
+        help="time to answer every request, the emulator's own work included, in ms (0)",
     )
     p.add_argument(
         "--projects",

@@ -45,15 +45,20 @@ class RequestLog:
         self._lock = threading.Lock()
         self._entries: list[LoggedRequest] = []
         self._arrivals = itertools.count(1)
+        self._in_flight = 0
+        self.max_in_flight = 0  # the most requests arrived and not yet answered, at any time
 
     def arrived(self) -> int:
         """A request arrived: its sequence number (pass it as ``seq`` when it is logged)."""
         with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
             return next(self._arrivals)
 
     def append(self, entry: LoggedRequest) -> None:
-        """Record one request, in its place by order of arrival."""
+        """Record one request, in its place by order of arrival: its answer is on its way."""
         with self._lock:
+            self._in_flight -= 1
             bisect.insort(self._entries, entry, key=lambda e: e.seq)
 
     @property
@@ -66,6 +71,7 @@ class RequestLog:
         """Forget everything logged so far (e.g. after a test's set-up requests)."""
         with self._lock:
             self._entries.clear()
+            self.max_in_flight = self._in_flight
 
     def failed_logins(self) -> int:
         """How many requests were rejected logins (bad credentials or CAPTCHA denial)."""

@@ -54,6 +54,9 @@ class Renderer:
         self.cloud = cloud
         self.adf = cloud and self.version == "3"
         self.world = world
+        # One renderer serves one request: a search page names the same few users in every
+        # issue and history entry, so each is built once (and never changed after).
+        self._users: dict[tuple[int, bool], dict[str, Any]] = {}
 
     def rich(self, text: str | None) -> Any:
         """A rich-text value as this API version serves it (ADF on v3, the string on v2)."""
@@ -81,6 +84,12 @@ class Renderer:
     def user(self, u: User | None, full: bool = False) -> dict[str, Any] | None:
         if u is None:
             return None
+        built = self._users.get((id(u), full))  # the world's users live as long as the request
+        if built is None:
+            built = self._users[(id(u), full)] = self._user(u, full)
+        return built
+
+    def _user(self, u: User, full: bool) -> dict[str, Any]:
         if self.cloud:
             d: dict[str, Any] = {
                 "self": f"{self.api}/user?accountId={u.account_id}",

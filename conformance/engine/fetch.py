@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,12 +59,39 @@ def _visible(target: JiraTarget) -> list[str]:
 
 def dependent_chain(target: JiraTarget) -> bool:
     """``/status``, serverInfo, ``/myself``, in order; True when the bot's login was accepted."""
-    status = target.probe(network.status)
-    if status.failure is not None and status.failure.kind not in TIMEOUT_KINDS:
-        # Nothing answers at this address (or the deadline passed): nothing else is worth sending.
-        return False
-    target.probe(api.server_info)
-    return target.probe(account.myself).ok
+    with _meanwhile(PREPARE):
+        status = target.probe(network.status)
+        if status.failure is not None and status.failure.kind not in TIMEOUT_KINDS:
+            # Nothing answers at this address (or the deadline passed): nothing else is worth
+            # sending.
+            return False
+        target.probe(api.server_info)
+        return target.probe(account.myself).ok
+
+
+# What the planned probes compute before their first answer, done while the chain waits on the
+# network: a fetch process would otherwise do it holding its interpreter lock as the first pages
+# come back, while the answers of every other worker wait for it.
+PREPARE: tuple[Callable[[], None], ...] = (search.prepare,)
+
+
+@contextmanager
+def _meanwhile(work: Iterable[Callable[[], None]]) -> Iterator[None]:
+    """Run ``work`` in a thread during the block, and wait for it at the end: no thread is half
+    way through it when the run forks its fetch process. A failure is left for the probe that
+    needs the result to meet again, and report, on its row."""
+
+    def run() -> None:
+        for fn in work:
+            with suppress(Exception):
+                fn()
+
+    thread = threading.Thread(target=run, name="prepare", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 # The probes a planned check's area needs, per project or for the instance; what the checks of

@@ -281,13 +281,17 @@ def _serve(target: JiraTarget, tasks: Sequence[Task], conn: connection.Connectio
 
 class _Server:
     """The fetch process's main thread reads the pipe; its pool runs the planned probes in plan
-    order, one worker per request that may be in flight, as ``fetch.Prefetch`` does."""
+    order, as ``fetch.Prefetch`` does, with two workers per request that may be in flight."""
 
     def __init__(self, target: JiraTarget, conn: connection.Connection) -> None:
         self.target = target
         self.conn = conn
         self.send_lock = threading.Lock()
-        workers = max(1, target.settings.concurrency)
+        # Two workers per slot of the HTTP layer's gate, which still bounds what is in flight:
+        # a worker examines its answer (decodes it, inspects a page of issues, sends the
+        # evidence back) after it gave its slot back, and the other one sends meanwhile. Here
+        # the extra threads cost pytest nothing (fetch.Prefetch, in pytest's process, keeps one).
+        workers = max(1, 2 * target.settings.concurrency)
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="probe")
         self.asked: list[threading.Thread] = []
 

@@ -8,10 +8,12 @@ subprocess against the emulator.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
 
+from conformance.emulator import BOT_PASSWORD, BOT_USER
 from tests.e2e.conftest import RunSuite
 
 FD_WRITER = """
@@ -61,3 +63,35 @@ def test_rows_are_collected_whatever_the_import_mode(
     importlib = run_suite(server.url, "--import-mode=importlib")
     assert importlib.ret == prepend.ret == 0, importlib.stdout
     assert importlib.outcomes() == prepend.outcomes()
+
+
+FREEZE_AT_EXIT = """
+import atexit, gc, sys
+import pytest
+
+# Registered before the run: exit handlers run last first, so this one runs after the run's own.
+atexit.register(lambda: print(f"frozen at exit: {gc.get_freeze_count()}", flush=True))
+code = pytest.main(sys.argv[1:])
+print(f"frozen when the run returned: {gc.get_freeze_count()}", flush=True)
+sys.exit(code)
+"""
+
+
+def test_the_heap_is_frozen_at_exit_not_when_the_run_returns(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, jira_emulator: Any
+) -> None:
+    # The interpreter's last full collection would walk everything the run built, to free memory
+    # the system takes back anyway. Frozen by an exit handler, so a run inside another process
+    # (pytester, here the script) leaves that process's collector alone until it ends.
+    server = jira_emulator("dc-healthy", projects=3)
+    script = pytester.makepyfile(main=FREEZE_AT_EXIT)
+    monkeypatch.setenv("JIRA_USER", BOT_USER)
+    monkeypatch.setenv("JIRA_PASSWORD", BOT_PASSWORD)
+    result = pytester.run(sys.executable, str(script), "--jira-url", server.url, "-q")
+    assert result.ret == 0, result.stdout.str()
+    counts = {
+        line.split(":")[0]: int(line.split(":")[1])
+        for line in result.outlines
+        if line.startswith("frozen ")
+    }
+    assert counts["frozen at exit"] > counts["frozen when the run returned"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
 
 from conformance.emulator import SCENARIOS, EmulatorServer, Fault
+from conformance.emulator import app as emulator_app
 from tests.emulator.conftest import ADMIN, BOT, Emulator, bearer
 
 CONTRACT = {
@@ -267,6 +270,35 @@ def test_latency(jira_emulator: Emulator, http: requests.Session) -> None:
     t = time.monotonic()
     http.get(f"{server.url}/status")
     assert time.monotonic() - t >= 0.15
+
+
+def test_the_latency_is_the_time_to_answer_the_work_included(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A Jira at 50 ms answers in 50 ms however many requests it serves at once; this process
+    # renders under one interpreter lock, so time spent building an answer counts towards it.
+    slept: list[float] = []
+    monkeypatch.setattr(
+        emulator_app, "time", SimpleNamespace(monotonic=lambda: 10.0, sleep=slept.append)
+    )
+    app = SimpleNamespace(latency=0.05)
+    emulator_app.JiraApp._wait_latency(app, 10.0 - 0.02)  # type: ignore[arg-type]
+    assert slept == [pytest.approx(0.03)]
+    emulator_app.JiraApp._wait_latency(app, 10.0 - 0.08)  # type: ignore[arg-type]
+    assert slept == [pytest.approx(0.03)], "an answer slower than the latency waits no more"
+
+
+def test_the_log_counts_the_requests_in_flight(jira_emulator: Emulator) -> None:
+    server = jira_emulator("dc-healthy", latency_ms=1000)  # both arrive before either is answered
+    with (
+        requests.Session() as one,
+        requests.Session() as two,
+        concurrent.futures.ThreadPoolExecutor(2) as pool,
+    ):
+        list(pool.map(lambda s: s.get(f"{server.url}/status"), (one, two)))
+    assert server.log.max_in_flight == 2
+    server.log.clear()
+    assert server.log.max_in_flight == 0
 
 
 def test_search_max_results_option(jira_emulator: Emulator, http: requests.Session) -> None:

@@ -20,7 +20,7 @@ from conformance.engine import fetch, fetch_process
 from conformance.engine.fetch import Task
 from conformance.engine.fetch_process import FetchProcess, RemoteProbeError
 from conformance.evidence import Evidence
-from conformance.probes import api
+from conformance.probes import api, search
 from conformance.probes import permissions as perms
 from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret, login_forms
@@ -94,6 +94,22 @@ def test_the_handover_gives_this_process_every_evidence_and_the_whole_http_state
         "/rest/api/2/mypermissions", {"projectKey": "P001", "permissions": ",".join(perms.ASKED)}
     )
     assert again.status == 200 and len(server.log.entries) == before
+    target.close()
+
+
+def test_its_extra_workers_never_put_more_requests_in_flight_than_the_concurrency(
+    jira_emulator: Any,
+) -> None:
+    # Two workers per slot: one examines its answer while the other sends. The gate still
+    # bounds what Jira sees at once, counted by Jira itself.
+    server = jira_emulator("dc-healthy", projects=30, latency_ms=30)
+    target = target_for(server.url, concurrency=3)
+    keys = [f"P{n:03d}" for n in range(1, 31)]
+    job = started(target, survey_tasks(keys))
+    server.log.clear()  # the chain went one request at a time
+    job.wait()
+    assert 2 <= server.log.max_in_flight <= 3
+    assert all(target.cached(perms.survey, key) is not None for key in keys)
     target.close()
 
 
@@ -207,4 +223,18 @@ def test_without_a_second_process_the_run_fetches_in_threads(
     job.wait()
     assert all(target.cached(perms.survey, f"P00{n}") for n in range(1, 5))
     assert any("could not start" in notice for notice in target.notices)
+    target.close()
+
+
+def test_the_chain_compiles_the_issue_check_meanwhile_and_leaves_no_thread_to_fork(
+    jira_emulator: Any,
+) -> None:
+    # Done while the chain waits on the network, not by the fetch process when its first pages
+    # come back; and finished before the chain returns, since a fork may follow at once.
+    search._issue_check.cache_clear()
+    server = jira_emulator("dc-healthy", projects=2)
+    target = target_for(server.url)
+    assert fetch.dependent_chain(target)
+    assert search._issue_check.cache_info().currsize == 1
+    assert not any(thread.name == "prepare" for thread in threading.enumerate())
     target.close()

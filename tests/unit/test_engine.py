@@ -17,6 +17,7 @@ from conformance.check import (
     warn,
 )
 from conformance.diagnosis import transport_finding
+from conformance.engine import fetch
 from conformance.engine.plan import CheckSpec, PlannedCheck, discover_checks, make_plan, order
 from conformance.engine.run import Run
 from conformance.engine.verdict import ExitCode, IncompleteReason, Verdict, decide
@@ -302,3 +303,16 @@ def test_planned_checks_label_like_their_rows() -> None:
     s = spec("permissions.visible", per_project)
     record = CheckRecord(s.requirement, "OPS", nodeid="")
     assert PlannedCheck(s, "OPS").label == record.label == "permissions.visible[OPS]"
+
+
+def test_work_done_meanwhile_is_finished_by_the_end_of_the_block_and_a_failure_is_left_alone() -> (
+    None
+):
+    done: list[str] = []
+
+    def fails() -> None:
+        raise RuntimeError("left for the probe that needs it to meet again, on its row")
+
+    with fetch._meanwhile((fails, lambda: done.append("compiled"))):
+        pass
+    assert done == ["compiled"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import markupsafe
+import pytest
 
 from conformance.check import Outcome
 from conformance.report import html
@@ -140,3 +141,36 @@ def test_a_matrix_cell_is_skipped_only_when_no_row_of_it_ran() -> None:
 
 def test_log_safe_keeps_pytest_html_from_painting_lines_red() -> None:
     assert html.log_safe("<pre>a\nExpires: x</pre>") == "<pre>a\n&#69;xpires: x</pre>"
+
+
+def test_a_passed_setup_or_teardown_row_is_dropped_before_pytest_html_formats_it() -> None:
+    # pytest-html leaves these rows out of the page anyway, after formatting them: an empty row
+    # tells it so first. What it shows, or adds to the row of the call, still goes through.
+    plugin = html.HtmlReportPlugin(make_target(), config=None)  # type: ignore[arg-type]
+
+    def row(
+        when: str, outcome: str = "passed", sections: tuple[tuple[str, str], ...] = ()
+    ) -> list[str]:
+        report = pytest.TestReport(
+            "t.py::test_x",
+            ("t.py", 1, "test_x"),
+            {},
+            outcome,
+            None,
+            when,
+            list(sections),  # type: ignore[arg-type]
+        )
+        cells = [
+            '<td class="col-result">x</td>',
+            "<td>t.py::test_x</td>",
+            "<td>1 ms</td>",
+            "<td></td>",
+        ]
+        plugin.pytest_html_results_table_row(report, cells)
+        return cells
+
+    assert row("setup") == [] and row("teardown") == []
+    assert row("call")
+    assert row("setup", "failed")
+    assert row("setup", "skipped")
+    assert row("teardown", sections=(("Captured stdout teardown", "bye"),))
