@@ -222,10 +222,10 @@ class JiraApp(
         arrived = time.monotonic()
         entry: dict[str, Any] = {"user": None, "auth": None, "login_failed": False}
         entry["seq"] = self.log.arrived()
+        entry["arrived"] = arrived
         try:
             response = self.handle(request, environ, entry)
-        except DropConnection:
-            self._wait_latency(arrived)
+        except DropConnection:  # dropped at its latency, as it would have been answered
             self._log(request, entry, 0)
             raise ConnectionResetError("fault injection dropped the connection") from None
         except Exception:  # pragma: no cover - the catch-all must never leak a traceback page
@@ -277,6 +277,7 @@ class JiraApp(
         fault = self.faults.match(request.method, path)
         if fault is not None:
             if fault.drop:
+                self._wait_latency(entry["arrived"])
                 sock = environ.get("werkzeug.socket")
                 if sock is not None:
                     with contextlib.suppress(OSError):

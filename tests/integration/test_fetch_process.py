@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -110,6 +111,23 @@ def test_its_extra_workers_never_put_more_requests_in_flight_than_the_concurrenc
     job.wait()
     assert 2 <= server.log.max_in_flight <= 3
     assert all(target.cached(perms.survey, key) is not None for key in keys)
+    target.close()
+
+
+def test_its_threads_pass_the_lock_on_sooner_than_this_process_does(
+    jira_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = jira_emulator("dc-healthy", projects=3)
+    target = target_for(server.url)
+
+    def switch_interval(target: JiraTarget, key: str) -> Evidence:
+        return Evidence("test.switch_interval", True, {"seconds": sys.getswitchinterval()})
+
+    monkeypatch.setattr(perms, "survey", switch_interval)  # the child inherits it at fork
+    job = started(target, [Task(perms.survey, ("P001",))])
+    there = target.probe(perms.survey, "P001").fact("seconds")
+    job.close()
+    assert there == fetch_process.SWITCH_INTERVAL_S < sys.getswitchinterval()
     target.close()
 
 
