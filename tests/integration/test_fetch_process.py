@@ -58,6 +58,16 @@ def long_fetch(jira_emulator: Any) -> tuple[Any, JiraTarget, FetchProcess]:
     return server, target, started(target, survey_tasks([f"P{n:03d}" for n in range(1, 201)]))
 
 
+def surveying_with(
+    survey: Any, jira_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, JiraTarget, FetchProcess]:
+    """A fetch process whose one planned probe, P001's survey, is ``survey`` (inherited at fork)."""
+    server = jira_emulator("dc-healthy", projects=3)
+    target = target_for(server.url)
+    monkeypatch.setattr(perms, "survey", survey)
+    return server, target, started(target, [Task(perms.survey, ("P001",))])
+
+
 def wait_for_requests(server: Any, count: int) -> None:
     """Until Jira has seen ``count`` requests: an order of events, not a clock."""
     while len(server.log.entries) < count:
@@ -117,14 +127,10 @@ def test_its_extra_workers_never_put_more_requests_in_flight_than_the_concurrenc
 def test_its_threads_pass_the_lock_on_sooner_than_this_process_does(
     jira_emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = jira_emulator("dc-healthy", projects=3)
-    target = target_for(server.url)
-
     def switch_interval(target: JiraTarget, key: str) -> Evidence:
         return Evidence("test.switch_interval", True, {"seconds": sys.getswitchinterval()})
 
-    monkeypatch.setattr(perms, "survey", switch_interval)  # the child inherits it at fork
-    job = started(target, [Task(perms.survey, ("P001",))])
+    _server, target, job = surveying_with(switch_interval, jira_emulator, monkeypatch)
     there = target.probe(perms.survey, "P001").fact("seconds")
     job.close()
     assert there == fetch_process.SWITCH_INTERVAL_S < sys.getswitchinterval()
@@ -148,14 +154,10 @@ def test_this_process_takes_the_state_back_before_it_sends_anything(jira_emulato
 def test_a_probe_asked_for_runs_there_and_raises_here_what_it_raised_there(
     jira_emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = jira_emulator("dc-healthy", projects=3)
-    target = target_for(server.url)
-
     def broken(target: JiraTarget, key: str) -> Evidence:
         raise ValueError(f"no such thing as {key}")
 
-    monkeypatch.setattr(perms, "survey", broken)  # the child inherits it at fork
-    job = started(target, [Task(perms.survey, ("P001",))])
+    server, target, job = surveying_with(broken, jira_emulator, monkeypatch)
     with pytest.raises(RemoteProbeError) as raised:
         target.probe(perms.survey, "P001")
     assert "ValueError: no such thing as P001" in raised.value.described
