@@ -392,6 +392,7 @@ class _Attempt:
     bound_s: float
     timeout_shortened: bool  # the deadline cut the per-request timeout
     bound_shortened: bool  # the deadline cut the wall-clock bound
+    cleanup: bool  # the deletion of test data: sent even once the run was stopped
 
 
 class JiraHttp:
@@ -801,7 +802,7 @@ class JiraHttp:
             return None
         timeout = min(wanted, remaining)
         bound = min(2 * timeout, remaining) + BOUND_MARGIN_S
-        return _Attempt(timeout, bound, remaining < wanted, remaining < 2 * timeout)
+        return _Attempt(timeout, bound, remaining < wanted, remaining < 2 * timeout, cleanup)
 
     def _rate_limited(self, result: HttpResult, stated: float | None, attempts: int) -> HttpResult:
         bucket = self.counters.bucket
@@ -871,6 +872,9 @@ class JiraHttp:
         # examined (decoded, redacted, recorded): at most ``concurrency`` requests in flight.
         self._acquire()
         try:
+            if self._stopped and not plan.cleanup:
+                # Stopped while it waited for its slot (more workers than slots wait there).
+                return self._not_sent(exchange, "interrupted", "not sent: the run was interrupted")
             with self._lock:  # counted once it has a slot: every request counted is sent
                 self.counters.requests += 1
                 self.counters.by_method[method] = self.counters.by_method.get(method, 0) + 1

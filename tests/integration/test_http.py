@@ -11,7 +11,7 @@ from typing import Literal
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from conformance.http import JiraHttp, retry_after_seconds
+from conformance.http import HttpResult, JiraHttp, retry_after_seconds
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
 from tests.servers import black_hole, json_response, serve
@@ -184,6 +184,41 @@ def test_concurrency_gate_bounds_requests_in_flight(url: str, recorder: Recorder
     for thread in threads:
         thread.join()
     assert 2 <= recorder.max_in_flight <= 3
+
+
+def test_a_request_waiting_at_the_gate_when_the_run_stops_is_not_sent(
+    url: str, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http = make_http(url, concurrency=1)
+    http.get("/warm-up")  # the login proven: requests no longer wait for it, only for a slot
+    recorder.delay_s = 1.0  # the first request holds the only slot until the run has stopped
+    recorder.seen.clear()
+    at_gate = threading.Event()
+    acquire = http._acquire
+
+    def waiting() -> None:
+        if threading.current_thread().name == "second":
+            at_gate.set()
+        acquire()
+
+    monkeypatch.setattr(http, "_acquire", waiting)
+    results: dict[str, HttpResult] = {}
+    first = threading.Thread(target=lambda: results.update(first=http.get("/first")))
+    second = threading.Thread(
+        target=lambda: results.update(second=http.get("/second")), name="second"
+    )
+    first.start()
+    while not recorder.seen:  # the first request is on the wire
+        time.sleep(0.01)
+    second.start()
+    at_gate.wait()
+    http.stop()
+    first.join()
+    second.join()
+    late = results["second"].failure
+    assert late is not None and late.kind == "interrupted" and not late.sent
+    assert [path for _method, path, _password in recorder.seen] == ["/first"]
+    assert http.counters.requests == 2  # the warm-up and the first
 
 
 def test_exchanges_are_redacted_and_keep_diagnostic_headers(url: str) -> None:
