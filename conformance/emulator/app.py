@@ -219,10 +219,9 @@ class JiraApp(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         request = Request(environ)
-        arrived = time.monotonic()
         entry: dict[str, Any] = {"user": None, "auth": None, "login_failed": False}
+        entry["arrived"] = time.monotonic()
         entry["seq"] = self.log.arrived()
-        entry["arrived"] = arrived
         try:
             response = self.handle(request, environ, entry)
         except DropConnection:  # dropped at its latency, as it would have been answered
@@ -231,7 +230,7 @@ class JiraApp(
         except Exception:  # pragma: no cover - the catch-all must never leak a traceback page
             traceback.print_exc()
             response = errors(["Internal server error"], status=500)
-        self._wait_latency(arrived)
+        self._wait_latency(entry["arrived"])
         response.headers["X-AREQUESTID"] = f"{next(self._req_ids)}x1"
         self._log(request, entry, response.status_code)
         return response(environ, start_response)

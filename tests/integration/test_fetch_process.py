@@ -51,11 +51,23 @@ def started(target: JiraTarget, tasks: list[Task]) -> FetchProcess:
     return FetchProcess(target, tasks).start()
 
 
+def project_keys(count: int) -> list[str]:
+    """The keys of the emulator's generated projects P001... ."""
+    return [f"P{n:03d}" for n in range(1, count + 1)]
+
+
+def surveying(
+    jira_emulator: Any, projects: int, latency_ms: float = 0, **settings: Any
+) -> tuple[Any, JiraTarget, FetchProcess]:
+    """A fetch process planned to survey every one of ``projects`` generated projects."""
+    server = jira_emulator("dc-healthy", projects=projects, latency_ms=latency_ms)
+    target = target_for(server.url, **settings)
+    return server, target, started(target, survey_tasks(project_keys(projects)))
+
+
 def long_fetch(jira_emulator: Any) -> tuple[Any, JiraTarget, FetchProcess]:
     """A fetch process with far more to send than a test waits for: 200 surveys at 50 ms."""
-    server = jira_emulator("dc-healthy", projects=200, latency_ms=50)
-    target = target_for(server.url, concurrency=2)
-    return server, target, started(target, survey_tasks([f"P{n:03d}" for n in range(1, 201)]))
+    return surveying(jira_emulator, 200, latency_ms=50, concurrency=2)
 
 
 def surveying_with(
@@ -85,10 +97,8 @@ def reaped(pid: int) -> bool:
 def test_the_handover_gives_this_process_every_evidence_and_the_whole_http_state(
     jira_emulator: Any,
 ) -> None:
-    server = jira_emulator("dc-healthy", projects=12)
-    target = target_for(server.url)
-    keys = [f"P{n:03d}" for n in range(1, 13)]
-    job = started(target, survey_tasks(keys))
+    server, target, job = surveying(jira_emulator, 12)
+    keys = project_keys(12)
     job.wait()
     http = target.http
     assert target.remote is None and http.before_send is None and reaped(job._pid)
@@ -113,10 +123,8 @@ def test_its_extra_workers_never_put_more_requests_in_flight_than_the_concurrenc
 ) -> None:
     # Two workers per slot: one examines its answer while the other sends. The gate still
     # bounds what Jira sees at once, counted by Jira itself.
-    server = jira_emulator("dc-healthy", projects=30, latency_ms=30)
-    target = target_for(server.url, concurrency=3)
-    keys = [f"P{n:03d}" for n in range(1, 31)]
-    job = started(target, survey_tasks(keys))
+    server, target, job = surveying(jira_emulator, 30, latency_ms=30, concurrency=3)
+    keys = project_keys(30)
     server.log.clear()  # the chain went one request at a time
     job.wait()
     assert 2 <= server.log.max_in_flight <= 3
@@ -138,9 +146,7 @@ def test_its_threads_pass_the_lock_on_sooner_than_this_process_does(
 
 
 def test_this_process_takes_the_state_back_before_it_sends_anything(jira_emulator: Any) -> None:
-    server = jira_emulator("dc-healthy", projects=40, latency_ms=30)
-    target = target_for(server.url, concurrency=2)
-    job = started(target, survey_tasks([f"P{n:03d}" for n in range(1, 41)]))
+    server, target, job = surveying(jira_emulator, 40, latency_ms=30, concurrency=2)
     result = target.http.get("/rest/api/2/field")  # not planned: this process sends it itself
     assert result.status == 200
     assert target.remote is None and reaped(job._pid)
@@ -199,9 +205,7 @@ def test_a_fetch_process_that_dies_stops_the_run_from_sending(jira_emulator: Any
 def test_a_password_changed_mid_run_costs_one_failed_login_over_both_processes(
     jira_emulator: Any,
 ) -> None:
-    server = jira_emulator("dc-healthy", projects=60, latency_ms=20)
-    target = target_for(server.url, concurrency=4)
-    job = started(target, survey_tasks([f"P{n:03d}" for n in range(1, 61)]))
+    server, target, job = surveying(jira_emulator, 60, latency_ms=20, concurrency=4)
     wait_for_requests(server, 12)
     # The admin rotates the password and Jira drops the bot's sessions.
     server.config.world.users[BOT_USER].password = "rotated-by-the-admin"
