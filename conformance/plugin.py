@@ -239,6 +239,8 @@ class ConformanceRun(_Collection):
         if settings.credentials is not None:
             redactor.register(settings.credentials.secret)
         target = JiraTarget(settings, redactor, profile)
+        if settings.handoff is not None:
+            target.notices += filter(None, [settings.handoff.profile_notice(profile)])
         paths = files.report_paths(settings)
         if getattr(config.option, "dist", "no") != "no" or getattr(
             config.option, "numprocesses", None
@@ -379,7 +381,8 @@ class ConformanceRun(_Collection):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from conformance.report import json_result
+        from conformance import handoff
+        from conformance.report import files, json_result
 
         self._stop_prefetch()  # the session ended before the loop (a collection error, say)
         if not self.reports_wanted:
@@ -393,6 +396,14 @@ class ConformanceRun(_Collection):
                 if path is not None:
                     json_result.write(result, path, self.target.redactor)
             writers.add_junit_verdict(self.config, result)
+            # Before the HTML is rendered (pytest-html's session end comes after this one).
+            self.target.handoff = handoff.seal_after_run(
+                login=self.target.http.login_state,
+                result=self.target.redactor.scrub_obj(result),  # type: ignore[arg-type]
+                settings=self.target.settings,
+                profile=self.target.profile,
+                path=files.beside(self.paths, handoff.SUFFIX),
+            )
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
         session.exitstatus = int(verdict.exit_code)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from conformance.check import CheckRecord
     from conformance.engine.fetch_process import FetchProcess
     from conformance.engine.verdict import RunState
+    from conformance.handoff import Sealed
     from conformance.profile import Profile
 
 P = ParamSpec("P")
@@ -54,6 +55,8 @@ class JiraTarget:
         self.notices: list[str] = []
         # What happened to the run as a whole (set by the engine's Run): interrupted, deadline.
         self.run_state: RunState | None = None
+        # What the end of the run did about the hand-over for Visor support (--jira-seal-for).
+        self.handoff: Sealed | None = None
         # While a fetch process sends for this run, probes run there (engine/fetch_process.py).
         self.remote: FetchProcess | None = None
         # In a fetch process: told of each new evidence, which it sends to the run's process.

@@ -177,6 +177,7 @@ class Renderer:
             "fixes": found.fixes,
             "warnings": found.warnings,
             "since": compare.for_target(target),
+            "handoff": target.handoff,
             "matrix": matrix_view(target.records),
             "strict": target.settings.strict,
             "instance": instance_facts(target),
