@@ -10,6 +10,7 @@ encoding. Every bad input is exit 4 and one sentence, with not one request at th
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from pyrage import x25519
@@ -321,3 +323,14 @@ def test_the_identity_is_never_written_over(tmp_path: Path) -> None:
     assert again.returncode == 4 and again.stdout == ""
     assert "an identity is never written over another file" in again.stderr
     assert key.read_bytes() == before
+
+
+def test_the_scan_finds_a_planted_secret_in_any_file(tmp_path: Path) -> None:
+    """The search above can fail: the secret planted in a temporary file, base64-encoded inside
+    a longer blob, or URL-encoded in output, is found."""
+    assert leaks(PASSWORD, tmp_path) == {}
+    blob = base64.b64encode(b"visor-bot:" + PASSWORD.encode()).decode()
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "x.json").write_text(json.dumps({"auth": f"Basic {blob}"}))
+    assert list(leaks(PASSWORD, tmp_path)) == ["tmp/x.json"]
+    assert "output 0" in leaks(PASSWORD, tmp_path / "tmp", quote(PASSWORD, safe=""))

@@ -647,3 +647,20 @@ def test_the_identity_helper_does_not_leave_a_file_on_failure(
     with pytest.raises(SettingsError, match="cannot be written"):
         handoff.new_identity(str(tmp_path / "k"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_credentials_that_came_from_a_hand_over_are_not_sealed_again(
+    identity: tuple[Path, str], tmp_path: Path
+) -> None:
+    key, recipient = identity
+    opened = open_handoff(str(seal(tmp_path, recipient)), str(key))
+    settings = Settings(
+        url=opened.url,
+        credentials=opened.credentials,
+        seal_for=(recipient,),
+        handoff=opened.handoff,
+    )
+    again = tmp_path / "again" / f"x{handoff.SUFFIX}"
+    outcome = outcome_of(settings, again)
+    assert outcome is not None and not outcome.sealed
+    assert "came from a hand-over, so they are not sealed again" in outcome.headline()
