@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 SCHEMA_ID = "visor-jira-conformance/handoff/v1"
 SUFFIX = ".visor-handoff.age"
 IDENTITY_ENV = "VISOR_AGE_IDENTITY"
+# The source of the settings a hand-over gave besides the URL, whose source names the file.
+FROM_HANDOFF = "handoff"
 DEFAULT_MAX_AGE_DAYS = 30.0
 CLOCK_SKEW = timedelta(days=1)  # a hand-over "sealed" later than this from now is refused
 MAX_HANDOFF_BYTES = 64 * 1024 * 1024  # the run's JSON result is inside: large runs, large files
@@ -361,7 +363,7 @@ class Handoff:
 
     @property
     def source(self) -> str:
-        """Where a setting came from, for the report header."""
+        """Where the URL came from, for the report header (the other settings say "handoff")."""
         return (
             f"handoff {self.path}, sealed {self.sealed_at:%Y-%m-%d %H:%M} UTC by {self.sealed_by}"
         )
@@ -536,6 +538,6 @@ def _opened(
         secret=Secret(clean_secret(bot["secret"], origin)),
         scheme=scheme,
         secret_kind="token" if scheme == "bearer" else bot["secretKind"],
-        origin=handoff.source,
+        origin=FROM_HANDOFF,
     )
     return Opened(url=url, credentials=credentials, handoff=handoff)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conformance import handoff
 from conformance.handoff import (
     DEFAULT_MAX_AGE_DAYS,
     IDENTITY_ENV,
@@ -325,7 +326,7 @@ def build_settings(
     credentials: Credentials | None
     if opened is not None:  # as if given by hand: the variables of this machine do not count
         credentials = opened.credentials
-        sources.update(dict.fromkeys(("user", "auth"), opened.handoff.source))
+        sources.update(dict.fromkeys(("user", "auth"), handoff.FROM_HANDOFF))
     else:
         credentials = resolve_credentials(
             url=url,
@@ -356,7 +357,7 @@ def build_settings(
     profile = get("profile")
     if profile is None and opened is not None and opened.handoff.bundled_profile:
         profile = opened.handoff.bundled_profile  # the customer's run used it
-        sources["profile"] = opened.handoff.source
+        sources["profile"] = handoff.FROM_HANDOFF
     settings = Settings(
         url=url,
         credentials=credentials,

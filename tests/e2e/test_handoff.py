@@ -168,7 +168,7 @@ def test_sealed_by_the_customer_opened_by_support_the_same_ready(
     assert result["bot"] == customer_result["bot"]
     sources = result["run"]["settings_sources"]
     assert sources["url"].startswith(f"handoff {received.name}, sealed ")
-    assert sources["secret"] == sources["url"] and sources["identity"] == "env VISOR_AGE_IDENTITY"
+    assert sources["secret"] == "handoff" and sources["identity"] == "env VISOR_AGE_IDENTITY"
     assert len(server.log.entries) > 0 and server.log.failed_logins() == 0
     assert not list((support.cwd / "reports").glob(f"*{handoff.SUFFIX}"))  # not sealed again
 

@@ -232,8 +232,9 @@ def test_sealed_then_opened_gives_the_url_credentials_and_where_they_came_from(
     assert opened.handoff.customer_verdict == "ready"
     assert opened.handoff.bundled_profile == "visor-default"
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    assert opened.credentials.origin.startswith(f"handoff {path}, sealed {today} ")
-    assert " by " in opened.credentials.origin
+    assert opened.handoff.source.startswith(f"handoff {path}, sealed {today} ")
+    assert " by " in opened.handoff.source
+    assert opened.credentials.origin == "handoff"
 
 
 def test_a_token_without_a_user_is_sealed_as_a_bearer_token(
@@ -528,8 +529,9 @@ def test_support_settings_come_from_the_hand_over_and_say_so(
     assert settings.credentials.secret.reveal() == SECRET
     assert settings.profile == "visor-default"
     assert settings.handoff is not None
-    for name in ("url", "user", "secret", "auth", "profile"):
-        assert settings.sources[name] == settings.handoff.source, name
+    assert settings.sources["url"] == settings.handoff.source
+    for name in ("user", "secret", "auth", "profile"):
+        assert settings.sources[name] == "handoff", name
     described = "\n".join(describe_settings(settings))
     assert f"url = {URL} (from handoff {path}, sealed " in described
     assert "the customer's verdict: ready" in described
