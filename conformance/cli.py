@@ -27,10 +27,11 @@ from pathlib import Path
 import pytest
 
 from conformance import __version__, plugin
+from conformance.engine.result import RunResult
 from conformance.handoff import new_identity, short_fingerprint
 from conformance.options import OPTIONS, SEAL_FOR_HELP, Values, build_settings
 from conformance.profile import load_profile
-from conformance.report import terminal
+from conformance.report import terminal, writers
 from conformance.report.files import check_output_paths, validate_output
 from conformance.settings import (
     MISSING_CREDENTIALS,
@@ -39,7 +40,6 @@ from conformance.settings import (
     SettingsError,
     clean_secret,
 )
-from conformance.target import JiraTarget
 
 PROG = "visor-jira-check"
 USAGE_ERROR = 4
@@ -258,11 +258,11 @@ def ask_for_credentials(
 
 
 class _RunWatcher:
-    """Keeps hold of the run's target and report paths, and tells the plugin that this command
+    """Keeps hold of the run's result and report paths, and tells the plugin that this command
     prints the verdict itself."""
 
     def __init__(self) -> None:
-        self.target: JiraTarget | None = None
+        self.result: RunResult | None = None
         self.paths: dict[str, Path] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -270,7 +270,7 @@ class _RunWatcher:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.target = session.config.stash.get(plugin.TARGET_KEY, None)
+        self.result = session.config.stash.get(writers.RESULT_KEY, None)
         none: dict[str, Path] = {}
         found: dict[str, Path] = session.config.stash.get(plugin.PATHS_KEY, none)
         self.paths = dict(found)
@@ -320,8 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ini.write_text("[pytest]\n", encoding="utf-8")
         args = ["-c", str(ini), "--rootdir", str(plugin.CHECKS_DIR)]
         code = pytest.main([*args, *pytest_arguments(options, url, extra)], plugins=[watcher])
-    if watcher.target is not None:
-        print("\n".join(terminal.verdict_lines(watcher.target, watcher.paths)))
+    if watcher.result is not None:
+        print("\n".join(terminal.verdict_lines(watcher.result, watcher.paths)))
     return int(code)
 
 

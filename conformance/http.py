@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -266,16 +266,6 @@ _WATCHDOG = _Watchdog()
 _current = threading.local()
 
 
-def _fresh_watchdog() -> None:
-    """A forked child (engine/fetch_process.py) has no watchdog thread: it starts its own."""
-    global _WATCHDOG
-    _WATCHDOG = _Watchdog()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_fresh_watchdog)
-
-
 @contextmanager
 def _bounded(seconds: float) -> Iterator[_Guard]:
     """Sockets opened or reused in this thread inside the block are cut after ``seconds``."""
@@ -365,26 +355,6 @@ class _Adapter(requests.adapters.HTTPAdapter):
 
 
 @dataclass
-class HttpState:
-    """Everything the HTTP layer learned while a fetch process sent for it, handed back whole
-    (engine/fetch_process.py), so that this process goes on as if it had sent every request:
-    the login latch and session, the rate-limit mirror, the counters, the exchanges and the GETs
-    already answered (each is still sent once per run)."""
-
-    counters: Counters
-    exchanges: list[Exchange]
-    notes: list[str]
-    login_state: Literal["unknown", "proven", "rejected"]
-    rejection: Exchange | None
-    rate_limit: dict[str, str]
-    session_cookie: str | None
-    cookies_work: bool
-    stopped: bool
-    pacer: Pacer
-    answered: dict[tuple[str, bool], HttpResult]
-
-
-@dataclass
 class _Attempt:
     """How one request is sent: its timeout, its bound, and whether the deadline shortened it."""
 
@@ -418,8 +388,6 @@ class JiraHttp:
         self._stopped = False
         self._session_cookie: str | None = None
         self._cookies_work = True
-        # Called before anything is sent: a fetch process hands the state back first.
-        self.before_send: Callable[[], None] | None = None
         self.pacer = Pacer()
         self.counters.bucket = self.pacer.stats.bucket
         creds = settings.credentials
@@ -522,52 +490,6 @@ class JiraHttp:
     def stopped(self) -> bool:
         return self._stopped
 
-    # -- a fetch process sends for this one (engine/fetch_process.py) --------------------------
-
-    def fresh_connections(self) -> None:
-        """A forked fetch process opens its own connections; the sockets it inherited stay the
-        parent's (two processes on one keep-alive connection would garble both)."""
-        self.session = self._make_session()
-
-    def export_state(self) -> HttpState:
-        with self._lock:
-            answered = dict(self._cache)
-            for result in answered.values():
-                if result.response is not None:
-                    # What the request carried (its Authorization or Cookie header) and the
-                    # cookies Jira set stay in this process; nothing reads them later.
-                    result.response.request = None  # type: ignore[assignment]
-                    result.response.cookies = requests.cookies.RequestsCookieJar()
-            return HttpState(
-                counters=self.counters,
-                exchanges=list(self.exchanges),
-                notes=list(self.notes),
-                login_state=self.login_state,
-                rejection=self.rejection,
-                rate_limit=dict(self.rate_limit),
-                session_cookie=self._session_cookie,
-                cookies_work=self._cookies_work,
-                stopped=self._stopped,
-                pacer=self.pacer,
-                answered=answered,
-            )
-
-    def adopt_state(self, state: HttpState) -> None:
-        with self._lock:
-            self.counters = state.counters
-            self.exchanges = state.exchanges
-            self.notes[:] = state.notes
-            self.login_state = state.login_state
-            self.rejection = state.rejection
-            self.rate_limit = requests.structures.CaseInsensitiveDict(state.rate_limit)
-            if state.session_cookie is not None:
-                self.redactor.register(state.session_cookie)
-            self._session_cookie = state.session_cookie
-            self._cookies_work = state.cookies_work
-            self._stopped = self._stopped or state.stopped
-            self.pacer = state.pacer
-            self._cache.update(state.answered)
-
     def remaining_s(self) -> float:
         return self._deadline - time.monotonic()
 
@@ -632,8 +554,6 @@ class JiraHttp:
         timeout_s: float | None = None,
         cleanup: bool = False,
     ) -> HttpResult:
-        if self.before_send is not None:
-            self.before_send()
         creds = self.settings.credentials if credentialed else None
         exchange = Exchange(
             method=method,

@@ -173,7 +173,7 @@ def test_identity(jira: JiraTarget) -> None:
     }
     actual = bot or user.get("emailAddress") or user.get("accountId")
     if expected and expected.lower() not in known_as:
-        if jira.identity.get("deploymentType") == "Cloud" and not user.get("emailAddress"):
+        if api.deployment(jira)[1] == "Cloud" and not user.get("emailAddress"):
             note(f"Cloud hides this account's e-mail address: {expected} cannot be compared")
         else:
             fail(
@@ -221,6 +221,7 @@ def test_identity(jira: JiraTarget) -> None:
     "The bot account is not a Jira administrator",
     Step.BOT,
     after=["auth.authenticates"],
+    probes=[account.admin_rights],
 )
 def test_least_privilege(jira: JiraTarget) -> None:
     me = jira.probe(account.myself)

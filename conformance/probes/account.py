@@ -99,7 +99,6 @@ def myself(target: JiraTarget) -> Evidence:
         if wrong is not None:
             facts["schema"] = wrong
             return Evidence("account.myself", False, facts, exchanges, problem=Problem.SCHEMA)
-        _learn_identity(target, body)
         return Evidence("account.myself", True, facts, exchanges)
     if verdict.passed:
         facts["schema"] = ("(the answer)", f"is a JSON {api.json_type(body)}, not a user object")
@@ -123,17 +122,6 @@ def _group_names(body: dict[str, Any]) -> list[str]:
     if not isinstance(items, list):
         return []
     return [str(g["name"]) for g in items if isinstance(g, dict) and isinstance(g.get("name"), str)]
-
-
-def _learn_identity(target: JiraTarget, body: dict[str, Any]) -> None:
-    for key in ("name", "emailAddress", "accountId"):
-        if isinstance(body.get(key), str) and body[key]:
-            target.identity["botName"] = body[key]
-            break
-    if isinstance(body.get("displayName"), str):
-        target.identity["botDisplayName"] = body["displayName"]
-    if isinstance(body.get("accountId"), str):
-        target.identity["botAccountId"] = body["accountId"]
 
 
 def rejection(target: JiraTarget) -> Evidence:

@@ -70,8 +70,8 @@ def asked(
 ) -> Asked:
     """What the classifier needs to know about a request of this run."""
     creds = target.settings.credentials if credentialed else None
-    numbers = target.identity.get("versionNumbers")
-    kind = target.identity.get("deploymentType")
+    # Only what serverInfo already answered: this runs inside serverInfo's own probe too.
+    numbers, kind = instance_of(target.cached(server_info))
     return Asked(
         endpoint=endpoint,
         url=target.url,
@@ -82,7 +82,7 @@ def asked(
         user=creds.user if creds else None,
         # Data Center answers "Server" (and nothing here depends on Server vs Data Center).
         deployment="Cloud" if kind == "Cloud" else ("Server" if kind else None),
-        version=tuple(numbers) if isinstance(numbers, list) else None,
+        version=numbers,
         login_proven=login_proven and creds is not None,
     )
 
@@ -263,7 +263,6 @@ def server_info(target: JiraTarget) -> Evidence:
         return Evidence("api.server_info", False, facts, exchanges, problem=problem)
     body: dict[str, Any] = verdict.value
     facts["body"] = body
-    _learn_identity(target, body)
     wrong = schema_problem("serverInfo", body)
     if wrong is not None:
         facts["schema"] = wrong
@@ -281,17 +280,20 @@ def schema_problem_of_search(body: Any) -> tuple[str, str]:
     return "issues", f"is {json.dumps(issues)[:80]}, not a list"
 
 
-def _learn_identity(target: JiraTarget, body: dict[str, Any]) -> None:
-    """Keep what serverInfo says for the report header; only values of the right type."""
-    for key in ("baseUrl", "deploymentType", "version"):
-        if isinstance(body.get(key), str):
-            target.identity[key] = body[key]
-    build = body.get("buildNumber")
-    if isinstance(build, int) and not isinstance(build, bool):
-        target.identity["buildNumber"] = build
+def instance_of(evidence: Evidence | None) -> tuple[tuple[int, ...] | None, str | None]:
+    """(versionNumbers, deploymentType) as a serverInfo evidence states them, each None where
+    it does not (or there is no evidence yet)."""
+    body = evidence.fact("body") if evidence is not None else None
+    if not isinstance(body, dict):
+        return None, None
     version, _ = versions.learn(body)
-    if version is not None:
-        target.identity["versionNumbers"] = list(version.numbers)
+    kind = body.get("deploymentType")
+    return (version.numbers if version else None), (kind if isinstance(kind, str) else None)
+
+
+def deployment(target: JiraTarget) -> tuple[tuple[int, ...] | None, str | None]:
+    """(versionNumbers, deploymentType) of this Jira, asking serverInfo if nobody has yet."""
+    return instance_of(target.probe(server_info))
 
 
 def learned_version(target: JiraTarget) -> tuple[versions.JiraVersion | None, str]:

@@ -24,7 +24,7 @@ import jsonschema
 
 from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
 from conformance.http import HttpResult, RateLimitCounts
-from conformance.probes import network
+from conformance.probes import api, network
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
@@ -230,17 +230,9 @@ class IssueInspection:
 
 def deployment_type(target: JiraTarget) -> str | None:
     """ "Server" or "Cloud", as serverInfo told the run (asking it if nobody did yet)."""
-    known = target.identity.get("deploymentType")
+    _, known = api.deployment(target)
     if known:
-        return str(known)
-    try:
-        from conformance.probes import api  # another area's probe; it stores the identity
-
-        target.probe(api.server_info)
-        if target.identity.get("deploymentType"):
-            return str(target.identity["deploymentType"])
-    except (ImportError, AttributeError):
-        pass
+        return known
     anonymous = target.probe(network.server_info_anonymous)
     kind = anonymous.fact("deploymentType")
     return str(kind) if kind else None

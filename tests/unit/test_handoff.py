@@ -6,6 +6,7 @@ files go both ways between it and the suite. The secret never appears in a sente
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -20,13 +21,14 @@ import pytest
 from pyrage import x25519
 
 from conformance import handoff
+from conformance.engine.result import RunResult
 from conformance.handoff import Sealed, open_handoff, seal_after_run
 from conformance.options import Values, build_settings
 from conformance.profile import ProfileError, load_profile
 from conformance.report import html, terminal
 from conformance.secrets import Secret, encoded_forms
 from conformance.settings import Credentials, Settings, SettingsError, describe_settings
-from tests.unit.report_fixtures import PASSWORD, make_target
+from tests.unit.report_fixtures import PASSWORD, finished, make_target
 
 SECRET = "Hand-over+Canary/pw=93&x"
 URL = "https://jira.example.com"
@@ -596,18 +598,16 @@ def test_a_profile_names_its_recipients_and_a_bad_one_is_refused_with_its_line(
 # -- what the reports say ------------------------------------------------------------------------
 
 
-def _sealed_target(outcome: Sealed) -> Any:
-    target = make_target()
-    target.handoff = outcome
-    return target
+def _sealed_result(outcome: Sealed) -> RunResult:
+    return dataclasses.replace(finished(make_target()), handoff=outcome)
 
 
 def test_the_terminal_and_html_say_sealed_for_whom_and_what_to_do(tmp_path: Path) -> None:
     recipient = str(x25519.Identity.generate().to_public())
     path = tmp_path / f"jira-stamp{handoff.SUFFIX}"
-    target = _sealed_target(Sealed((recipient,), path=path))
-    block = "\n".join(terminal.closing_block(target, {}, 100))
-    page = html.render_summary(target)
+    result = _sealed_result(Sealed((recipient,), path=path))
+    block = "\n".join(terminal.closing_block(result, {}, 100))
+    page = html.render_summary(result)
     fingerprint = handoff.short_fingerprint(recipient)
     for text in (" ".join(block.split()), page):
         assert f"Sealed for Visor support (recipient {fingerprint})" in text
@@ -621,9 +621,9 @@ def test_the_terminal_and_html_say_why_nothing_was_sealed(tmp_path: Path) -> Non
     recipient = str(x25519.Identity.generate().to_public())
     reason = handoff.refusal("rejected", ACCEPTED, settings_for(recipient))
     assert reason is not None
-    target = _sealed_target(Sealed((recipient,), reason=reason))
-    block = "\n".join(terminal.closing_block(target, {}, 200))
-    page = html.render_summary(target)
+    result = _sealed_result(Sealed((recipient,), reason=reason))
+    block = "\n".join(terminal.closing_block(result, {}, 200))
+    page = html.render_summary(result)
     for text in (block, page.replace("&#39;", "'")):
         assert "Nothing was sealed for Visor support" in text
         assert "Jira refused the bot's login in this run" in text
