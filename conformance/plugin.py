@@ -12,6 +12,7 @@ print no verdict.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import gc
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
@@ -241,6 +242,8 @@ class ConformanceRun(_Collection):
         if settings.credentials is not None:
             redactor.register(settings.credentials.secret)
         target = JiraTarget(settings, redactor, profile)
+        if settings.handoff is not None:
+            target.notices += filter(None, [settings.handoff.profile_notice(profile)])
         paths = files.report_paths(settings)
         if getattr(config.option, "dist", "no") != "no" or getattr(
             config.option, "numprocesses", None
@@ -380,7 +383,8 @@ class ConformanceRun(_Collection):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from conformance.report import json_result
+        from conformance import handoff
+        from conformance.report import files, json_result
 
         self._stop_prefetch()  # the session ended before the loop (a collection error, say)
         if not self.reports_wanted:
@@ -395,6 +399,18 @@ class ConformanceRun(_Collection):
                 if path is not None:
                     json_result.write(data, path, result.redactor)
             writers.add_junit_verdict(self.config, result)
+            # The hand-over, sealed with the JSON result as written, before pytest-html renders
+            # the page (its session end comes after this one): the result then says what was done.
+            sealed = handoff.seal_after_run(
+                login=result.http.login,
+                result=result.redactor.scrub_obj(data),  # type: ignore[arg-type]
+                settings=result.settings,
+                profile=result.profile,
+                path=files.beside(self.paths, handoff.SUFFIX),
+            )
+            if sealed is not None:
+                result = self.result = dataclasses.replace(result, handoff=sealed)
+                self.config.stash[writers.RESULT_KEY] = result
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
         session.exitstatus = int(result.verdict.exit_code)

@@ -14,10 +14,13 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from conformance.secrets import Secret
+
+if TYPE_CHECKING:
+    from conformance.handoff import Handoff
 
 AuthScheme = Literal["basic", "bearer"]
 
@@ -75,6 +78,8 @@ class Settings:
     demo_scenario: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
     compare: Comparison | None = None
+    seal_for: tuple[str, ...] = ()  # age recipients to seal the credentials for (--jira-seal-for)
+    handoff: Handoff | None = None  # the hand-over the URL and credentials came from
 
     @property
     def host(self) -> str:
@@ -111,6 +116,10 @@ def describe_settings(settings: Settings) -> list[str]:
             else "none"
         ),
     }
+    if settings.seal_for:
+        values["seal-for"] = ", ".join(settings.seal_for)
+    if settings.handoff is not None:
+        values["handoff"] = settings.handoff.describe()
     return [
         f"{name} = {value} (from {settings.sources.get(name, 'default')})"
         for name, value in values.items()

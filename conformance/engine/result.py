@@ -25,6 +25,7 @@ from conformance.secrets import Redactor
 from conformance.settings import Settings
 
 if TYPE_CHECKING:
+    from conformance.handoff import Sealed
     from conformance.target import JiraTarget
 
 
@@ -77,6 +78,9 @@ class RunResult:
     proxy: str = "direct"
     notes: tuple[str, ...] = ()  # what the run says about itself (e.g. why -n was ignored)
     deadline_finding: Finding | None = None  # RUN_DEADLINE, when the deadline stopped a row
+    # What the run's end did about the hand-over for Visor support (--jira-seal-for): set once,
+    # after the JSON result it seals is written (handoff.seal_after_run); None when none was asked.
+    handoff: Sealed | None = None
 
     @property
     def counts(self) -> dict[str, int]:

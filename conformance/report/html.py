@@ -180,6 +180,7 @@ class Renderer:
             "fixes": found.fixes,
             "warnings": found.warnings,
             "since": compare.for_result(result),
+            "handoff": result.handoff,
             "matrix": matrix_view(result.rows),
             "strict": result.settings.strict,
             "instance": instance,

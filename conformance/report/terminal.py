@@ -121,6 +121,18 @@ def _compare_lines(result: RunResult, width: int) -> list[str]:
     return lines
 
 
+def _handoff_lines(result: RunResult, width: int) -> list[str]:
+    """Sealed for whom, where, and what to do with the file; or why nothing was sealed."""
+    sealed = result.handoff
+    if sealed is None:
+        return []
+    lines = ["", *wrap(terminal_safe(sealed.headline()), width)]
+    if sealed.path is not None:
+        lines += wrap(terminal_safe(str(sealed.path)), width, "  ")
+        lines += wrap(terminal_safe(sealed.advice()), width, "  ")
+    return lines
+
+
 def closing_block(result: RunResult, paths: dict[str, Path], width: int) -> list[str]:
     """The closing block both commands print: verdict, fixes, warnings, counts, reports."""
     width = max(MIN_WIDTH, width)
@@ -156,6 +168,7 @@ def closing_block(result: RunResult, paths: dict[str, Path], width: int) -> list
         lines += ["", "Reports (attach the HTML report to your Visor ticket):"]
         for label, path in existing:
             lines += wrap(terminal_safe(f"{label}  {path}"), width, "  ", "         ")
+    lines += _handoff_lines(result, width)
     lines.append(rule)
     return [terminal_safe(result.redactor.scrub(line)) for line in lines]
 
