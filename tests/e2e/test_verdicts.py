@@ -18,11 +18,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from tests.e2e.accounts import BOT
-from tests.e2e.conftest import JIRA_ENV, RESULT_SCHEMA, RunSuite
+from tests.e2e.conftest import RunSuite
+from tests.runs import JIRA_ENV, validated
 
 POLL_S = 0.05
 
@@ -63,8 +63,7 @@ def artefacts(tmp_path: Path) -> tuple[dict[str, Any], str, ET.Element]:
     (json_path,) = report_dir.glob("*.json")
     (html_path,) = report_dir.glob("*.html")
     (xml_path,) = report_dir.glob("*.xml")
-    result = json.loads(json_path.read_text("utf-8"))
-    jsonschema.validate(result, RESULT_SCHEMA)
+    result = validated(json.loads(json_path.read_text("utf-8")))
     return result, html_path.read_text("utf-8"), ET.parse(xml_path).getroot()
 
 
