@@ -79,7 +79,7 @@ class JsonRun:
 class EngineRun(JsonRun):
     """A run of the engine in this process: its JSON result and its one ``RunResult``."""
 
-    run: RunResult | None = None
+    run: RunResult = field(kw_only=True)
 
 
 def validated(result: dict[str, Any]) -> dict[str, Any]:
