@@ -19,12 +19,15 @@ from typing import Any
 
 import jsonschema
 
+from conformance.check import Outcome
 from conformance.emulator.demo import demo_setup
 from conformance.engine.result import RunResult
 from conformance.engine.run import run_all
 from conformance.options import OPTIONS, Values, build_settings
 from conformance.profile import load_profile
 from conformance.report import json_result
+from conformance.report.terminal import closing_block, verdict_line
+from conformance.report.terminal_text import failure_text, skip_reason
 from conformance.secrets import Redactor
 from conformance.settings import Settings
 from conformance.target import JiraTarget
@@ -37,7 +40,7 @@ RESULT_SCHEMA: dict[str, Any] = json.loads(
 )
 # Built once: jsonschema.validate() checks the schema itself first, every call (about a second).
 RESULT_VALIDATOR = jsonschema.validators.validator_for(RESULT_SCHEMA)(RESULT_SCHEMA)
-Option = str | bool | Path | tuple[str, ...]
+Option = str | bool | Path | tuple[str, ...] | None  # None: not given
 
 
 @dataclass
@@ -81,6 +84,20 @@ class EngineRun(JsonRun):
 
     run: RunResult = field(kw_only=True)
 
+    @property
+    def terminal(self) -> str:
+        """What the run's own writers put on the terminal, from the same result, pytest's own
+        lines aside: each failing row's findings, each skipped row's reason, the closing block
+        and the last line (whose wording tests/e2e shows on a real terminal)."""
+        lines = [
+            failure_text(row) if row.outcome in (Outcome.FAIL, Outcome.ERROR) else skip_reason(row)
+            for row in self.run.rows
+            if row.outcome not in (Outcome.PASS, Outcome.WARN)
+        ]
+        lines += closing_block(self.run, {}, 100)
+        lines.append(verdict_line(self.run, {}))
+        return "\n".join(lines)
+
 
 def validated(result: dict[str, Any]) -> dict[str, Any]:
     """Every result a self-test reads must honour the published schema."""
@@ -113,6 +130,7 @@ def settings_for(
             f"--jira-{name.replace('_', '-')}",
         )
         for name, value in options.items()
+        if value is not None
     }
     if url is not None and demo is None:
         values["url"] = (url, "--jira-url")
