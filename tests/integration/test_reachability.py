@@ -35,6 +35,7 @@ def test_unresolvable_host_is_net_dns_and_blocks_the_rest() -> None:
         assert run.outcome(check) == "blocked"
         assert run.row(check)["blocked_by"] == "reachability.dns"
     assert run.result["verdict"] == "not-ready"
+    assert "NOT READY" in run.terminal.splitlines()[-1]
 
 
 def test_closed_port_is_net_refused() -> None:
