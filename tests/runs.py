@@ -21,6 +21,7 @@ import jsonschema
 
 from conformance.check import Outcome
 from conformance.emulator.demo import demo_setup
+from conformance.engine.plan import discover_checks
 from conformance.engine.result import RunResult
 from conformance.engine.run import run_all
 from conformance.options import OPTIONS, Values, build_settings
@@ -40,6 +41,11 @@ RESULT_SCHEMA: dict[str, Any] = json.loads(
 )
 # Built once: jsonschema.validate() checks the schema itself first, every call (about a second).
 RESULT_VALIDATOR = jsonschema.validators.validator_for(RESULT_SCHEMA)(RESULT_SCHEMA)
+# Every check module, and the probes they import, loaded now, while the tests are collected: a
+# test using pytester forgets the modules it imported when it ends, and a later run would judge
+# with a second import of them (``isinstance`` fails between a probe's facts and a check's type).
+discover_checks()
+
 Option = str | bool | Path | tuple[str, ...] | None  # None: not given
 
 
