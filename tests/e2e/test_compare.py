@@ -1,4 +1,8 @@
-"""--jira-compare: support's daily loop, fix something and run again, in all three outputs."""
+"""--jira-compare: support's daily loop, fix something and run again, in all three outputs.
+
+The earlier run is the whole run in-process (its JSON result is only the input here); the run
+that compares is the suite, for the terminal and the HTML page. Comparing with another Jira's
+result is a usage error: tests/integration/test_compare.py."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import RunSuite
+from tests.runs import run_checks
 
 
 def test_a_second_run_says_what_was_fixed_since_the_first(
@@ -14,7 +19,7 @@ def test_a_second_run_says_what_was_fixed_since_the_first(
 ) -> None:
     server = jira_emulator("mixed-permissions")
     # The first run needs write access (two-way): OPS lacks a write grant, MKT a field.
-    first = run_suite(server.url, "--jira-profile", "visor-two-way")
+    first = run_checks(server.url, profile="visor-two-way")
     assert first.ret == 1
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps(first.result), encoding="utf-8")
@@ -28,18 +33,3 @@ def test_a_second_run_says_what_was_fixed_since_the_first(
     assert since["new"] == [] and since["still_failing"] == []
     assert "Since the last run" in second.stdout
     assert "Since the last run" in second.artefact(".html").read_text("utf-8")
-
-
-def test_comparing_with_a_run_of_another_jira_is_a_usage_error(
-    jira_emulator: Any, run_suite: RunSuite, tmp_path: Path
-) -> None:
-    one, other = jira_emulator("dc-healthy"), jira_emulator("dc-healthy")
-    first = run_suite(one.url)
-    earlier = tmp_path / "earlier.json"
-    earlier.write_text(json.dumps(first.result), encoding="utf-8")
-    other.log.clear()
-    second = run_suite(other.url, "--jira-compare", str(earlier))
-    assert second.ret == 4
-    said = second.stdout + second.stderr
-    assert one.url in said and other.url in said
-    assert other.log.entries == []  # nothing sent
