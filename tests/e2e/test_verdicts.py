@@ -187,15 +187,3 @@ def test_markers_select_an_area_and_an_empty_selection_says_so(
     said = nothing.stdout + nothing.stderr
     assert re.search(r"matches none of the \d+ checks", said) and "-m: reachability" in said
     assert not nothing.result
-
-
-def test_dash_n_is_ignored_with_one_line_saying_why(
-    jira_emulator: Any, run_suite: RunSuite
-) -> None:
-    server = jira_emulator("dc-healthy")
-    run = run_suite(server.url, "-n", "2")
-    assert "-n was ignored: a conformance run is one process, so that the bot logs in once" in (
-        run.stdout
-    )
-    assert run.ret == 0 and server.log.failed_logins() == 0
-    assert "bringing up nodes" not in run.stdout and "workers [" not in run.stdout  # no xdist
