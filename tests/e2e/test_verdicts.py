@@ -129,22 +129,6 @@ def test_a_complete_run_is_ready_with_exit_0_and_says_so_in_junit(
     assert junit_properties(root)["visor.verdict"] == "ready"
 
 
-def test_the_deadline_is_one_run_deadline_finding_and_no_network_finding(
-    jira_emulator: Any, run_suite: RunSuite
-) -> None:
-    server = jira_emulator("dc-healthy", projects=40, latency_ms=300)
-    run = run_suite(server.url, "--jira-deadline", "2", "--jira-concurrency", "4")
-    assert run.ret == 2, run.stdout
-    assert run.result["verdict"] == "incomplete"
-    assert run.result["incomplete"]["reasons"] == ["deadline"]
-    assert run.result["incomplete"]["finding"]["code"] == "RUN_DEADLINE"
-    assert "--jira-deadline" in run.result["incomplete"]["finding"]["remediation"]
-    codes = run.codes()
-    assert "NET_TIMEOUT" not in codes and "RUN_DEADLINE" not in codes, codes
-    incomplete = [row for row in run.result["results"] if row["outcome"] == "incomplete"]
-    assert incomplete and all(not row["findings"] for row in incomplete)
-
-
 @pytest.mark.parametrize(
     "args",
     [
