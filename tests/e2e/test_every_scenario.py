@@ -2,9 +2,10 @@
 judged the same as the whole run in-process (``tests.runs.run_checks``) on which the rows and
 findings of every other self-test rely.
 
-The suite's process adds what the engine cannot show: pytest names each row's test by its check
-and project and gives it the row's outcome, the exit code and the terminal's last line say the
-verdict of the JSON result, and the demo takes its accounts, profile and size from the scenario.
+The suite's process adds what the engine cannot show: pytest walks the rows in the engine's order
+(project by project), names each row's test by its check and project and gives it the row's
+outcome, the exit code and the terminal's last line say the verdict of the JSON result, and the
+demo takes its accounts, profile and size from the scenario.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def test_the_suite_judges_every_scenario_as_the_engine_does(
     engine = run_checks(server.url, demo=scenario)
 
     assert judged(run.result) == judged(engine.result)
+    assert [*judged(run.result)] == [*judged(engine.result)]  # the rows in the same order
     assert run.result["verdict"] == engine.result["verdict"]
     assert run.ret == run.result["exit_code"] == engine.ret
     assert run.result["http"]["failed_logins"] <= 1
