@@ -163,11 +163,15 @@ def target_for(
 ) -> JiraTarget:
     """The run's target as the plugin builds it from those settings (close it when done)."""
     settings = settings_for(url, env=env, demo=demo, **options)
+    return target_of(settings, demo_setup(demo).profile if demo is not None else None)
+
+
+def target_of(settings: Settings, demo_profile: str | None = None) -> JiraTarget:
+    """The target the plugin builds for ``settings``: their secret scrubbed, their profile."""
     redactor = Redactor()
     if settings.credentials is not None:
         redactor.register(settings.credentials.secret)
-    profile = settings.profile or (demo_setup(demo).profile if demo is not None else None)
-    return JiraTarget(settings, redactor, load_profile(profile))
+    return JiraTarget(settings, redactor, load_profile(settings.profile or demo_profile))
 
 
 def run_checks(

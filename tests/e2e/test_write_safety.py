@@ -27,7 +27,9 @@ from conformance.probes.write import LABEL, WriteRoundTrip, registry
 from tests.bending_proxy import BendingProxy, Passed, bending_proxy, json_answer
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
-from tests.e2e.test_write_roundtrip import ISSUE_KEY, target_at, target_for, write_suite
+from tests.e2e.test_write_roundtrip import write_suite
+from tests.integration.test_write_roundtrip import ISSUE_KEY, target_at, target_for
+from tests.signals import default_signals
 
 Emulator = Callable[..., EmulatorServer]
 CREATE = ("POST", "/rest/api/2/issue")
@@ -341,7 +343,13 @@ def test_a_stop_signal_during_the_round_trip_still_deletes(
     result = tmp_path / "result.json"
     argv, env = write_suite(proxy.url, tmp_path)
     proc = subprocess.Popen(
-        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        argv,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=default_signals,  # SIGHUP reaches it even when this test runs under nohup
     )
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)

@@ -1,33 +1,35 @@
 """The write round trip never loses data: proven with the emulator's request log and world.
 
 The fault matrix drives the round trip's state machine in-process (real HTTP on real sockets,
-a fresh emulator per case) because 24 suite subprocesses would cost a minute; the report rows,
-the read-only default and a real Ctrl-C are proven through the suite itself.
+a fresh emulator per case); the rows of the read-only default and of a write run are the whole
+run in-process (``tests.runs.run_checks``). A real Ctrl-C to the suite's process is
+tests/e2e/test_write_roundtrip.py.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from conformance.emulator import EmulatorServer, Fault, LoggedRequest
-from conformance.probes.write import LABEL, WriteRoundTrip, deferred_interrupts, registry
-from conformance.profile import load_profile
-from conformance.secrets import Redactor, Secret
-from conformance.settings import Credentials, Settings
+from conformance.evidence import Evidence
+from conformance.probes.write import (
+    LABEL,
+    RoundtripFacts,
+    WriteRoundTrip,
+    deferred_interrupts,
+    registry,
+)
 from conformance.target import JiraTarget
 from tests.e2e.accounts import BOT
-from tests.e2e.conftest import RunSuite
+from tests.runs import run_checks, settings_for, target_of
 
 Emulator = Callable[..., EmulatorServer]
 ISSUE_KEY = re.compile(r"/rest/api/2/issue/([A-Z][A-Z0-9_]*-\d+)")
@@ -41,7 +43,7 @@ STEP_FAULTS = {
 }
 
 
-FAILURES = {
+FAILURES: dict[str, dict[str, Any]] = {
     "400": {"status": 400},
     "403": {"status": 403},
     "500": {"status": 500},
@@ -55,14 +57,15 @@ def target_for(server: EmulatorServer, project: str = "VIS") -> JiraTarget:
 
 
 def target_at(url: str, project: str = "VIS", **settings_: Any) -> JiraTarget:
-    """The same, aimed at ``url`` (e.g. a proxy in front of the emulator), with settings."""
-    credentials = Credentials(
-        BOT["JIRA_USER"], Secret(BOT["JIRA_PASSWORD"]), "basic", "password", "test"
-    )
-    settings = Settings(url=url, credentials=credentials, write_project=project, **settings_)
-    redactor = Redactor()
-    redactor.register(credentials.secret)
-    return JiraTarget(settings, redactor, load_profile("visor-two-way"))
+    """The same, aimed at ``url`` (e.g. a proxy in front of the emulator), with ``Settings``
+    fields (``deadline_s=3.0``) beyond what the command line resolves."""
+    settings = settings_for(url, write_project=project, profile="visor-two-way")
+    return target_of(dataclasses.replace(settings, **settings_))
+
+
+def facts_of(evidence: Evidence) -> RoundtripFacts:
+    """The round trip's facts, typed as the probe states them."""
+    return cast("RoundtripFacts", evidence.facts)
 
 
 def issue_keys(entries: list[LoggedRequest]) -> set[str]:
@@ -89,7 +92,7 @@ def test_a_failing_step_leaves_no_issue_unless_delete_failed(
         evidence = WriteRoundTrip(target, "VIS").run()
     finally:
         target.close()
-    facts = evidence.facts
+    facts = facts_of(evidence)
     left = server.world.issues_with_label(LABEL)
     assert not evidence.ok
     assert_only_own_issue(server, facts["key"])
@@ -102,7 +105,7 @@ def test_a_failing_step_leaves_no_issue_unless_delete_failed(
         assert [p.key for p in registry(target).pending()] == [facts["key"]]  # safety net
     else:
         assert left == [], f"{step} failing with {failure} left {left} behind"
-        assert facts["failure"]["step"] == step
+        assert facts["failure"] is not None and facts["failure"]["step"] == step
         assert facts["cleanup"]["ok"] is True
         if step != "create":
             # In order of arrival: a dropped request may be logged after the DELETE it caused.
@@ -110,6 +113,7 @@ def test_a_failing_step_leaves_no_issue_unless_delete_failed(
         assert registry(target).pending() == []
 
 
+@pytest.mark.usefixtures("sigint_raises")
 @pytest.mark.parametrize("step", ["read", "comment", "transition"])
 def test_ctrl_c_in_the_middle_still_deletes(jira_emulator: Emulator, step: str) -> None:
     """A real SIGINT, delivered while the round trip is between steps, raises KeyboardInterrupt
@@ -130,9 +134,10 @@ def test_ctrl_c_in_the_middle_still_deletes(jira_emulator: Emulator, step: str) 
     assert machine.created is not None
     assert server.world.issues_with_label(LABEL) == []
     assert server.log.mutating()[-1].method == "DELETE"
-    assert machine.evidence().facts["cleanup"]["ok"] is True
+    assert facts_of(machine.evidence())["cleanup"]["ok"] is True
 
 
+@pytest.mark.usefixtures("sigint_raises")
 def test_a_second_ctrl_c_waits_for_the_delete() -> None:
     finished = False
     with pytest.raises(KeyboardInterrupt), deferred_interrupts():
@@ -143,10 +148,10 @@ def test_a_second_ctrl_c_waits_for_the_delete() -> None:
 
 
 def test_default_run_sends_no_mutating_request(
-    jira_emulator: Emulator, run_suite: RunSuite
+    jira_emulator: Emulator,
 ) -> None:
     server = jira_emulator("dc-healthy")
-    run = run_suite(server.url, env=BOT)
+    run = run_checks(server.url, env=BOT)
     assert server.log.mutating() == []
     assert run.result["http"]["mutating_requests"] == 0
     row = run.row("write.roundtrip")
@@ -156,10 +161,10 @@ def test_default_run_sends_no_mutating_request(
 
 
 def test_write_run_touches_only_its_own_issue_and_reports_each_step(
-    jira_emulator: Emulator, run_suite: RunSuite
+    jira_emulator: Emulator,
 ) -> None:
     server = jira_emulator("dc-healthy")
-    run = run_suite(server.url, "--jira-write-project", "VIS", env=BOT)
+    run = run_checks(server.url, write_project="VIS", env=BOT)
     row = run.row("write.roundtrip", "VIS")
     assert row["outcome"] == "pass", row
     created = [e for e in server.log.mutating() if e.method == "POST" and e.path.endswith("/issue")]
@@ -175,10 +180,10 @@ def test_write_run_touches_only_its_own_issue_and_reports_each_step(
 
 
 def test_failed_delete_is_named_with_key_and_link(
-    jira_emulator: Emulator, run_suite: RunSuite
+    jira_emulator: Emulator,
 ) -> None:
     server = jira_emulator("dc-healthy", faults=[Fault("DELETE", r"/issue/VIS-\d+$", status=403)])
-    run = run_suite(server.url, "--jira-write-project", "VIS", env=BOT)
+    run = run_checks(server.url, write_project="VIS", env=BOT)
     key = server.world.created_keys[0]
     assert server.world.issues_with_label(LABEL) == [key]
     row = run.row("write.roundtrip", "VIS")
@@ -193,11 +198,11 @@ def test_failed_delete_is_named_with_key_and_link(
     assert len(deletes) == 2
 
 
-def test_failed_create_quotes_jira(jira_emulator: Emulator, run_suite: RunSuite) -> None:
+def test_failed_create_quotes_jira(jira_emulator: Emulator) -> None:
     server = jira_emulator(
         "dc-healthy", faults=[Fault("POST", r"/rest/api/2/issue$", status=400, times=1)]
     )
-    run = run_suite(server.url, "--jira-write-project", "VIS", env=BOT)
+    run = run_checks(server.url, write_project="VIS", env=BOT)
     row = run.row("write.roundtrip", "VIS")
     assert row["outcome"] == "fail", row
     (create,) = [f for f in row["findings"] if f["code"] == "WRITE_CREATE_FAILED"]
@@ -207,12 +212,12 @@ def test_failed_create_quotes_jira(jira_emulator: Emulator, run_suite: RunSuite)
 
 
 def test_a_required_field_blocks_the_round_trip(
-    jira_emulator: Emulator, run_suite: RunSuite
+    jira_emulator: Emulator,
 ) -> None:
     """Issue 12: one cause, one row. The required custom field is reported once, by the check
     that predicts it (PERM_REQUIRED_FIELD); the round trip is blocked by it and sends nothing."""
     server = jira_emulator("mixed-permissions")
-    run = run_suite(server.url, "--jira-write-project", "MKT", env=BOT)
+    run = run_checks(server.url, write_project="MKT", env=BOT)
     assert "PERM_REQUIRED_FIELD" in run.codes("permissions.create_fields", "MKT")
     row = run.row("write.roundtrip", "MKT")
     assert row["outcome"] == "blocked", row
@@ -221,47 +226,3 @@ def test_a_required_field_blocks_the_round_trip(
     assert server.log.mutating() == []
     assert server.world.created_keys == []
     assert server.log.failed_logins() == 0
-
-
-def write_suite(url: str, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment of a real suite subprocess running only the round trip
-    in VIS (its JSON result at tmp_path/result.json), for tests that signal it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_")}
-    env.update(BOT, NETRC=str(tmp_path / "none"))
-    argv = [sys.executable, "-m", "pytest", "--jira-url", url, "--jira-write-project", "VIS"]
-    argv += [
-        "-k",
-        "roundtrip",
-        "-p",
-        "no:cacheprovider",
-        "--jira-json",
-        str(tmp_path / "result.json"),
-    ]
-    argv += ["--jira-report-dir", str(tmp_path / "reports")]
-    return argv, env
-
-
-def test_ctrl_c_to_the_suite_still_deletes(jira_emulator: Emulator, tmp_path: Path) -> None:
-    """A real Ctrl-C (SIGINT) to a running suite, after its issue was created."""
-    server = jira_emulator("dc-healthy", latency_ms=400)
-    result = tmp_path / "result.json"
-    argv, env = write_suite(server.url, tmp_path)
-    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not server.world.created_keys and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.world.created_keys, "the suite never created its issue"
-        time.sleep(0.1)  # the next step is in flight
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 2, out  # pytest's "interrupted"
-    key = server.world.created_keys[0]
-    assert server.world.deleted_keys == [key]
-    assert server.world.issues_with_label(LABEL) == []
-    row = next(r for r in json.loads(result.read_text())["results"] if r["id"] == "write.roundtrip")
-    assert row["outcome"] == "incomplete"  # interrupted: not run to completion, not an error
-    assert any(n.startswith("interrupted (SIGINT)") and key in n for n in row["notes"]), row
