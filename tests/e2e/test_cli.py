@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.accounts import BOT
+from tests.signals import default_signals
 
 COMMAND = str(Path(sys.executable).with_name("visor-jira-check"))
 TYPED_PASSWORD = "typed-Secret-pw-93"
@@ -63,6 +64,7 @@ def type_at_prompts(
     """Run the command on a pty; once each prompt text appears, send its raw bytes (b"\\x03"...)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the command, with the pty as its controlling terminal
+        default_signals()  # Ctrl-C at the prompt works even when this test runs in the background
         os.chdir(cwd)
         os.execve(COMMAND, [COMMAND, *args], env)
     seen = b""

@@ -23,6 +23,7 @@ import pytest
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
 from tests.runs import JIRA_ENV, validated
+from tests.signals import default_signals
 
 POLL_S = 0.05
 
@@ -48,6 +49,7 @@ def suite_process(url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_signals,  # the signals reach it even when this test runs in the background
     )
 
 
