@@ -255,6 +255,9 @@ class ConformanceRun(_Collection):
                 "-n was ignored: a conformance run is one process, so that the bot logs in once"
             )
         run = cls(config, target, paths, emulator)
+        # From here on: collection already sends (the projects, and the prefetch of a full run),
+        # and a SIGTERM or SIGHUP then must end the run as Ctrl-C does, not kill it unreported.
+        run.signals.trap()
         _no_collection_at_exit()
         config.stash[TARGET_KEY] = target
         config.stash[PATHS_KEY] = paths
@@ -329,7 +332,6 @@ class ConformanceRun(_Collection):
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         """Start fetching the selected rows' evidence (concurrently, in the background), then let
         pytest judge each item as its evidence arrives."""
-        self.signals.trap()
         if self.prefetch is None:
             self._start_prefetch(self._items.values())  # only what the selection kept
         try:

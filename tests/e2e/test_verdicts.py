@@ -13,8 +13,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +55,33 @@ def suite_process(url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]
     )
 
 
-def wait_for_requests(server: Any, count: int, process: subprocess.Popen[str]) -> None:
-    """Until the emulator has seen ``count`` requests: an order of events, not a clock."""
-    while len(server.log.entries) < count:
-        assert process.poll() is None, "the run ended before the signal could be sent"
-        time.sleep(POLL_S)
+class Watched:
+    """A suite process whose output is read as it comes, so a test can wait for an event."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        self.lines.extend(self.process.stdout or [])
+
+    def collected(self) -> bool:
+        """pytest has finished collecting (it says 'collected N items')."""
+        return any(line.startswith("collected ") for line in self.lines)
+
+    def wait_until(self, event: Callable[[], bool]) -> None:
+        """Until ``event`` holds: an order of events, not a clock."""
+        while not event():
+            assert self.process.poll() is None, "the run ended before the signal could be sent"
+            time.sleep(POLL_S)
+
+    def output(self) -> str:
+        """Everything the process printed, once it has ended (at most 120 s from now)."""
+        self.process.wait(timeout=120)
+        self.reader.join(timeout=10)
+        return "".join(self.lines)
 
 
 def artefacts(tmp_path: Path) -> tuple[dict[str, Any], str, ET.Element]:
@@ -73,15 +97,32 @@ def junit_properties(root: ET.Element) -> dict[str, str]:
     return {p.get("name", ""): p.get("value", "") for p in root.iter("property") if p.get("name")}
 
 
-@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize(
+    ("signal_name", "moment"),
+    [
+        ("SIGINT", "judging"),
+        ("SIGTERM", "judging"),
+        ("SIGHUP", "judging"),
+        ("SIGTERM", "collecting"),
+    ],
+)
 def test_a_signal_mid_run_is_incomplete_everywhere(
-    jira_emulator: Any, tmp_path: Path, signal_name: str
+    jira_emulator: Any, tmp_path: Path, signal_name: str, moment: str
 ) -> None:
-    server = jira_emulator("dc-healthy", projects=30, latency_ms=50)
-    process = suite_process(server.url, tmp_path)
-    wait_for_requests(server, 12, process)  # past the chain, in the middle of the projects
+    # Collecting, the run already sends (it finds the projects); at 300 ms an answer, the signal
+    # comes while it waits for the first one. Judging: collected, and in the middle of the projects.
+    server = jira_emulator(
+        "dc-healthy", projects=30, latency_ms=300 if moment == "collecting" else 50
+    )
+    watched = Watched(suite_process(server.url, tmp_path))
+    process = watched.process
+    if moment == "collecting":
+        watched.wait_until(lambda: len(server.log.entries) >= 1)
+        assert not watched.collected()
+    else:
+        watched.wait_until(lambda: watched.collected() and len(server.log.entries) >= 12)
     process.send_signal(getattr(signal, signal_name))
-    out, _ = process.communicate(timeout=120)
+    out = watched.output()
     assert process.returncode == 2, out
     assert "Traceback (most recent call last)" not in out
     result, html, junit = artefacts(tmp_path)
