@@ -1,10 +1,18 @@
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests import signals
+from tests.runs import AS_USERS_RUN
 
 pytest_plugins = ["pytester", "conformance.emulator.pytest_plugin", "fixtures.pytest_container"]
+
+# Every child process a test starts runs pytest as users do (tests.runs.AS_USERS_RUN); pytester
+# clears this variable for its own children, so run_suite passes the options itself.
+os.environ["PYTEST_ADDOPTS"] = " ".join(
+    filter(None, [os.environ.get("PYTEST_ADDOPTS"), *AS_USERS_RUN])
+)
 
 
 @pytest.fixture

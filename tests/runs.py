@@ -41,6 +41,11 @@ RESULT_SCHEMA: dict[str, Any] = json.loads(
 )
 # Built once: jsonschema.validate() checks the schema itself first, every call (about a second).
 RESULT_VALIDATOR = jsonschema.validators.validator_for(RESULT_SCHEMA)(RESULT_SCHEMA)
+# The suite's child processes (tests/e2e) run pytest as its users do: without the hypothesis
+# plugin, which only the self-tests install (the [test] extra) and which costs each child about a
+# second of CPU to load, half of a whole run against the emulator.
+AS_USERS_RUN = ("-p", "no:hypothesispytest")
+
 # Every check module, and the probes they import, loaded now, while the tests are collected: a
 # test using pytester forgets the modules it imported when it ends, and a later run would judge
 # with a second import of them (``isinstance`` fails between a probe's facts and a check's type).
