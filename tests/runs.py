@@ -24,6 +24,7 @@ from conformance.emulator.demo import demo_setup
 from conformance.engine.plan import discover_checks
 from conformance.engine.result import RunResult
 from conformance.engine.run import run_all
+from conformance.handoff import IDENTITY_ENV
 from conformance.options import OPTIONS, Values, build_settings
 from conformance.profile import load_profile
 from conformance.report import json_result
@@ -34,8 +35,9 @@ from conformance.settings import Settings
 from conformance.target import JiraTarget
 from tests.e2e.accounts import BOT
 
-# The variables that would point a run at a developer's own Jira, or give it their secret.
-JIRA_ENV = ("JIRA_URL", "JIRA_USER", "JIRA_PASSWORD", "JIRA_TOKEN", "NETRC")
+# The variables that would point a run at a developer's own Jira, or give it their secret (or
+# support's identity, which opens hand-overs).
+JIRA_ENV = ("JIRA_URL", "JIRA_USER", "JIRA_PASSWORD", "JIRA_TOKEN", "NETRC", IDENTITY_ENV)
 RESULT_SCHEMA: dict[str, Any] = json.loads(
     resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
 )
