@@ -5,6 +5,7 @@ import pytest
 
 from tests import signals
 from tests.runs import AS_USERS_RUN
+from tests.servers import Counter, serve
 
 pytest_plugins = ["pytester", "conformance.emulator.pytest_plugin", "fixtures.pytest_container"]
 
@@ -21,3 +22,11 @@ def sigint_raises() -> Iterator[None]:
     self-tests run in the background, where SIGINT is ignored (tests/signals.py)."""
     with signals.sigint_raises():
         yield
+
+
+@pytest.fixture
+def counted() -> Iterator[tuple[str, Counter]]:
+    """A local server that counts what it gets: its URL, and its :class:`Counter`."""
+    counter = Counter()
+    with serve(counter) as url:
+        yield url, counter
