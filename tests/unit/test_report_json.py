@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from conformance.check import Outcome
 from conformance.engine.result import Identity
 from conformance.engine.verdict import RunState
 from conformance.report import files, html, json_result
+from tests.runs import validated
 from tests.unit.report_fixtures import add, finished, make_target
 
-SCHEMA = json.loads(
-    resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
-)
 HALF_EMOJI = "cut here \ud83d"
 
 
@@ -27,7 +23,7 @@ def test_verdict_and_exit_code_come_from_one_decision() -> None:
     target = make_target()
     add(target, "reachability.dns", Outcome.PASS)
     result = json_result.build(finished(target))
-    jsonschema.validate(result, SCHEMA)
+    validated(result)
     assert (result["verdict"], result["exit_code"]) == ("ready", 0)
     assert "incomplete" not in result
     add(target, "import.fields", Outcome.ERROR, notes=("the check could not complete: KeyError",))
@@ -47,7 +43,7 @@ def test_an_interrupted_run_is_incomplete_with_what_did_not_run() -> None:
         ),
     )
     result = json_result.build(done)
-    jsonschema.validate(result, SCHEMA)
+    validated(result)
     assert (result["verdict"], result["exit_code"]) == ("incomplete", 2)
     assert result["incomplete"] == {
         "reasons": ["interrupted"],
