@@ -9,11 +9,18 @@ from tests.servers import Counter, serve
 
 pytest_plugins = ["pytester", "conformance.emulator.pytest_plugin", "fixtures.pytest_container"]
 
-# Every child process a test starts runs pytest as users do (tests.runs.AS_USERS_RUN); pytester
-# clears this variable for its own children, so run_suite passes the options itself.
-os.environ["PYTEST_ADDOPTS"] = " ".join(
-    filter(None, [os.environ.get("PYTEST_ADDOPTS"), *AS_USERS_RUN])
-)
+# Every child process a test starts runs pytest as users do (tests.runs.AS_USERS_RUN).
+AS_USERS_RUN_ENV = " ".join(filter(None, [os.environ.get("PYTEST_ADDOPTS"), *AS_USERS_RUN]))
+os.environ["PYTEST_ADDOPTS"] = AS_USERS_RUN_ENV
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester, whose children run pytest as users do too (pytester clears PYTEST_ADDOPTS, so
+    that a developer's own options stay out; the change is undone with pytester's own, which
+    shares this monkeypatch)."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(AS_USERS_RUN))
+    return pytester
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from conformance.emulator import EmulatorServer
 from fixtures.jira_http import Credentials, JiraSession
 from fixtures.jira_seed import SeedResult, seed_jira
 from fixtures.jira_setup import WizardSettings, run_setup_wizard
-from tests.runs import AS_USERS_RUN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUITE_TIMEOUT_S = 900
@@ -61,7 +60,6 @@ def run_suite(
     json_path = pytester.path / "result.json"
     result = pytester.runpytest_subprocess(
         *_plugin_args(),
-        *AS_USERS_RUN,
         "--jira-url",
         jira.base_url,
         "--jira-json",

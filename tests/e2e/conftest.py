@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.accounts import BOT
-from tests.runs import AS_USERS_RUN, JIRA_ENV, JsonRun, validated
+from tests.runs import JIRA_ENV, JsonRun, validated
 
 
 @dataclass
@@ -52,7 +52,6 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Run
             str(report_dir),
             "-p",
             "no:cacheprovider",
-            *AS_USERS_RUN,
         ]
         if url is not None:
             argv = ["--jira-url", url, *argv]
