@@ -9,6 +9,7 @@ from typing import Any
 from conformance.check import Outcome
 from conformance.report import compare, html, json_result, terminal
 from conformance.settings import Comparison
+from conformance.target import JiraTarget
 from tests.runs import validated
 from tests.unit.report_fixtures import add, add_perm_missing, finished, make_target
 
@@ -23,7 +24,7 @@ def previous_result() -> dict[str, Any]:
     return json_result.build(finished(before))
 
 
-def current_target():
+def current_target() -> JiraTarget:
     target = make_target()
     add(target, "reachability.dns", Outcome.FAIL, findings=("NET_REFUSED",))  # new
     add(target, "api.server_info", Outcome.PASS)  # fixed

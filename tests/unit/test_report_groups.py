@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from conformance.check import Outcome
 from conformance.report import groups, html, json_result, summary, terminal
+from conformance.target import JiraTarget
 from tests.runs import validated
 from tests.unit.report_fixtures import add, add_perm_missing, finished, make_target
 
 
-def two_hundred_projects_one_scheme():
+def two_hundred_projects_one_scheme() -> JiraTarget:
     target = make_target()
     add(target, "reachability.dns", Outcome.PASS)
     for i in range(200):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Literal
 
 import markupsafe
 import pytest
@@ -156,7 +157,9 @@ def test_a_passed_setup_or_teardown_row_is_dropped_before_pytest_html_formats_it
     plugin = html.HtmlReportPlugin(make_target(), config=None)  # type: ignore[arg-type]
 
     def row(
-        when: str, outcome: str = "passed", sections: tuple[tuple[str, str], ...] = ()
+        when: Literal["setup", "call", "teardown"],
+        outcome: Literal["passed", "failed", "skipped"] = "passed",
+        sections: tuple[tuple[str, str], ...] = (),
     ) -> list[str]:
         report = pytest.TestReport(
             "t.py::test_x",
@@ -165,7 +168,7 @@ def test_a_passed_setup_or_teardown_row_is_dropped_before_pytest_html_formats_it
             outcome,
             None,
             when,
-            list(sections),  # type: ignore[arg-type]
+            list(sections),
         )
         cells = [
             '<td class="col-result">x</td>',

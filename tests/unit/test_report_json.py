@@ -4,6 +4,7 @@ written whole even when Jira's text holds half an emoji, and never half-written.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from conformance.check import Outcome
 from conformance.engine.result import Identity
 from conformance.engine.verdict import RunState
-from conformance.report import files, html, json_result
+from conformance.report import html, json_result
 from tests.runs import validated
 from tests.unit.report_fixtures import add, finished, make_target
 
@@ -86,7 +87,7 @@ def test_a_failed_write_keeps_the_earlier_report_whole(
     def full_disk(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(files.os, "replace", full_disk)
+    monkeypatch.setattr(os, "replace", full_disk)
     with pytest.raises(OSError):
         json_result.write({"later": True}, path, make_target().redactor)
     assert json.loads(path.read_text(encoding="utf-8")) == {"earlier": True}
