@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,7 +91,7 @@ SAMPLE = {
 }
 
 
-def sample_params(template: str) -> dict[str, object]:
+def sample_params(template: str) -> dict[str, Any]:
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     return {name: SAMPLE.get(name, f"<{name}>") for name in names}
 
@@ -100,11 +101,13 @@ def rendered(code: str) -> list[str]:
     the catalogue's credential words: every sentence the catalogue can produce."""
     spec = CATALOGUE[code]
     texts = []
-    for advice in sorted(spec.advice) or [None]:
+    advices: list[str | None] = [*sorted(spec.advice)] or [None]
+    for advice in advices:
         text = spec.advice[advice] if advice else ""
         params = sample_params(spec.summary + spec.remediation.replace("{advice}", text))
         for words in CREDENTIAL_WORDS.values():
-            made = finding(code, advice=advice, **{**params, **words})
+            filled: dict[str, Any] = {**params, **words}
+            made = finding(code, advice=advice, **filled)
             texts += [made.summary, made.remediation]
     return texts
 
@@ -130,7 +133,7 @@ def test_every_set_of_credential_words_fills_the_same_placeholders() -> None:
 
 
 def test_an_unknown_missing_or_unwanted_advice_key_raises() -> None:
-    facts = {"url": "https://jira.example.com", "state": "STARTING"}
+    facts: dict[str, Any] = {"url": "https://jira.example.com", "state": "STARTING"}
     for wrong in ("RUNNING", None, "Jira is still starting; wait until it runs."):
         with pytest.raises(FindingTemplateError, match="has no advice"):
             finding("NET_NOT_RUNNING", advice=wrong, **facts)
@@ -139,7 +142,7 @@ def test_an_unknown_missing_or_unwanted_advice_key_raises() -> None:
 
 
 def test_a_placeholder_of_the_chosen_advice_must_be_given() -> None:
-    facts = {"project": "OPS", "where": "page 1", "status": 400, "message": "bad"}
+    facts: dict[str, Any] = {"project": "OPS", "where": "page 1", "status": 400, "message": "bad"}
     with pytest.raises(FindingTemplateError, match="without jql"):
         finding("IMP_SEARCH_FAILED", advice="bad_jql", **facts)
     assert "search API" in finding("IMP_SEARCH_FAILED", advice="search_hidden", **facts).remediation

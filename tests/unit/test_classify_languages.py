@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import cast
 
 import pytest
 
@@ -162,8 +163,11 @@ def test_jira_400_with_error_messages_is_jiras_answer_quoted(body: dict[str, obj
     verdict = judge(400, JSON, json.dumps(body, ensure_ascii=False), asked)
     assert verdict.kind is Kind.JIRA_ERROR and verdict.finding is not None
     assert verdict.finding.code == "API_JIRA_ERROR"
-    quoted = body.get("errorMessages") or [f"{k}: {v}" for k, v in body["errors"].items()]  # type: ignore[union-attr]
-    assert str(quoted[0]) in verdict.finding.summary  # type: ignore[index]
+    errors = cast("dict[str, object]", body.get("errors") or {})
+    quoted = cast(
+        "list[object]", body.get("errorMessages") or [f"{k}: {v}" for k, v in errors.items()]
+    )
+    assert str(quoted[0]) in verdict.finding.summary
 
 
 @pytest.mark.parametrize(

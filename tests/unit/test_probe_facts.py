@@ -82,13 +82,13 @@ def every_probe(target: JiraTarget) -> Iterator[Evidence]:
     keys = target.probe(projects.visible_projects).fact("keys") or ["VIS"]
     for key in keys[:3]:
         yield target.probe(permissions.survey, key)
-        for probe in (
+        for project_probe in (
             permissions.project_permissions,
             permissions.permission_scheme,
             permissions.create_metadata,
             permissions.edit_metadata,
         ):
-            yield target.probe(probe, key)
+            yield target.probe(project_probe, key)
         yield permissions._first_issue(target, f"project = {key} ORDER BY key DESC")
         yield target.probe(search_probes.import_sample, key)
     yield WriteRoundTrip(target, "VIS").run()
