@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from urllib.parse import urljoin, urlsplit
 
 from conformance.classify import idp_host
@@ -135,12 +137,30 @@ class DnsFacts(EndpointFacts, total=False):
     elapsed_ms: float
 
 
+AddrInfo = Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]]
+
+
+def _resolve(host: str, port: int) -> Future[AddrInfo]:
+    """getaddrinfo in a daemon thread of its own. A pool's worker would keep the process from
+    exiting while a resolver hangs, or for good when a Ctrl-C lands while the pool starts it (the
+    worker is then never told to stop); a daemon thread does neither."""
+    answer: Future[AddrInfo] = Future()
+
+    def work() -> None:
+        try:
+            answer.set_result(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the waiting probe, which judges it
+            answer.set_exception(exc)
+
+    threading.Thread(target=work, name="dns", daemon=True).start()
+    return answer
+
+
 def dns(target: JiraTarget) -> Evidence:
     """Resolve the host this machine connects to, with the run's timeout (getaddrinfo has none)."""
     ep = endpoint(target)
     started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(socket.getaddrinfo, ep.host, ep.port, type=socket.SOCK_STREAM)
+    future = _resolve(ep.host, ep.port)
     facts: DnsFacts = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
     try:
         infos = future.result(timeout=target.settings.timeout_s)
@@ -150,8 +170,6 @@ def dns(target: JiraTarget) -> Evidence:
     except (OSError, UnicodeError) as exc:
         facts["error"] = f"{type(exc).__name__}: {exc}"
         return Evidence("network.dns", False, facts, problem=Problem.UNRESOLVED)
-    finally:
-        pool.shutdown(wait=False)
     addresses = sorted({str(info[4][0]) for info in infos})
     facts["addresses"] = addresses
     facts["elapsed_ms"] = (time.monotonic() - started) * 1000

@@ -6,13 +6,17 @@ tests/e2e/test_wiring.py."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 
 import certifi
 import pytest
 import trustme
 
-from tests.runs import run_checks
+from conformance.evidence import Problem
+from conformance.probes import network
+from tests.runs import run_checks, target_for
 from tests.servers import (
     black_hole,
     closed_port,
@@ -36,6 +40,31 @@ def test_unresolvable_host_is_net_dns_and_blocks_the_rest() -> None:
         assert run.row(check)["blocked_by"] == "reachability.dns"
     assert run.result["verdict"] == "not-ready"
     assert "NOT READY" in run.terminal.splitlines()[-1]
+
+
+def test_a_resolver_that_hangs_is_net_dns_within_the_timeout_and_never_holds_the_exit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """getaddrinfo has no timeout of its own. The probe stops waiting at the run's timeout, and
+    the resolution still hanging cannot keep the process from exiting (a daemon thread: a pool
+    worker would be joined at exit, and one started just as a Ctrl-C landed, forever)."""
+    released = threading.Event()
+
+    def hanging(*_args: object, **_kwargs: object) -> list[object]:
+        released.wait(30)
+        raise OSError("released")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    target = target_for("https://jira.example.com", timeout="0.5")
+    try:
+        evidence = network.dns(target)
+        resolving = [t for t in threading.enumerate() if t.name == "dns" and t.is_alive()]
+    finally:
+        released.set()
+        target.close()
+    assert evidence.problem is Problem.TIMEOUT
+    assert "within 0.5 s" in str(evidence.fact("error"))
+    assert resolving and all(t.daemon for t in resolving)
 
 
 def test_closed_port_is_net_refused() -> None:
