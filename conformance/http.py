@@ -45,7 +45,13 @@ import urllib3.connection
 import urllib3.connectionpool
 
 from conformance import __version__
-from conformance.evidence import BODY_EXCERPT_CHARS, DIAGNOSTIC_HEADERS, Exchange
+from conformance.evidence import (
+    BODY_EXCERPT_CHARS,
+    DIAGNOSTIC_HEADERS,
+    Exchange,
+    Failure,
+    FailureKind,
+)
 from conformance.pacer import (
     RETRY_AFTER_CAP_S,
     BucketJson,
@@ -67,50 +73,14 @@ BOUND_MARGIN_S = 0.5
 SESSION_COOKIE = "JSESSIONID"
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 
-__all__ = ["RETRY_AFTER_CAP_S", "FailureKind", "HttpResult", "JiraHttp", "TransportFailure"]
-
-FailureKind = Literal[
-    "dns",
-    "refused",
-    "timeout",
-    "connect_timeout",
-    "read_timeout",
-    "too_slow",
-    "tls_untrusted",
-    "tls_hostname",
-    "tls_expired",
-    "tls_protocol",
-    "tls_other",
-    "proxy",
-    "proxy_silent",
-    "reset",
-    "rate_limited",
-    "bad_secret",
-    "deadline",
-    "latched",
-    "read_only",
-    "too_large",
-    "interrupted",
-    "other",
-]
-
-
-@dataclass(frozen=True)
-class TransportFailure:
-    """Why no usable HTTP answer came back (or why the request was not sent)."""
-
-    kind: FailureKind
-    detail: str
-    # False when the suite itself held the request back (read-only, latched, deadline, stopped):
-    # Jira never saw it, so it cannot have changed anything.
-    sent: bool = True
+__all__ = ["RETRY_AFTER_CAP_S", "Failure", "FailureKind", "HttpResult", "JiraHttp"]
 
 
 @dataclass
 class HttpResult:
     exchange: Exchange
     response: requests.Response | None = None
-    failure: TransportFailure | None = None
+    failure: Failure | None = None
 
     @property
     def status(self) -> int | None:
@@ -373,9 +343,9 @@ class JiraHttp:
         self.redactor = redactor
         self.allow_writes = allow_writes
         self.counters = Counters()
-        self.exchanges: list[Exchange] = []
         self.notes: list[str] = []  # things about the environment a report should mention
         self.login_state: Literal["unknown", "proven", "rejected"] = "unknown"
+        self._login_accepted_once = False  # a credentialed answer of this run was the bot's
         self.rejection: Exchange | None = None
         self.rate_limit: Mapping[str, str] = {}
         self._deadline = time.monotonic() + settings.deadline_s
@@ -562,6 +532,7 @@ class JiraHttp:
             user=creds.user if creds else None,
             proxy=self.proxy.proxy,
             request_json=self.redactor.scrub_obj(json) if json is not None else None,
+            login_proven=creds is not None and self._login_accepted_once,
         )
         if method not in READ_METHODS and not self.allow_writes:
             return self._not_sent(
@@ -628,7 +599,8 @@ class JiraHttp:
 
     def _not_sent(self, exchange: Exchange, kind: FailureKind, detail: str) -> HttpResult:
         exchange.error = detail
-        return HttpResult(exchange=exchange, failure=TransportFailure(kind, detail, sent=False))
+        refused = self.rejection if kind == "latched" else None
+        return HttpResult(exchange=exchange, failure=Failure(kind, detail, False, refused))
 
     # -- pacing, retries, the deadline ----------------------------------------------------------
 
@@ -740,7 +712,7 @@ class JiraHttp:
         with self._lock:
             self.counters.rate_limited_failures += 1
         result.exchange.error = detail
-        result.failure = TransportFailure("rate_limited", detail)
+        result.failure = Failure("rate_limited", detail)
         return result
 
     def _acquire(self) -> None:
@@ -835,7 +807,7 @@ class JiraHttp:
                 tunnel_waiting=getattr(_current, "tunnel", None) == "waiting",
             )
             if plan.timeout_shortened and failure.kind in ("connect_timeout", "read_timeout"):
-                failure = TransportFailure(
+                failure = Failure(
                     "deadline",
                     f"{failure.detail}; the timeout was shortened to {plan.timeout_s:.1f} s "
                     "because the run's deadline was near",
@@ -844,24 +816,23 @@ class JiraHttp:
         assert response is not None
         return self._answered(exchange, response, creds, cookie, truncated)
 
-    def _cut(self, plan: _Attempt, got: str) -> TransportFailure:
+    def _cut(self, plan: _Attempt, got: str) -> Failure:
         with self._lock:
             self.counters.too_slow += 1
         if plan.bound_shortened:
-            return TransportFailure(
+            return Failure(
                 "deadline",
                 f"cut after {plan.bound_s:.1f} s at the run's deadline with {got} received",
             )
-        return TransportFailure(
+        return Failure(
             "too_slow",
             f"the answer was still arriving after {plan.bound_s:.1f} s (twice the "
             f"{plan.timeout_s:g} s timeout), with {got} received: the suite cut the request",
         )
 
-    def _failed(self, exchange: Exchange, failure: TransportFailure) -> HttpResult:
+    def _failed(self, exchange: Exchange, failure: Failure) -> HttpResult:
         exchange.error = self.redactor.scrub(failure.detail)
-        self._record(exchange)
-        return HttpResult(exchange=exchange, failure=TransportFailure(failure.kind, exchange.error))
+        return HttpResult(exchange=exchange, failure=Failure(failure.kind, exchange.error))
 
     def _answered(
         self,
@@ -887,7 +858,6 @@ class JiraHttp:
         self._note_rate_limit(response)
         if creds is not None and cookie is None:
             self._note_login(response, exchange)
-        self._record(exchange)
         return HttpResult(exchange=exchange, response=response)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
@@ -915,14 +885,12 @@ class JiraHttp:
         with self._lock:
             if self.login_state == "unknown":
                 self.login_state = "proven"
+            if response.ok and (response.headers.get("X-AUSERNAME") or "").lower() != "anonymous":
+                self._login_accepted_once = True
             session = response.cookies.get(SESSION_COOKIE) if response.ok else None
             if session and self._cookies_work and self._session_cookie is None:
                 self.redactor.register(session)
                 self._session_cookie = session
-
-    def _record(self, exchange: Exchange) -> None:
-        with self._lock:
-            self.exchanges.append(exchange)
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -942,6 +910,7 @@ def _fresh(exchange: Exchange) -> Exchange:
         proxy=exchange.proxy,
         request_json=exchange.request_json,
         attempt=exchange.attempt,
+        login_proven=exchange.login_proven,
     )
 
 
@@ -1024,7 +993,7 @@ def classify_exception(
     timeout_s: float | None = None,
     via_proxy: bool = False,
     tunnel_waiting: bool = False,
-) -> TransportFailure:
+) -> Failure:
     """Name the layer that failed; never collapse TLS or proxy failures into 'bad URL'.
 
     Timeouts get a sentence that says which wait ran out and how long it was; other kinds keep
@@ -1035,54 +1004,50 @@ def classify_exception(
     waited = f" within {timeout_s:g} s" if timeout_s else ""  # "within 2.5 s": diagnosis reads it
     timed_out = "timed out" in lowered or "timeout" in lowered
     if tunnel_waiting and timed_out:
-        return TransportFailure(
+        return Failure(
             "proxy_silent",
             f"the proxy accepted the connection but did not answer the CONNECT request{waited}",
         )
     if via_proxy and isinstance(
         exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidProxyURL
     ):
-        return TransportFailure(
-            "proxy", f"the proxy setting is not a usable URL ({_short(text, 200)})"
-        )
+        return Failure("proxy", f"the proxy setting is not a usable URL ({_short(text, 200)})")
     if isinstance(exc, requests.exceptions.ProxyError) or "tunnel connection failed" in lowered:
         if timed_out:
-            return TransportFailure(
+            return Failure(
                 "proxy_silent",
                 f"the proxy accepted the connection but did not answer the CONNECT request{waited}",
             )
-        return TransportFailure("proxy", _short(text))
+        return Failure("proxy", _short(text))
     if isinstance(exc, requests.exceptions.SSLError) or "certificate verify failed" in lowered:
         if "wrong_version_number" in lowered or "wrong version number" in lowered:
-            return TransportFailure(
+            return Failure(
                 "tls_protocol",
                 "the port answered the TLS handshake with something that is not TLS "
                 f"(plain HTTP, most likely): {_essence_ssl(text)}",
             )
         if "expired" in lowered:
-            return TransportFailure("tls_expired", _short(text))
+            return Failure("tls_expired", _short(text))
         if (
             "hostname mismatch" in lowered
             or "doesn't match" in lowered
             or "ip address mismatch" in lowered
         ):
-            return TransportFailure("tls_hostname", _short(text))
+            return Failure("tls_hostname", _short(text))
         if (
             "certificate verify failed" in lowered
             or "self-signed" in lowered
             or "self signed" in lowered
         ):
-            return TransportFailure("tls_untrusted", _short(text))
-        return TransportFailure("tls_other", _short(text))
+            return Failure("tls_untrusted", _short(text))
+        return Failure("tls_other", _short(text))
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         where = "the proxy" if via_proxy else "the server"
-        return TransportFailure(
-            "connect_timeout", f"the TCP connection to {where} was not accepted{waited}"
-        )
+        return Failure("connect_timeout", f"the TCP connection to {where} was not accepted{waited}")
     if isinstance(exc, requests.exceptions.Timeout) or (
         isinstance(exc, requests.exceptions.ConnectionError) and "read timed out" in lowered
     ):
-        return TransportFailure(
+        return Failure(
             "read_timeout",
             f"nothing came back{waited} of sending the request",
         )
@@ -1098,9 +1063,9 @@ def classify_exception(
             "temporary failure in name",
         )
     ):
-        return TransportFailure("dns", _short(text))
+        return Failure("dns", _short(text))
     if "refused" in lowered:
-        return TransportFailure("refused", _short(text))
+        return Failure("refused", _short(text))
     if any(
         s in lowered
         for s in (
@@ -1114,8 +1079,8 @@ def classify_exception(
             "chunkedencodingerror",
         )
     ):
-        return TransportFailure("reset", _short(text))
-    return TransportFailure("other", _short(text))
+        return Failure("reset", _short(text))
+    return Failure("other", _short(text))
 
 
 def _essence_ssl(text: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
-from conformance.diagnosis import probe_failure, rate_limit_finding, transport_finding
+from conformance.diagnosis import rate_limit_finding, transport_finding
 from conformance.evidence import Evidence, Problem
 from conformance.findings import Finding, finding
 from conformance.probes import facts_of, search
@@ -48,7 +48,7 @@ def test_search(jira: JiraTarget, project: str | None) -> None:
 
 def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
     facts = facts_of(evidence, search.ImportSampleFacts)
-    failure = probe_failure(evidence)
+    failure = evidence.failure
     if failure is not None:
         return transport_finding(jira, failure)
     if evidence.problem is Problem.SCHEMA:

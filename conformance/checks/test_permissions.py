@@ -12,7 +12,7 @@ The engine's scheduler fetches every project's evidence concurrently before any 
 from __future__ import annotations
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show
-from conformance.diagnosis import probe_failure, transport_finding
+from conformance.diagnosis import transport_finding
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
 from conformance.probes import account, api, projects
@@ -37,7 +37,7 @@ def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
     found = api.schema_finding(endpoint, evidence) or api.finding_of(jira, evidence)
     if found is not None:  # the probe's classified answer, or the refused login it waited on
         return found
-    failure = probe_failure(evidence)
+    failure = evidence.failure
     if failure is not None:
         return transport_finding(jira, failure)
     if evidence.problem == "not_json":

@@ -87,28 +87,6 @@ def asked(
     )
 
 
-def accepted_login(exchange: Exchange) -> bool:
-    """Jira answered this credentialed request as the logged-in bot (no login refusal)."""
-    if exchange.auth_scheme is None or exchange.status is None:
-        return False
-    if not 200 <= exchange.status < 400:
-        return False
-    reason = (exchange.header("X-Seraph-LoginReason") or "").upper()
-    if "AUTHENTICATION_DENIED" in reason or "AUTHENTICATED_FAILED" in reason:
-        return False
-    return (exchange.header("X-AUSERNAME") or "").lower() != "anonymous"
-
-
-def login_proven_before(target: JiraTarget, exchange: Exchange) -> bool:
-    """Whether a credentialed request sent before ``exchange`` was accepted in this run."""
-    for earlier in list(target.http.exchanges):
-        if earlier is exchange:
-            return False
-        if accepted_login(earlier):
-            return True
-    return False
-
-
 def endpoint_of(target: JiraTarget, url: str) -> str:
     """The path of a request below the base URL, for findings ("/rest/api/2/myself")."""
     base_path = urlsplit(target.url).path
@@ -126,7 +104,7 @@ def judged(target: JiraTarget, exchange: Exchange) -> Verdict:
             target,
             endpoint_of(target, exchange.url),
             credentialed=exchange.auth_scheme is not None,
-            login_proven=login_proven_before(target, exchange),
+            login_proven=exchange.login_proven,
         ),
     )
 
@@ -142,7 +120,7 @@ def judged_result(target: JiraTarget, result: HttpResult, endpoint: str) -> Verd
             target,
             endpoint,
             credentialed=result.exchange.auth_scheme is not None,
-            login_proven=login_proven_before(target, result.exchange),
+            login_proven=result.exchange.login_proven,
         ),
     )
 
@@ -181,10 +159,8 @@ def finding_of(target: JiraTarget, evidence: Evidence) -> Finding | None:
             remediation=str(data["remediation"]),
             links=tuple(data.get("links", ())),
         )
-    if evidence.fact("failure") == "latched":
-        rejected = target.http.rejection
-        return judged(target, rejected).finding if rejected is not None else None
-    return None
+    rejected = evidence.failure.refused if evidence.failure is not None else None
+    return judged(target, rejected).finding if rejected is not None else None
 
 
 def latched_finding(target: JiraTarget, evidence: Evidence) -> Finding | None:
@@ -250,7 +226,14 @@ def server_info(target: JiraTarget) -> Evidence:
     }
     if chosen.failure is not None:
         record_failure(facts, chosen.failure)
-        return Evidence("api.server_info", False, facts, exchanges, problem=Problem.TRANSPORT)
+        return Evidence(
+            "api.server_info",
+            False,
+            facts,
+            exchanges,
+            failure=chosen.failure,
+            problem=Problem.TRANSPORT,
+        )
     verdict = judged_result(target, chosen, SERVER_INFO)
     with_verdict(facts, verdict)
     if not verdict.passed or not isinstance(verdict.value, dict):
@@ -317,7 +300,14 @@ def search(target: JiraTarget, path: str) -> Evidence:
     facts: SearchFacts = {"path": path, "status": result.status}
     if result.failure is not None:
         record_failure(facts, result.failure)
-        return Evidence("api.search", False, facts, [result.exchange], problem=Problem.TRANSPORT)
+        return Evidence(
+            "api.search",
+            False,
+            facts,
+            [result.exchange],
+            failure=result.failure,
+            problem=Problem.TRANSPORT,
+        )
     verdict = judged_result(target, result, path)
     with_verdict(facts, verdict)
     body = verdict.value

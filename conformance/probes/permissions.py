@@ -229,7 +229,9 @@ def _failed(name: str, facts: RequestFacts, result: HttpResult) -> Evidence:
     facts["status"] = result.status
     if result.failure is not None:
         record_failure(facts, result.failure)
-        return Evidence(name, False, facts, [result.exchange], problem=Problem.TRANSPORT)
+        return Evidence(
+            name, False, facts, [result.exchange], failure=result.failure, problem=Problem.TRANSPORT
+        )
     body, error = result.json()
     facts["content_type"] = result.content_type
     if error is not None:

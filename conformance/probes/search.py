@@ -397,7 +397,14 @@ def import_sample(target: JiraTarget, project: str) -> Evidence:
         facts["message"] = error_messages(failure)
         if failure.failure is not None:
             record_failure(facts, failure.failure)
-        return Evidence("search.import_sample", False, facts, shown, problem=Problem.SEARCH)
+        return Evidence(
+            "search.import_sample",
+            False,
+            facts,
+            shown,
+            failure=failure.failure,
+            problem=Problem.SEARCH,
+        )
     if cloud and not paging.exhausted:
         total, complete = count_cloud(target, jql)
         facts["total"] = total

@@ -20,8 +20,8 @@ from conformance.diagnosis import transport_finding
 from conformance.engine.plan import CheckSpec, PlannedCheck, discover_checks, make_plan, order
 from conformance.engine.run import Run
 from conformance.engine.verdict import ExitCode, IncompleteReason, Verdict, decide
+from conformance.evidence import Failure
 from conformance.findings import finding
-from conformance.http import TransportFailure
 from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
@@ -62,7 +62,7 @@ def breaks(jira: JiraTarget) -> None:
 
 
 def meets_the_deadline(jira: JiraTarget) -> None:
-    fail(transport_finding(jira, TransportFailure("deadline", "not sent: deadline")))
+    fail(transport_finding(jira, Failure("deadline", "not sent: deadline")))
 
 
 def per_project(jira: JiraTarget, project: str | None) -> None:
@@ -260,11 +260,7 @@ def test_the_deadline_gives_incomplete_rows_and_one_run_deadline_finding() -> No
 
 
 def was_stopped(jira: JiraTarget) -> None:
-    fail(
-        transport_finding(
-            jira, TransportFailure("interrupted", "not sent: the run was interrupted")
-        )
-    )
+    fail(transport_finding(jira, Failure("interrupted", "not sent: the run was interrupted")))
 
 
 def test_a_row_the_stopped_run_did_not_send_is_incomplete_without_a_deadline_finding() -> None:
