@@ -259,6 +259,7 @@ class JiraApp(
                 status,
                 entry["login_failed"],
                 entry["seq"],
+                entry["arrived"],
             )
         )
 
