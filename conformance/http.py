@@ -366,6 +366,14 @@ class JiraHttp:
         self.proxy = self._proxy_info()
         self._proxies = self._environ_proxies()
         self._verify = self._trust()
+        # A TLS client certificate for a Jira behind mutual TLS (--jira-client-cert).
+        self._client_cert: tuple[str, str] | str | None = (
+            (str(settings.client_cert), str(settings.client_key))
+            if settings.client_cert is not None and settings.client_key is not None
+            else str(settings.client_cert)
+            if settings.client_cert is not None
+            else None
+        )
         self.session = self._make_session()
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -787,6 +795,7 @@ class JiraHttp:
                         stream=True,
                         proxies=self._proxies,
                         verify=self._verify,
+                        cert=self._client_cert,
                     )
                     truncated, received = _read_body(response)
                     error: BaseException | None = None

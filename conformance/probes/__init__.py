@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
-    from conformance.evidence import Evidence
+    from conformance.evidence import AnyEvidence
 
 Facts = TypeVar("Facts")
 
@@ -29,8 +29,10 @@ def facts_type(probe: str) -> type:
     return declared
 
 
-def facts_of(evidence: Evidence, declared: type[Facts]) -> Facts:
-    """``evidence.facts`` typed as its probe declares them, for a check that computes with them.
+def facts_of(evidence: AnyEvidence, declared: type[Facts]) -> Facts:
+    """The facts of evidence whose probe is known only by name (a report row's evidence list),
+    typed as that probe declares them. A probe's own return is typed already
+    (``Evidence[<Name>Facts]``); this is for evidence reached without it.
 
     A view, not a copy or a validation: the probe built the facts as this type.
     """

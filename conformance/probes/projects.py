@@ -28,13 +28,13 @@ class VisibleFacts(api.AnswerFacts, total=False):
     names: dict[str, str]
 
 
-def visible_projects(target: JiraTarget) -> Evidence:
+def visible_projects(target: JiraTarget) -> Evidence[VisibleFacts]:
     """Every project the bot may browse: ``GET /project`` (a flat array on Data Center), else
     the paged ``/project/search`` that Cloud requires since April 2019.
 
-    A refusal carries its classified finding (``api.finding_of``): a 401 after an accepted login
-    is the login lost mid-run, Jira's error JSON is quoted; an answer of the wrong JSON types
-    names the field (problem "schema").
+    A refusal carries its diagnosis (``api.with_verdict``): a 401 after an accepted login is the
+    login lost mid-run, Jira's error JSON is quoted; an answer of the wrong JSON types names the
+    field (problem "schema").
     """
     result = target.http.get(PROJECT)
     facts: VisibleFacts = {"status": result.status, "endpoint": PROJECT}
@@ -93,7 +93,7 @@ def _listing(projects: list[dict[str, Any]]) -> Listing:
     }
 
 
-def _searched_projects(target: JiraTarget, exchanges: list[Exchange]) -> Evidence:
+def _searched_projects(target: JiraTarget, exchanges: list[Exchange]) -> Evidence[VisibleFacts]:
     facts: VisibleFacts = {"endpoint": PROJECT_SEARCH}
     values: list[Any] = []
     for page in range(MAX_SEARCH_PAGES):

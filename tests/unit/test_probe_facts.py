@@ -79,7 +79,7 @@ def every_probe(target: JiraTarget) -> Iterator[Evidence]:
         yield target.probe(probe)
     yield api.search(target, "/rest/api/2/search")
     yield api.search(target, "/rest/api/3/search/jql")
-    keys = target.probe(projects.visible_projects).fact("keys") or ["VIS"]
+    keys = target.probe(projects.visible_projects).facts.get("keys") or ["VIS"]
     for key in keys[:3]:
         yield target.probe(permissions.survey, key)
         for probe in (
