@@ -32,14 +32,29 @@ def fail_on_transport(target: JiraTarget, evidence: AnyEvidence) -> None:
     """Fail the running check with the layer that broke, if the probe got no answer at all."""
     failure = evidence.failure
     if failure is not None:
-        fail(transport_diagnosis(target, failure), evidence=[evidence])
+        fail(transport_diagnosis(target, failure, asked_of(target, evidence)), evidence=[evidence])
 
 
-def recorded(evidence: AnyEvidence) -> Diagnosis | None:
+def asked_of(target: JiraTarget, evidence: AnyEvidence) -> str:
+    """The endpoint the probe's last request asked (``/rest/api/2/myself``), for findings."""
+    if not evidence.exchanges:
+        return evidence.probe
+    from conformance.probes import api
+
+    return api.endpoint_of(target, evidence.exchanges[-1].url)
+
+
+def recorded(target: JiraTarget, evidence: AnyEvidence) -> Diagnosis | None:
     """What a probe recorded its answer to be, when that was not what it asked for
     (``api.with_verdict``); for a request not sent because Jira refused the bot's login earlier,
-    what that refusal was, so that every row names the one real cause."""
+    what that refusal was, so that every row names the one real cause.
+
+    A 429 is one answer of the run's: RATE_LIMITED quotes the run's counts and the bucket Jira
+    stated, never the one answer the probe happened to read.
+    """
     diagnosis = evidence.facts.get("diagnosis")
+    if isinstance(diagnosis, codes.RateLimited):
+        return _rate_limited(target)
     if isinstance(diagnosis, Diagnosis):
         return diagnosis
     return refusal(evidence)
@@ -86,7 +101,9 @@ def transport_finding(target: JiraTarget, failure: Failure) -> Finding:
     return explain(transport_diagnosis(target, failure))
 
 
-def transport_diagnosis(target: JiraTarget, failure: Failure) -> Diagnosis:
+def transport_diagnosis(
+    target: JiraTarget, failure: Failure, endpoint: str = "a request"
+) -> Diagnosis:
     """The layer a request that got no HTTP answer broke at, as a diagnosis.
 
     Raises ``RunDeadline`` for a request the deadline (or an interruption) stopped: that is not
@@ -159,7 +176,7 @@ def transport_diagnosis(target: JiraTarget, failure: Failure) -> Diagnosis:
         )
     if kind == "reset" and _jira_answered(target):
         return codes.NetConnectionReset(
-            host=host, port=port, endpoint="a request", error=reason, url=target.url
+            host=host, port=port, endpoint=endpoint, error=reason, url=target.url
         )
     return codes.NetNotJira(
         url=target.url, reason=f"the connection broke before Jira answered ({failure.detail})"

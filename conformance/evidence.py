@@ -81,6 +81,9 @@ class Exchange:
     # The run had already seen the bot's login accepted when this request was sent: a refusal
     # now is a lost login (a rotated password), not a wrong one.
     login_proven: bool = False
+    # The first attempt met a reset of a kept-alive connection before any answer, and the
+    # request was sent once more on a new connection (``JiraHttp._request``).
+    reconnected: bool = False
     # Set by the probe that judged the answer (``probes.api.judged_result``).
     reading: Reading | None = field(default=None, compare=False)
 
@@ -150,6 +153,7 @@ class Problem(StrEnum):
     CHAIN = "chain"  # the certificate chain is too long
     INTERMEDIATE_EXPIRED = "intermediate_expired"
     CLIENT_CERT = "client_cert"  # the server requires a client certificate (mutual TLS)
+    SUITE_LIMIT = "suite_limit"  # a limit of the suite's own stopped the read, not Jira
     STATE = "state"
     NO_STATE = "no_state"
     NO_ANSWER = "no answer"

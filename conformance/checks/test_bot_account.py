@@ -57,7 +57,7 @@ def test_credentials(jira: JiraTarget) -> None:
     me, refused = login_refusal(jira)
     show(me, refused)
     if refused is not None and refused.facts.get("kind") == Kind.WRONG_SCHEME:
-        wrong = recorded(refused)
+        wrong = recorded(jira, refused)
         if wrong is not None:
             fail(wrong)
     if version is not None:
@@ -123,7 +123,7 @@ def test_authenticates(jira: JiraTarget) -> None:
     if refused is None:
         _fail_if_credentials_dropped(jira, me)
         fail_on_transport(jira, me)
-    found = recorded(refused or me)
+    found = recorded(jira, refused or me)
     if found is not None:
         fail(found)
     creds = jira.settings.credentials

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from conformance import codes
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
-from conformance.diagnosis import rate_limit_diagnosis, recorded, transport_diagnosis
+from conformance.diagnosis import (
+    asked_of,
+    rate_limit_diagnosis,
+    recorded,
+    transport_diagnosis,
+)
 from conformance.evidence import Evidence, Problem
 from conformance.findings import Diagnosis
 from conformance.probes import search
@@ -50,7 +55,7 @@ def _search_failure(jira: JiraTarget, evidence: Evidence[ImportSampleFacts]) -> 
     facts = evidence.facts
     failure = evidence.failure
     if failure is not None:
-        return transport_diagnosis(jira, failure)
+        return transport_diagnosis(jira, failure, asked_of(jira, evidence))
     if evidence.problem is Problem.SCHEMA:
         field, problem = facts["schema"]
         return codes.ApiSchema(
@@ -58,7 +63,7 @@ def _search_failure(jira: JiraTarget, evidence: Evidence[ImportSampleFacts]) -> 
             field=f"{field} (at {facts.get('failed_at')})",
             problem=problem,
         )
-    answered_by = recorded(evidence)
+    answered_by = recorded(jira, evidence)
     if isinstance(answered_by, codes.NetProxyAnswered | codes.AuthLoginLost):
         return answered_by  # not Jira refusing the profile's JQL: who answered says what to fix
     status = facts.get("status")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from conformance import codes
 from conformance.check import Step, fail, not_applicable, note, requirement, show
-from conformance.diagnosis import recorded, transport_diagnosis
-from conformance.evidence import Evidence
+from conformance.diagnosis import asked_of, recorded, transport_diagnosis
+from conformance.evidence import Evidence, Problem
 from conformance.findings import Diagnosis, explain
 from conformance.probes import account, api, projects
 from conformance.probes import permissions as perms
@@ -38,12 +38,12 @@ def answer_problem(
 ) -> Diagnosis:
     """What a request that got no usable answer was: the shape, what answered, or the layer."""
     facts = evidence.facts
-    found = api.schema_diagnosis(endpoint, evidence) or recorded(evidence)
+    found = api.schema_diagnosis(endpoint, evidence) or recorded(jira, evidence)
     if found is not None:  # the probe's reading of the answer, or the refused login it waited on
         return found
     failure = evidence.failure
     if failure is not None:
-        return transport_diagnosis(jira, failure)
+        return transport_diagnosis(jira, failure, asked_of(jira, evidence))
     status = facts.get("status")
     return codes.ApiSchema(
         endpoint=endpoint,
@@ -74,6 +74,15 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
     if project is None:
         listing = jira.probe(projects.visible_projects)
         show(listing)
+        limit = listing.facts.get("suite_limit")
+        if listing.problem is Problem.SUITE_LIMIT and limit:
+            fail(
+                codes.RunSuiteLimit(
+                    endpoint=listing.facts.get("cut_endpoint", projects.PROJECT),
+                    what=limit,
+                    limit=projects.suite_limits(),
+                )
+            )
         if not listing.ok:
             fail(answer_problem(jira, listing, listing.facts.get("endpoint", projects.PROJECT)))
         fail(

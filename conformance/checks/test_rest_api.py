@@ -64,7 +64,7 @@ def test_server_info(jira: JiraTarget) -> None:
     body = info.facts.get("body")
     if not info.ok or body is None:
         fail(
-            recorded(info)
+            recorded(jira, info)
             or codes.ApiV2Missing(
                 url=jira.url, reason=f"serverInfo: {info.facts.get('kind', info.problem)}"
             )
@@ -168,6 +168,6 @@ def _search_diagnosis(jira: JiraTarget, evidence: Evidence[SearchFacts]) -> Diag
     path = evidence.facts.get("path", "the search")
     return (
         api.schema_diagnosis(path, evidence)
-        or recorded(evidence)
+        or recorded(jira, evidence)
         or codes.ApiV2Missing(url=jira.url, reason=f"{path}: {evidence.problem}")
     )

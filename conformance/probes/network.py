@@ -407,7 +407,7 @@ class _HandshakeWatch:
         msg_type: object,
         _data: object,
     ) -> None:
-        if direction == "read" and str(msg_type).endswith("CERTIFICATE_REQUEST"):
+        if direction == "read" and getattr(msg_type, "name", "") == "CERTIFICATE_REQUEST":
             self.certificate_requested = True
 
 
