@@ -575,29 +575,28 @@ WriteAdvice = Literal[
 
 
 @dataclass(frozen=True)
-class WriteCreateFailed(Diagnosis):
-    code: ClassVar[str] = "WRITE_CREATE_FAILED"
-    issue_type: str
+class WriteStepFailed(Diagnosis):
+    """What the two failed-step codes share (the advice texts are one table): not a code."""
+
     status: Status
     message: str
     step: str
     project: str
     permission: str
-    own: str
+    own: str  # the run's own issue found by its label, or "none was found"
     advice: WriteAdvice
 
 
 @dataclass(frozen=True)
-class WriteEditFailed(Diagnosis):
+class WriteCreateFailed(WriteStepFailed):
+    code: ClassVar[str] = "WRITE_CREATE_FAILED"
+    issue_type: str
+
+
+@dataclass(frozen=True)
+class WriteEditFailed(WriteStepFailed):
     code: ClassVar[str] = "WRITE_EDIT_FAILED"
     key: str
-    status: Status
-    message: str
-    step: str
-    project: str
-    permission: str
-    own: str
-    advice: WriteAdvice
 
 
 @dataclass(frozen=True)

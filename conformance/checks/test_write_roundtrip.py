@@ -138,36 +138,23 @@ def _findings(facts: Mapping[str, Any]) -> list[Finding]:
     if isinstance(failure, dict):
         step = str(failure["step"])
         advice, permission, own = _fix(step, failure, facts)
-        if step == "create":
-            found.append(
-                explain(
-                    codes.WriteCreateFailed(
-                        issue_type=str(facts["issue_type"]),
-                        status=failure["status"],
-                        message=str(failure["message"]),
-                        step=step,
-                        project=str(project),
-                        permission=permission,
-                        own=own,
-                        advice=advice,
-                    )
+        # The same facts, and the issue type (create) or the test issue's key (later steps).
+        failed = codes.WriteCreateFailed if step == "create" else codes.WriteEditFailed
+        named = facts["issue_type"] if step == "create" else facts["key"]
+        found.append(
+            explain(
+                failed(
+                    failure["status"],
+                    str(failure["message"]),
+                    step,
+                    str(project),
+                    permission,
+                    own,
+                    advice,
+                    str(named),
                 )
             )
-        else:
-            found.append(
-                explain(
-                    codes.WriteEditFailed(
-                        key=str(facts["key"]),
-                        status=failure["status"],
-                        message=str(failure["message"]),
-                        step=step,
-                        project=str(project),
-                        permission=permission,
-                        own=own,
-                        advice=advice,
-                    )
-                )
-            )
+        )
     for mismatch in facts.get("mismatches") or []:
         found.append(
             explain(

@@ -151,14 +151,14 @@ class ForwardProxy:
             head, rest = _read_head(upstream)
             if head is None:
                 return
-            kept = [
+            answer = [
                 line
                 for line in head.split(b"\r\n")
                 if line.split(b":")[0].strip().lower() != b"connection"
             ]
             # One request per connection, said so: the client opens a new one for the next.
-            kept += [b"Connection: close", f"Via: 1.1 {PROXY_HOST}".encode()]
-            conn.sendall(b"\r\n".join(kept) + b"\r\n\r\n" + rest)
+            answer += [b"Connection: close", f"Via: 1.1 {PROXY_HOST}".encode()]
+            conn.sendall(b"\r\n".join(answer) + b"\r\n\r\n" + rest)
             while chunk := upstream.recv(65536):
                 conn.sendall(chunk)
 

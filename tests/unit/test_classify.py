@@ -364,3 +364,44 @@ def test_captcha_headers_always_win(status: int, body: bytes | str) -> None:
 def test_garbage_inputs_of_the_wrong_types(headers: object, status: object) -> None:
     verdict = judge(status, headers, None, None)
     assert verdict.diagnosis is not None or verdict.kind is Kind.JSON
+
+
+# -- who answered: a proxy's marks and none of Jira's ------------------------------------------------
+
+SQUID_403 = {
+    "Server": "squid/3.1.10",
+    "Content-Type": "text/html",
+    "X-Squid-Error": "ERR_ACCESS_DENIED 0",
+    "X-Cache": "MISS from localhost",
+    "Via": "1.0 localhost (squid/3.1.10)",
+}
+
+
+def test_a_squid_refusal_of_the_first_login_is_the_proxys() -> None:
+    page = "<html><title>ERROR: The requested URL could not be retrieved</title>Access Denied"
+    verdict = judge(403, SQUID_403, page, DC_BASIC)
+    assert verdict.kind is Kind.PROXY_ANSWER and code(verdict) == "NET_PROXY_ANSWERED"
+    assert (
+        "squid/3.1.10" in shown(verdict).summary and "ERR_ACCESS_DENIED" in shown(verdict).summary
+    )
+
+
+def test_jira_behind_nginx_refusing_basic_auth_is_still_jira() -> None:
+    """A reverse proxy adds its Server header to Jira's own answers: Jira's marks decide."""
+    headers = {"Server": "nginx/1.24.0", "X-AREQUESTID": "1x2", **JSON}
+    body = json.dumps({"message": "Basic Authentication has been disabled on this instance."})
+    assert code(judge(403, headers, body, DC_BASIC)) == "AUTH_BASIC_DISABLED"
+
+
+def test_jiras_json_error_shape_marks_jiras_answer_even_without_its_headers() -> None:
+    headers = {"Server": "nginx", **JSON}
+    body = json.dumps({"errorMessages": ["Issue Does Not Exist"], "errors": {}})
+    verdict = judge(404, headers, body, Asked(endpoint="/rest/api/2/issue/X-1", url=BASE))
+    assert code(verdict) == "API_JIRA_ERROR" and "Issue Does Not Exist" in shown(verdict).summary
+
+
+def test_a_gateway_error_of_a_proxy_keeps_its_own_advice() -> None:
+    """502: the proxy could not reach Jira; not a refusal to let the request through."""
+    page = "<html><head><title>502 Bad Gateway</title></head><center>nginx</center></html>"
+    verdict = judge(502, {"Server": "nginx", **HTML}, page, Asked(url=BASE))
+    assert verdict.kind is Kind.PROXY_PAGE and code(verdict) == "API_NOT_JSON"

@@ -29,7 +29,7 @@ from conformance.findings import (
 RECORDS: dict[str, type[Diagnosis]] = {
     cls.code: cls
     for _, cls in inspect.getmembers(codes, inspect.isclass)
-    if issubclass(cls, Diagnosis) and cls is not Diagnosis
+    if issubclass(cls, Diagnosis) and cls.code  # a shared base (no code) is not a record
 }
 WORDS = frozenset(CREDENTIAL_WORDS["environment"])
 

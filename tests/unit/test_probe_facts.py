@@ -41,6 +41,9 @@ RUNS: dict[str, dict[str, Any]] = {
     "read-only-bot": {},
     "no-project-access": {},
     "tls-self-signed": {"tls": True},
+    "tls-expired-intermediate": {},
+    "mutual-tls": {},
+    "tls-1.0-only": {},
     "dc-healthy, no answers": {"faults": [Fault("*", r"^/rest/api/2/(?!serverInfo)", drop=True)]},
     "dc-healthy, refusals": {"faults": [Fault("*", r"^/rest/api/2/(?!serverInfo)", status=500)]},
 }
