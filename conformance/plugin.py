@@ -381,8 +381,11 @@ class ConformanceRun(_Collection):
             )
         report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
         ihook.pytest_runtest_logreport(report=report)
+        # The teardown report names the row as the call's does (pytest 9's structured id, which
+        # JUnit keys its test cases by; the node id string on older pytest).
+        same_row = getattr(report, "id", report.nodeid)
         done = pytest.TestReport(
-            item.nodeid, item.location, report.keywords, "passed", None, "teardown", [], 0.0
+            same_row, item.location, report.keywords, "passed", None, "teardown", [], 0.0
         )
         ihook.pytest_runtest_logreport(report=done)
         os.environ.pop("PYTEST_CURRENT_TEST", None)  # what pytest's teardown phase would do
