@@ -6,7 +6,6 @@ import re
 from dataclasses import replace
 
 import markupsafe
-import pytest
 
 from conformance.check import Outcome
 from conformance.engine.result import Identity
