@@ -38,7 +38,7 @@ def login_refusal(jira: JiraTarget) -> tuple[Evidence, Evidence | None]:
 
 @requirement(
     "auth.credentials",
-    "The bot's credentials are of the kind this deployment accepts",
+    "Kind of credentials against what this deployment accepts",
     Step.BOT,
 )
 def test_credentials(jira: JiraTarget) -> None:
@@ -97,7 +97,7 @@ def scheme_mismatch(creds: Credentials, version: versions.JiraVersion) -> Findin
 
 @requirement(
     "auth.authenticates",
-    "The bot account can log in",
+    "Login of the bot account",
     Step.API,
     after=["reachability.jira", "api.json_answers", "auth.credentials"],
 )
@@ -156,7 +156,7 @@ def _fail_if_credentials_dropped(jira: JiraTarget, me: Evidence) -> None:
 
 @requirement(
     "auth.identity",
-    "Jira answers as the bot, never as anonymous or another user",
+    "Who Jira answers as: the bot, anonymous or another user",
     Step.BOT,
     after=["auth.authenticates"],
     probes=[account.admin_rights],
@@ -222,7 +222,7 @@ def test_identity(jira: JiraTarget) -> None:
 
 @requirement(
     "auth.least_privilege",
-    "The bot account is not a Jira administrator",
+    "Administrator rights of the bot account",
     Step.BOT,
     after=["auth.authenticates"],
     probes=[account.admin_rights],

@@ -17,7 +17,7 @@ from conformance.probes import facts_of, network
 from conformance.target import JiraTarget
 
 
-@requirement("reachability.url", "The Jira URL is a well-formed base URL", Step.REACH)
+@requirement("reachability.url", "Form of the Jira base URL", Step.REACH)
 def test_url(jira: JiraTarget) -> None:
     note(f"base URL: {jira.url}")
     note(f"proxy: {jira.probe(network.proxy).fact('described')}")
@@ -26,7 +26,7 @@ def test_url(jira: JiraTarget) -> None:
 
 
 @requirement(
-    "reachability.dns", "The Jira host name resolves", Step.REACH, after=["reachability.url"]
+    "reachability.dns", "DNS lookup of the Jira host name", Step.REACH, after=["reachability.url"]
 )
 def test_dns(jira: JiraTarget) -> None:
     evidence = jira.probe(network.dns)
@@ -37,9 +37,7 @@ def test_dns(jira: JiraTarget) -> None:
     note(f"{what} {evidence.fact('host')} resolves to {', '.join(evidence.fact('addresses'))}")
 
 
-@requirement(
-    "reachability.tcp", "A TCP connection to Jira opens", Step.REACH, after=["reachability.dns"]
-)
+@requirement("reachability.tcp", "TCP connection to Jira", Step.REACH, after=["reachability.dns"])
 def test_tcp(jira: JiraTarget) -> None:
     evidence = jira.probe(network.tcp)
     show(evidence)
@@ -57,7 +55,7 @@ def test_tcp(jira: JiraTarget) -> None:
 
 @requirement(
     "reachability.tls",
-    "Jira's TLS certificate is valid and trusted",
+    "Jira's TLS certificate: validity and trust",
     Step.REACH,
     after=["reachability.tcp"],
 )
@@ -123,7 +121,7 @@ def test_tls(jira: JiraTarget) -> None:
 
 @requirement(
     "reachability.jira",
-    "A running Jira answers at this base URL",
+    "What answers at this base URL: a running Jira or something else",
     Step.REACH,
     after=["reachability.tls", "reachability.tcp"],
 )
@@ -184,7 +182,7 @@ def _rest_api_answers(jira: JiraTarget) -> bool:
 
 @requirement(
     "reachability.status",
-    "Jira's /status health endpoint answers in time",
+    "Jira's /status health endpoint",
     Step.REACH,
     # Its own row: a slow /status alone fails here and blocks nothing else, because
     # reachability.jira passes when the REST API answers.
@@ -224,7 +222,7 @@ def _fail_if_sso_gateway(jira: JiraTarget) -> None:
 
 
 @requirement(
-    "reachability.latency", "Jira answers quickly enough", Step.REACH, after=["reachability.jira"]
+    "reachability.latency", "Jira's response time", Step.REACH, after=["reachability.jira"]
 )
 def test_latency(jira: JiraTarget) -> None:
     evidence = jira.probe(network.round_trip)

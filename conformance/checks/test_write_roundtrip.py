@@ -49,7 +49,7 @@ def finish_write_round_trip(target: JiraTarget, records: Iterable[CheckRecord]) 
 
 @requirement(
     CHECK_ID,
-    "The bot can create, edit, comment on, transition and delete an issue, leaving none behind",
+    "Write round trip: create, edit, comment, transition and delete an issue, leaving none behind",
     Step.IMPORT,
     # A permission or field check that predicts the round trip's failure blocks it: one cause,
     # one row (the round trip's row belongs to the write project).

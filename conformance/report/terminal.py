@@ -150,7 +150,7 @@ def _report_lines(paths: dict[str, Path], missing: dict[str, str] | None, width:
         if len(text) + 2 <= width:
             lines.append(f"  {text}")
         else:  # a path too long for the line stands on a line of its own, whole
-            lines += [f"  {label}", f"    {terminal_safe(str(path))}"]
+            lines += [f"  {label.strip()}", f"    {terminal_safe(str(path))}"]
     for label, why in absent:
         lines += wrap(terminal_safe(f"{label}  {why}"), width, "  ")
     return lines
