@@ -236,14 +236,11 @@ def write_closing(config: pytest.Config, result: RunResult, paths: dict[str, Pat
 
 
 def verdict_line(result: RunResult, paths: dict[str, Path], width: int | None = None) -> str:
-    """The run's very last words: the verdict, and why a run is incomplete, wrapped to the
-    terminal's width (the reports are listed in the closing block above it)."""
+    """The run's very last words: the verdict and the URL (why a run is incomplete, and the
+    reports, are in the closing block just above). A URL too long for the line stands on a
+    line of its own."""
     decided = result.verdict
-    why = ""
-    if decided.reasons:
-        count = summary.plural(len(decided.not_run), "required check")
-        why = f" ({summary.reasons_text(decided)}: {count} did not run)"
-    line = f"visor-jira-conformance: {decided.word} for Visor: {result.url}{why}"
+    line = f"visor-jira-conformance: {decided.word} for Visor: {result.url}"
     lines = wrap(terminal_safe(result.redactor.scrub(line)), width or terminal_width())
     return "\n".join(lines)
 
