@@ -16,6 +16,7 @@ import dataclasses
 import gc
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -463,7 +464,9 @@ class ConformanceRun(_Collection):
                     strict=self.target.settings.strict,
                     width=terminal_width(),
                 )
-                report.longrepr = self.target.redactor.scrub(text)
+                report.longrepr = FailureText(  # type: ignore[assignment]
+                    self.target.redactor.scrub(text), _crash_line(item.nodeid, record)
+                )
         return report
 
     def pytest_report_teststatus(
@@ -571,6 +574,31 @@ def _no_collection_at_exit() -> None:
 
 class CheckErrored(Exception):
     """The check itself broke (an error row); the message says where, never with frame locals."""
+
+
+class FailureText:
+    """A failing row's text for pytest: printed whole under FAILURES and in JUnit's failure,
+    with the finding codes as its one-line message (the short summary and JUnit's ``message``)
+    only when ``FAILED <node id> - <codes>`` fits the terminal. pytest would otherwise trim the
+    text's first line to a width it miscounts when colours are on."""
+
+    def __init__(self, text: str, crash: str | None) -> None:
+        self.text = text
+        if crash is not None:
+            self.reprcrash = SimpleNamespace(message=crash)
+
+    def toterminal(self, out: Any) -> None:
+        for line in self.text.splitlines():
+            out.line(line)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _crash_line(nodeid: str, record: CheckRecord) -> str | None:
+    codes = ", ".join(f.code for f in record.findings) or record.outcome.value
+    fits = len(f"FAILED {nodeid} - {codes}") <= terminal_width()
+    return codes if fits else None
 
 
 class StrictFailure(Exception):
