@@ -199,7 +199,7 @@ def test_identity(jira: JiraTarget) -> None:
             fail(
                 finding(
                     "AUTH_ANONYMOUS",
-                    reason=f"{endpoint} answered {answer['status']} with X-AUSERNAME: anonymous",
+                    reason=f"{endpoint} answered {answer['status']} as the user anonymous",
                 ),
                 evidence=[headers],
             )
@@ -210,7 +210,7 @@ def test_identity(jira: JiraTarget) -> None:
                     "AUTH_USER_MISMATCH",
                     actual=who,
                     expected=bot,
-                    where=f"X-AUSERNAME of {endpoint}",
+                    where=f"the user Jira named in its answer to {endpoint}",
                     user_variable=user_variable,
                 ),
                 evidence=[headers],
