@@ -158,13 +158,14 @@ def test_the_write_record_says_what_was_created_changed_and_deleted() -> None:
 
 
 def test_a_failed_delete_is_in_the_record_with_what_jira_answered() -> None:
-    steps = _facts()["steps"][:-1] + [
+    steps = [
+        *_facts()["steps"][:-1],
         {
             "step": "delete",
             "outcome": "failed",
             "detail": "OPS-41: 403: You cannot delete issues",
             "status": None,
-        }
+        },
     ]
     record = write_record.from_facts(
         _facts(steps=steps, cleanup={"ok": False, "left": ["OPS-41"], "deleted": [], "links": {}})
