@@ -230,6 +230,7 @@ class PytestProgress:
         self._batch: list[str] = []
         self._started = False
         self.in_loop = False  # rows print nothing of their own while they are judged
+        self.width = terminal_width()
         reporter.showfspath = False  # type: ignore[attr-defined]  # rows are grouped here
 
     @pytest.hookimpl(wrapper=True)
@@ -245,7 +246,9 @@ class PytestProgress:
         if record is None or report.when != "call":
             return
         step = self.progress.add(record)
-        width = terminal_width()
+        if step.project is None and not step.areas:
+            return  # most rows: nothing to print
+        width = self.width
         percent = f"[{self.progress.percent():3d}%]"
         if step.project is not None:
             self._batch.append(step.project)
