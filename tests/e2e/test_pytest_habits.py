@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
+from tests.e2e.test_verdicts import junit_properties
 
 TWO_WAY = ("--jira-profile", "visor-two-way")
 CACHE_ON = ("-p", "cacheprovider")  # run_suite turns pytest's cache off; these runs need it
@@ -98,10 +99,7 @@ def test_stopping_at_the_first_failure_is_its_own_reason_everywhere(
     assert "selection" not in run.stdout.split("short test summary")[-1]
     page = run.artefact(".html").read_text("utf-8")
     assert "the run stopped at the first failure (-x)" in page
-    properties = {
-        p.get("name"): p.get("value")
-        for p in ET.parse(run.artefact(".xml")).getroot().iter("property")
-    }
+    properties = junit_properties(ET.parse(run.artefact(".xml")).getroot())
     assert properties["visor.stopped_by"] == "-x"
 
 
