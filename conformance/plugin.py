@@ -241,6 +241,7 @@ class CollectOnly(_Collection):
 
     def projects(self) -> list[str]:
         keys = list(self.config.getoption("jira_project", None) or [])
+        keys = keys or nodeids.project_keys(self.selections, self._specs.values()) or []
         if not keys:
             try:
                 profile = load_profile(self.config.getoption("jira_profile", None))
