@@ -236,18 +236,19 @@ def write_closing(config: pytest.Config, result: RunResult, paths: dict[str, Pat
 
 
 def verdict_line(result: RunResult, paths: dict[str, Path], width: int | None = None) -> str:
-    """The run's very last words: the verdict and the URL (why a run is incomplete, and the
-    reports, are in the closing block just above). A URL too long for the line stands on a
-    line of its own."""
+    """The run's very last line: the verdict and the URL, or the verdict alone when the URL
+    would not fit the terminal (the closing block just above names it, says why a run is
+    incomplete and lists the reports)."""
     decided = result.verdict
-    line = f"visor-jira-conformance: {decided.word} for Visor: {result.url}"
-    lines = wrap(terminal_safe(result.redactor.scrub(line)), width or terminal_width())
-    return "\n".join(lines)
+    line = f"visor-jira-conformance: {decided.word} for Visor"
+    with_url = f"{line}: {result.url}"
+    if len(with_url) <= (width or terminal_width()):
+        line = with_url
+    return terminal_safe(result.redactor.scrub(line))
 
 
 def write_last_line(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
     """One line after everything else, so that the last thing on screen is the verdict."""
     reporter = _reporter(config)
     if reporter is not None:
-        for line in verdict_line(result, paths).splitlines():
-            reporter.write_line(line, bold=True, **_colour(result))
+        reporter.write_line(verdict_line(result, paths), bold=True, **_colour(result))
