@@ -9,8 +9,8 @@ alone on its line aside), and a fix is printed once.
 from __future__ import annotations
 
 import re
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
