@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from conformance import codes
 from conformance.check import (
     CheckRecord,
     Outcome,
@@ -28,10 +29,10 @@ from conformance.check import (
     show,
 )
 from conformance.evidence import Evidence
-from conformance.findings import Finding, Severity, finding
+from conformance.findings import Finding, Severity, explain
 from conformance.http import TIMEOUT_KINDS
 from conformance.probes import permissions, write
-from conformance.probes.write import PERMISSION, Leftover, WriteRoundTrip
+from conformance.probes.write import PERMISSION, Leftover, RoundtripFacts, WriteRoundTrip
 from conformance.target import JiraTarget
 
 CHECK_ID = "write.roundtrip"
@@ -52,9 +53,8 @@ def delete_granted(target: JiraTarget, project: str | None) -> bool | None:
     surveyed), so that a refused delete is explained by what Jira answered, not by a grant the
     report lists as held."""
     grants = target.cached(permissions.project_permissions, project) if project else None
-    granted = grants.fact("granted") if grants is not None and grants.ok else None
-    held = granted.get("DELETE_ISSUES") if isinstance(granted, dict) else None
-    return held if isinstance(held, bool) else None
+    granted = grants.facts.get("granted") if grants is not None and grants.ok else None
+    return granted.get("DELETE_ISSUES") if granted is not None else None
 
 
 @requirement(
@@ -105,7 +105,9 @@ def judge(facts: Mapping[str, Any], granted: bool | None = None) -> Judgement:
     return Judgement(Outcome.FAIL if found else Outcome.PASS, found, notes)
 
 
-def _apply(record: CheckRecord, evidence: Evidence, granted: bool | None) -> Judgement:
+def _apply(
+    record: CheckRecord, evidence: Evidence[RoundtripFacts], granted: bool | None
+) -> Judgement:
     """Write the judgement on the row. An interrupted test gets no report from pytest, and a
     preset INCOMPLETE must survive the plugin (finish_write_round_trip restores it anyway)."""
     judged = judge(evidence.facts, granted)
@@ -147,36 +149,34 @@ def _findings(facts: Mapping[str, Any], granted: bool | None) -> list[Finding]:
     found: list[Finding] = []
     failure = facts.get("failure")
     if isinstance(failure, dict):
-        step = failure["step"]
-        fix = _fix(step, failure, str(project), facts)
-        if step == "create":
-            found.append(
-                finding(
-                    "WRITE_CREATE_FAILED",
-                    issue_type=facts["issue_type"],
-                    status=failure["status"],
-                    message=failure["message"],
-                    **fix,
+        step = str(failure["step"])
+        advice, permission, own = _fix(step, failure, facts)
+        # The same facts, and the issue type (create) or the test issue's key (later steps).
+        failed = codes.WriteCreateFailed if step == "create" else codes.WriteEditFailed
+        named = facts["issue_type"] if step == "create" else facts["key"]
+        found.append(
+            explain(
+                failed(
+                    failure["status"],
+                    str(failure["message"]),
+                    step,
+                    str(project),
+                    permission,
+                    own,
+                    advice,
+                    str(named),
                 )
             )
-        else:
-            found.append(
-                finding(
-                    "WRITE_EDIT_FAILED",
-                    key=facts["key"],
-                    status=failure["status"],
-                    message=failure["message"],
-                    **fix,
-                )
-            )
+        )
     for mismatch in facts.get("mismatches") or []:
         found.append(
-            finding(
-                "WRITE_READBACK_MISMATCH",
-                key=facts["key"],
-                step=mismatch["step"],
-                difference=mismatch["difference"],
-                project=project,
+            explain(
+                codes.WriteReadbackMismatch(
+                    key=str(facts["key"]),
+                    step=str(mismatch["step"]),
+                    difference=str(mismatch["difference"]),
+                    project=str(project),
+                )
             )
         )
     return found + _cleanup_findings(facts, granted)
@@ -209,28 +209,28 @@ def cleanup_finding(
     """WRITE_CLEANUP_FAILED for one issue, with its key and what Jira answered: the
     issue-security fix when Jira hid the issue from the bot; the grant only when the survey
     showed the bot without Delete Issues (never when the report lists it as held)."""
+    advice: Literal["permission", "held", "unknown", "hidden"]
     if hidden:
         advice = "hidden"
     else:
         advice = "unknown" if granted is None else "held" if granted else "permission"
-    return finding(
-        "WRITE_CLEANUP_FAILED",
+    return explain(
+        codes.WriteCleanupFailed(
+            advice=advice, key=key, reason=reason, link=link or key, project=project
+        ),
         evidence={"key": key},
-        advice=advice,
-        key=key,
-        reason=reason,
-        link=link or key,
-        project=project,
     )
 
 
 def _fix(
-    step: str, failure: dict[str, Any], project: str, facts: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The key of the catalogue's advice that fits the failed step, and the facts it names."""
+    step: str, failure: Mapping[str, Any], facts: Mapping[str, Any]
+) -> tuple[codes.WriteAdvice, str, str]:
+    """The catalogue's advice that fits the failed step, the permission it needs, and the run's
+    own issue found by its label (what the advice texts name)."""
     status = failure.get("http_status")
     kind = failure.get("kind")
     deleted = ", ".join((facts.get("cleanup") or {}).get("deleted") or [])
+    key: codes.WriteAdvice
     if kind == "foreign":
         key = "foreign"
     elif kind in TIMEOUT_KINDS:
@@ -247,13 +247,7 @@ def _fix(
         key = "hidden" if step == "read" else "gone"
     else:
         key = "jira_failed"
-    return {
-        "advice": key,
-        "step": step,
-        "project": project,
-        "permission": PERMISSION.get(step, "the needed permission"),
-        "own": deleted or "none was found",
-    }
+    return key, PERMISSION.get(step, "the needed permission"), deleted or "none was found"
 
 
 # -- the session's end ---------------------------------------------------------------------------

@@ -203,7 +203,7 @@ class Progress:
     def _count_issues(self, record: CheckRecord) -> None:
         for ev in record.evidence:
             if ev.probe == IMPORT_PROBE and record.project is not None:
-                read = ev.fact("issues_read")
+                read = ev.facts.get("issues_read")
                 if isinstance(read, int) and not isinstance(read, bool):
                     self._imported[record.project] = read
 
