@@ -615,7 +615,9 @@ class WriteCleanupFailed(Diagnosis):
     reason: str
     link: str
     project: str
-    advice: Literal["visible", "hidden"]
+    # What Jira's refusal is explained by: the survey showed the bot without Delete Issues
+    # ("permission"), holding it ("held"), did not survey it ("unknown"); or Jira hid the issue.
+    advice: Literal["permission", "held", "unknown", "hidden"]
 
 
 # --- The run --------------------------------------------------------------------------------------
