@@ -1,12 +1,12 @@
-"""Which reports a conformance run writes, where, and how they are withdrawn.
+"""Which reports a conformance run writes, and where.
 
-The JSON result and the HTML page are ours, written at the session's end from the run's one
-result. The HTML page is self-contained wherever it goes: beside the other reports, or where
-pytest-html's own ``--html PATH`` says (pytest-html itself then writes nothing, since its page
-would need ``assets/style.css`` beside it); ``-p no:html`` means no page, and the closing block
-says so. JUnit is pytest's own junitxml (``--junitxml PATH`` honoured) with the verdict as
-properties; the hygiene plugin scrubs what it receives. A run that ends in a usage error
-withdraws them all, so that it leaves no report behind.
+The JSON result, the JUnit XML and the HTML page are all ours, written at the session's end from
+the run's one result. The HTML page is self-contained wherever it goes: beside the other
+reports, or where pytest-html's own ``--html PATH`` says (pytest-html itself then writes
+nothing, since its page would need ``assets/style.css`` beside it); ``-p no:html`` means no
+page, and the closing block says so. JUnit goes where ``--junitxml PATH`` says, in pytest's own
+shape (``report/junit.py``; pytest's junitxml plugin then writes nothing), ``-p no:junitxml``
+means none. A run that ends in a usage error writes none of them.
 """
 
 from __future__ import annotations
@@ -59,7 +59,11 @@ def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]
     else:
         given = getattr(config.option, "xmlpath", None)
         planned["xml"] = _user_path(given) if given else paths["xml"]
-        config.option.xmlpath = str(planned["xml"])
+        if given:
+            _make_folder(planned["xml"], "--junitxml")
+        # This run's JUnit is written from its result (report/junit.py): pytest's junitxml
+        # plugin, which would build its own as rows are judged, stays out.
+        config.option.xmlpath = None
     config.stash[NOT_WRITTEN_KEY] = missing
     return planned
 
@@ -96,43 +100,23 @@ def write_html(config: pytest.Config, result: RunResult, paths: dict[str, Path])
         html.write_report(result, path, css)
 
 
+def write_junit(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
+    """The JUnit XML, from the run's one result, in pytest's shape (its suite name and prefix
+    options honoured)."""
+    from conformance.report import junit
+
+    path = paths.get("xml")
+    if path is not None:
+        junit.write(
+            result,
+            path,
+            suite_name=str(config.getini("junit_suite_name") or "pytest"),
+            prefix=getattr(config.option, "junitprefix", None),
+        )
+
+
 def not_written(config: pytest.Config) -> dict[str, str]:
     """Reports this run leaves out on purpose, and why ("-p no:html")."""
     none: dict[str, str] = {}
     missing: dict[str, str] = config.stash.get(NOT_WRITTEN_KEY, none)
     return dict(missing)
-
-
-def withdraw(config: pytest.Config) -> None:
-    """JUnit writes nothing at session end (the run ended in a usage error); our own reports
-    are written only by a run that ends with a result."""
-    from _pytest.junitxml import xml_key
-
-    junit = config.stash.get(xml_key, None)
-    if junit is not None:
-        del config.stash[xml_key]  # junitxml's own unconfigure then has nothing to do
-        if config.pluginmanager.is_registered(junit):
-            config.pluginmanager.unregister(junit)
-
-
-def quiet(config: pytest.Config) -> None:
-    """JUnit has written its file: leave out its "generated xml file" line (a path wider than
-    the terminal, joined to words); the closing block lists the file on a line of its own."""
-    withdraw(config)
-
-
-def add_junit_verdict(config: pytest.Config, result: RunResult) -> None:
-    """The verdict in JUnit too, so that a CI dashboard cannot show green for an incomplete run."""
-    from _pytest.junitxml import xml_key
-
-    xml = config.stash.get(xml_key, None)
-    if xml is None:
-        return
-    decided = result.verdict
-    xml.add_global_property("visor.verdict", decided.verdict.value)
-    xml.add_global_property("visor.exit_code", str(int(decided.exit_code)))
-    if decided.reasons:
-        xml.add_global_property("visor.incomplete", ", ".join(r.value for r in decided.reasons))
-        xml.add_global_property("visor.not_run", str(len(decided.not_run)))
-    if decided.stopped_by:
-        xml.add_global_property("visor.stopped_by", decided.stopped_by)
