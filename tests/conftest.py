@@ -2,12 +2,18 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests import signals
 from tests.runs import AS_USERS_RUN
 from tests.servers import Counter, serve
 
 pytest_plugins = ["pytester", "conformance.emulator.pytest_plugin", "fixtures.pytest_container"]
+
+# Property tests check what comes out, never how fast: on a busy machine one example can take
+# longer than hypothesis's default deadline of 200 ms, which is not a failure of the suite.
+settings.register_profile("self-tests", deadline=None)
+settings.load_profile("self-tests")
 
 # Every child process a test starts runs pytest as users do (tests.runs.AS_USERS_RUN).
 AS_USERS_RUN_ENV = " ".join(filter(None, [os.environ.get("PYTEST_ADDOPTS"), *AS_USERS_RUN]))

@@ -24,10 +24,11 @@ from conformance.emulator.demo import demo_setup
 from conformance.engine.plan import discover_checks
 from conformance.engine.result import RunResult
 from conformance.engine.run import run_all
+from conformance.engine.verdict import row_fails
 from conformance.handoff import IDENTITY_ENV
 from conformance.options import OPTIONS, Values, build_settings
 from conformance.profile import load_profile
-from conformance.report import json_result
+from conformance.report import json_result, summary
 from conformance.report.terminal import closing_block, verdict_line
 from conformance.report.terminal_text import failure_text, skip_reason
 from conformance.secrets import Redactor
@@ -52,6 +53,9 @@ AS_USERS_RUN = ("-p", "no:hypothesispytest")
 # test using pytester forgets the modules it imported when it ends, and a later run would judge
 # with a second import of them (``isinstance`` fails between a probe's facts and a check's type).
 discover_checks()
+
+# The outcomes pytest reports as skipped, with the row's reason.
+SKIPPED = (Outcome.SKIPPED, Outcome.BLOCKED, Outcome.INCOMPLETE)
 
 Option = str | bool | Path | tuple[str, ...] | None  # None: not given
 
@@ -100,15 +104,19 @@ class EngineRun(JsonRun):
     @property
     def terminal(self) -> str:
         """What the run's own writers put on the terminal, from the same result, pytest's own
-        lines aside: each failing row's findings, each skipped row's reason, the closing block
-        and the last line (whose wording tests/e2e shows on a real terminal)."""
+        lines aside: each failing row's text, each skipped row's reason, the closing block and
+        the last line (whose wording tests/e2e shows on a real terminal)."""
+        result, strict = self.run, self.run.settings.strict
+        fixes = summary.plan(result)
         lines = [
-            failure_text(row) if row.outcome in (Outcome.FAIL, Outcome.ERROR) else skip_reason(row)
-            for row in self.run.rows
-            if row.outcome not in (Outcome.PASS, Outcome.WARN)
+            failure_text(row, fixes.fix_for(row), strict=strict, width=100)
+            if row_fails(row.outcome, strict=strict)
+            else skip_reason(row)
+            for row in result.rows
+            if row_fails(row.outcome, strict=strict) or row.outcome in SKIPPED
         ]
-        lines += closing_block(self.run, {}, 100)
-        lines.append(verdict_line(self.run, {}))
+        lines += closing_block(result, {}, 100)
+        lines.append(verdict_line(result, {}))
         return "\n".join(lines)
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from conformance import codes
 from conformance.check import (
     CheckRecord,
     Outcome,
@@ -28,10 +29,10 @@ from conformance.check import (
     show,
 )
 from conformance.evidence import Evidence
-from conformance.findings import Finding, Severity, finding
+from conformance.findings import Finding, Severity, explain
 from conformance.http import TIMEOUT_KINDS
-from conformance.probes import write
-from conformance.probes.write import PERMISSION, Leftover, WriteRoundTrip
+from conformance.probes import permissions, write
+from conformance.probes.write import PERMISSION, Leftover, RoundtripFacts, WriteRoundTrip
 from conformance.target import JiraTarget
 
 CHECK_ID = "write.roundtrip"
@@ -43,13 +44,22 @@ def finish_write_round_trip(target: JiraTarget, records: Iterable[CheckRecord]) 
     leftovers = write.cleanup_leftovers(target)
     for record in records:
         if record.id == CHECK_ID:
-            after_cleanup(record, leftovers)
+            after_cleanup(record, leftovers, granted=delete_granted(target, record.project))
     return leftovers
+
+
+def delete_granted(target: JiraTarget, project: str | None) -> bool | None:
+    """Whether the project's permission survey showed the bot holding Delete Issues (None: not
+    surveyed), so that a refused delete is explained by what Jira answered, not by a grant the
+    report lists as held."""
+    grants = target.cached(permissions.project_permissions, project) if project else None
+    granted = grants.facts.get("granted") if grants is not None and grants.ok else None
+    return granted.get("DELETE_ISSUES") if granted is not None else None
 
 
 @requirement(
     CHECK_ID,
-    "The bot can create, edit, comment on, transition and delete an issue, leaving none behind",
+    "Write round trip: create, edit, comment, transition and delete an issue, leaving none behind",
     Step.IMPORT,
     # A permission or field check that predicts the round trip's failure blocks it: one cause,
     # one row (the round trip's row belongs to the write project).
@@ -61,13 +71,14 @@ def test_write_roundtrip(jira: JiraTarget) -> None:
     if project is None:
         not_applicable("not requested (add --jira-write-project KEY to run it)")
     machine = WriteRoundTrip(jira, project)
+    granted = delete_granted(jira, project)
     try:
         evidence = machine.run()
     except KeyboardInterrupt:
         # pytest makes no report for an interrupted test: write the row here, then stop.
-        _apply(current(), machine.evidence())
+        _apply(current(), machine.evidence(), granted)
         raise
-    judged = _apply(current(), evidence)
+    judged = _apply(current(), evidence, granted)
     if judged.outcome is Outcome.FAIL:
         fail(*judged.findings)
     if judged.outcome is Outcome.INCOMPLETE:
@@ -81,22 +92,25 @@ class Judgement:
     notes: list[str] = field(default_factory=list)
 
 
-def judge(facts: Mapping[str, Any]) -> Judgement:
+def judge(facts: Mapping[str, Any], granted: bool | None = None) -> Judgement:
     """The row for one round trip's facts: interrupted or stopped by the deadline is
-    incomplete (a transient condition is no configuration fault); else pass or fail."""
+    incomplete (a transient condition is no configuration fault); else pass or fail.
+    ``granted``: whether the survey showed the bot holding Delete Issues."""
     notes = _notes(facts)
     incomplete = facts.get("incomplete")
     if incomplete:
-        cleanup = _cleanup_findings(facts)
+        cleanup = _cleanup_findings(facts, granted)
         return Judgement(Outcome.FAIL if cleanup else Outcome.INCOMPLETE, cleanup, notes)
-    found = _findings(facts)
+    found = _findings(facts, granted)
     return Judgement(Outcome.FAIL if found else Outcome.PASS, found, notes)
 
 
-def _apply(record: CheckRecord, evidence: Evidence) -> Judgement:
+def _apply(
+    record: CheckRecord, evidence: Evidence[RoundtripFacts], granted: bool | None
+) -> Judgement:
     """Write the judgement on the row. An interrupted test gets no report from pytest, and a
     preset INCOMPLETE must survive the plugin (finish_write_round_trip restores it anyway)."""
-    judged = judge(evidence.facts)
+    judged = judge(evidence.facts, granted)
     show(evidence)
     record.notes.extend(judged.notes)
     record.outcome = judged.outcome
@@ -130,47 +144,45 @@ def _notes(facts: Mapping[str, Any]) -> list[str]:
     return notes
 
 
-def _findings(facts: Mapping[str, Any]) -> list[Finding]:
+def _findings(facts: Mapping[str, Any], granted: bool | None) -> list[Finding]:
     project = facts["project"]
     found: list[Finding] = []
     failure = facts.get("failure")
     if isinstance(failure, dict):
-        step = failure["step"]
-        fix = _fix(step, failure, str(project), facts)
-        if step == "create":
-            found.append(
-                finding(
-                    "WRITE_CREATE_FAILED",
-                    issue_type=facts["issue_type"],
-                    status=failure["status"],
-                    message=failure["message"],
-                    **fix,
-                )
-            )
-        else:
-            found.append(
-                finding(
-                    "WRITE_EDIT_FAILED",
-                    key=facts["key"],
-                    status=failure["status"],
-                    message=failure["message"],
-                    **fix,
-                )
-            )
-    for mismatch in facts.get("mismatches") or []:
+        step = str(failure["step"])
+        advice, permission, own = _fix(step, failure, facts)
+        # The same facts, and the issue type (create) or the test issue's key (later steps).
+        failed = codes.WriteCreateFailed if step == "create" else codes.WriteEditFailed
+        named = facts["issue_type"] if step == "create" else facts["key"]
         found.append(
-            finding(
-                "WRITE_READBACK_MISMATCH",
-                key=facts["key"],
-                step=mismatch["step"],
-                difference=mismatch["difference"],
-                project=project,
+            explain(
+                failed(
+                    failure["status"],
+                    str(failure["message"]),
+                    step,
+                    str(project),
+                    permission,
+                    own,
+                    advice,
+                    str(named),
+                )
             )
         )
-    return found + _cleanup_findings(facts)
+    for mismatch in facts.get("mismatches") or []:
+        found.append(
+            explain(
+                codes.WriteReadbackMismatch(
+                    key=str(facts["key"]),
+                    step=str(mismatch["step"]),
+                    difference=str(mismatch["difference"]),
+                    project=str(project),
+                )
+            )
+        )
+    return found + _cleanup_findings(facts, granted)
 
 
-def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
+def _cleanup_findings(facts: Mapping[str, Any], granted: bool | None) -> list[Finding]:
     cleanup = facts.get("cleanup") or {}
     if not isinstance(cleanup, dict) or cleanup.get("ok", True):
         return []
@@ -185,32 +197,40 @@ def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
             str(links.get(key) or cleanup.get("link") or ""),
             str(cleanup.get("reason")),
             hidden=hidden,
+            granted=granted,
         )
         for key in cleanup.get("left") or [cleanup["key"]]
     ]
 
 
-def cleanup_finding(key: str, project: str, link: str, reason: str, *, hidden: bool) -> Finding:
-    """WRITE_CLEANUP_FAILED for one issue, with its key (and the issue-security fix when Jira
-    hid the issue from the bot)."""
-    return finding(
-        "WRITE_CLEANUP_FAILED",
+def cleanup_finding(
+    key: str, project: str, link: str, reason: str, *, hidden: bool, granted: bool | None
+) -> Finding:
+    """WRITE_CLEANUP_FAILED for one issue, with its key and what Jira answered: the
+    issue-security fix when Jira hid the issue from the bot; the grant only when the survey
+    showed the bot without Delete Issues (never when the report lists it as held)."""
+    advice: Literal["permission", "held", "unknown", "hidden"]
+    if hidden:
+        advice = "hidden"
+    else:
+        advice = "unknown" if granted is None else "held" if granted else "permission"
+    return explain(
+        codes.WriteCleanupFailed(
+            advice=advice, key=key, reason=reason, link=link or key, project=project
+        ),
         evidence={"key": key},
-        advice="hidden" if hidden else "visible",
-        key=key,
-        reason=reason,
-        link=link or key,
-        project=project,
     )
 
 
 def _fix(
-    step: str, failure: dict[str, Any], project: str, facts: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The key of the catalogue's advice that fits the failed step, and the facts it names."""
+    step: str, failure: Mapping[str, Any], facts: Mapping[str, Any]
+) -> tuple[codes.WriteAdvice, str, str]:
+    """The catalogue's advice that fits the failed step, the permission it needs, and the run's
+    own issue found by its label (what the advice texts name)."""
     status = failure.get("http_status")
     kind = failure.get("kind")
     deleted = ", ".join((facts.get("cleanup") or {}).get("deleted") or [])
+    key: codes.WriteAdvice
     if kind == "foreign":
         key = "foreign"
     elif kind in TIMEOUT_KINDS:
@@ -227,19 +247,15 @@ def _fix(
         key = "hidden" if step == "read" else "gone"
     else:
         key = "jira_failed"
-    return {
-        "advice": key,
-        "step": step,
-        "project": project,
-        "permission": PERMISSION.get(step, "the needed permission"),
-        "own": deleted or "none was found",
-    }
+    return key, PERMISSION.get(step, "the needed permission"), deleted or "none was found"
 
 
 # -- the session's end ---------------------------------------------------------------------------
 
 
-def after_cleanup(record: CheckRecord, leftovers: list[Leftover]) -> None:
+def after_cleanup(
+    record: CheckRecord, leftovers: list[Leftover], granted: bool | None = None
+) -> None:
     """Tell the write.roundtrip row what the session-end safety net did: an issue it deleted
     is no longer reported as left in Jira; one it could not delete fails the row, by key."""
     for left in leftovers:
@@ -256,7 +272,14 @@ def after_cleanup(record: CheckRecord, leftovers: list[Leftover]) -> None:
             if not named:
                 hidden = "issue security" in left.reason
                 record.findings.append(
-                    cleanup_finding(left.key, left.project, left.link, left.reason, hidden=hidden)
+                    cleanup_finding(
+                        left.key,
+                        left.project,
+                        left.link,
+                        left.reason,
+                        hidden=hidden,
+                        granted=granted,
+                    )
                 )
             record.notes.append(
                 f"cleanup: the session-end safety net could not delete {left.key} either "

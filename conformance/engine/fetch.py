@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.engine.plan import PlannedCheck
-from conformance.evidence import Evidence
+from conformance.evidence import AnyEvidence
 from conformance.http import TIMEOUT_KINDS
 from conformance.probes import account, api, network, projects
 
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 WAIT_SLICE_S = 0.2
 
 
-def discover_projects(target: JiraTarget) -> list[str]:
-    """The projects to check: --jira-project, else the profile's list, else every visible one.
+def discover_projects(target: JiraTarget, named: Sequence[str] | None = None) -> list[str]:
+    """The projects to check: --jira-project, else the projects the selection's node ids name
+    (``named``), else the profile's list, else every visible one.
 
     The --jira-write-project is always among them: its permissions explain the round trip. The
     visible projects are asked for only if Jira answers at all (a dead host costs one timeout,
@@ -38,6 +39,8 @@ def discover_projects(target: JiraTarget) -> list[str]:
     """
     if target.settings.projects:
         keys = list(target.settings.projects)
+    elif named:
+        keys = list(named)
     elif target.profile.projects is not None:
         keys = [spec.key for spec in target.profile.projects]
     else:
@@ -52,7 +55,7 @@ def _visible(target: JiraTarget) -> list[str]:
     if not dependent_chain(target):
         return []
     listing = target.probe(projects.visible_projects)
-    return [str(key) for key in listing.fact("keys") or []]
+    return [str(key) for key in listing.facts.get("keys") or []]
 
 
 def dependent_chain(target: JiraTarget) -> bool:
@@ -69,7 +72,7 @@ def dependent_chain(target: JiraTarget) -> bool:
 class Task:
     """One probe to fetch: what ``JiraTarget.probe`` is called with."""
 
-    fn: Callable[..., Evidence]
+    fn: Callable[..., AnyEvidence]
     args: tuple[Any, ...] = ()
 
 

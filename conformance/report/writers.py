@@ -1,16 +1,23 @@
-"""Which report writers a conformance run registers with pytest, and how they are withdrawn.
+"""Which reports a conformance run writes, and where.
 
-The HTML report is pytest-html shaped by :mod:`conformance.report.html`; JUnit is pytest's own
-junitxml with the verdict as properties; the hygiene plugin scrubs what both receive. A run that
-ends in a usage error withdraws them all, so that it leaves no report behind.
+The JSON result, the JUnit XML and the HTML page are all ours, written at the session's end from
+the run's one result. The HTML page is self-contained wherever it goes: beside the other
+reports, or where pytest-html's own ``--html PATH`` says (pytest-html itself then writes
+nothing, since its page would need ``assets/style.css`` beside it); ``-p no:html`` means no
+page, and the closing block says so. JUnit goes where ``--junitxml PATH`` says, in pytest's own
+shape (``report/junit.py``; pytest's junitxml plugin then writes nothing), ``-p no:junitxml``
+means none. A run that ends in a usage error writes none of them.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from conformance.settings import SettingsError
 
 if TYPE_CHECKING:
     from conformance.engine.result import RunResult
@@ -18,53 +25,98 @@ if TYPE_CHECKING:
 
 # The run's one result, once the run has ended: every writer registered here reads it.
 RESULT_KEY = pytest.StashKey["RunResult"]()
+# Stylesheets given with pytest-html's --css, appended to the page's own.
+EXTRA_CSS_KEY = pytest.StashKey[list[Path]]()
+# Why a kind of report is not written ("-p no:html"), for the closing block.
+NOT_WRITTEN_KEY = pytest.StashKey[dict[str, str]]()
 
 
-def register(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
-    """Point pytest-html and JUnit at the run's report paths (unless given) and hook ours in."""
+def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]:
+    """The files this run writes, keys "html", "json", "xml": ``paths`` (one stem in the report
+    folder) unless ``--html`` or ``--junitxml`` name another; without the key when ``-p no:html``
+    or ``-p no:junitxml`` leave that report out. Raises SettingsError (a usage error, before
+    anything is sent) for an --html folder that cannot be made or a --css file that is missing."""
+    manager = config.pluginmanager
+    planned = {"json": paths["json"]}
+    missing: dict[str, str] = {}
+    if manager.is_blocked("html"):
+        missing["html"] = "not written (-p no:html)"
+    else:
+        given = getattr(config.option, "htmlpath", None)
+        planned["html"] = _user_path(given) if given else paths["html"]
+        if given:
+            _make_folder(planned["html"], "--html")
+            # pytest-html would write its own page there after ours, with its stylesheet in
+            # an assets folder beside it: this run's page is the one that is attached.
+            config.option.htmlpath = None
+        css = [_user_path(name) for name in getattr(config.option, "css", None) or []]
+        for sheet in css:
+            if not sheet.is_file():
+                raise SettingsError(f"--css {str(sheet)!r} is not a file: give a stylesheet")
+        config.stash[EXTRA_CSS_KEY] = css
+    if manager.is_blocked("junitxml"):
+        missing["xml"] = "not written (-p no:junitxml)"
+    else:
+        given = getattr(config.option, "xmlpath", None)
+        planned["xml"] = _user_path(given) if given else paths["xml"]
+        if given:
+            _make_folder(planned["xml"], "--junitxml")
+        # This run's JUnit is written from its result (report/junit.py): pytest's junitxml
+        # plugin, which would build its own as rows are judged, stays out.
+        config.option.xmlpath = None
+    config.stash[NOT_WRITTEN_KEY] = missing
+    return planned
+
+
+def _user_path(given: str) -> Path:
+    return Path(os.path.expandvars(given)).expanduser()
+
+
+def _make_folder(path: Path, option: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"{option} {str(path)!r}: its folder cannot be created ({exc.strerror or exc}): "
+            "give another path"
+        ) from None
+
+
+def register(config: pytest.Config, target: JiraTarget) -> None:
+    """The hygiene plugin, which scrubs what pytest's own writers (JUnit, the terminal) get."""
     from conformance.report import hygiene
 
-    has_html = config.pluginmanager.hasplugin("html")
-    if has_html and not config.getoption("htmlpath", None):
-        config.option.htmlpath = str(paths["html"])
-        config.option.self_contained_html = True
-    if not config.getoption("xmlpath", None):
-        config.option.xmlpath = str(paths["xml"])
-    if has_html:
-        from conformance.report import html
-
-        config.option.css = [*getattr(config.option, "css", []), str(html.CSS_PATH)]
-        config.pluginmanager.register(html.HtmlReportPlugin(target, config), "conformance-html")
     config.pluginmanager.register(hygiene.HygienePlugin(target.redactor), "conformance-hygiene")
 
 
-def withdraw(config: pytest.Config) -> None:
-    """pytest-html and JUnit write nothing at session end (the run ended in a usage error)."""
-    from _pytest.junitxml import xml_key
+def write_html(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
+    """The HTML page, from the run's one result (nothing was rendered while rows were judged)."""
+    from conformance.report import html
 
-    manager = config.pluginmanager
-    writers: list[Any] = [
-        p for p in manager.get_plugins() if type(p).__module__.startswith("pytest_html.")
-    ]
-    junit = config.stash.get(xml_key, None)
-    if junit is not None:
-        del config.stash[xml_key]  # junitxml's own unconfigure then has nothing to do
-        writers.append(junit)
-    for writer in writers:
-        if manager.is_registered(writer):
-            manager.unregister(writer)
+    path = paths.get("html")
+    if path is not None:
+        none: list[Path] = []
+        css: list[Path] = config.stash.get(EXTRA_CSS_KEY, none)
+        html.write_report(result, path, css)
 
 
-def add_junit_verdict(config: pytest.Config, result: RunResult) -> None:
-    """The verdict in JUnit too, so that a CI dashboard cannot show green for an incomplete run."""
-    from _pytest.junitxml import xml_key
+def write_junit(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
+    """The JUnit XML, from the run's one result, in pytest's shape (its suite name and prefix
+    options honoured)."""
+    from conformance.report import junit
 
-    xml = config.stash.get(xml_key, None)
-    if xml is None:
-        return
-    decided = result.verdict
-    xml.add_global_property("visor.verdict", decided.verdict.value)
-    xml.add_global_property("visor.exit_code", str(int(decided.exit_code)))
-    if decided.reasons:
-        xml.add_global_property("visor.incomplete", ", ".join(r.value for r in decided.reasons))
-        xml.add_global_property("visor.not_run", str(len(decided.not_run)))
+    path = paths.get("xml")
+    if path is not None:
+        junit.write(
+            result,
+            path,
+            suite_name=str(config.getini("junit_suite_name") or "pytest"),
+            prefix=getattr(config.option, "junitprefix", None),
+        )
+
+
+def not_written(config: pytest.Config) -> dict[str, str]:
+    """Reports this run leaves out on purpose, and why ("-p no:html")."""
+    none: dict[str, str] = {}
+    missing: dict[str, str] = config.stash.get(NOT_WRITTEN_KEY, none)
+    return dict(missing)

@@ -104,6 +104,7 @@ def junit_properties(root: ET.Element) -> dict[str, str]:
         ("SIGTERM", "judging"),
         ("SIGHUP", "judging"),
         ("SIGTERM", "collecting"),
+        ("SIGHUP", "collecting"),
     ],
 )
 def test_a_signal_mid_run_is_incomplete_everywhere(
@@ -135,7 +136,7 @@ def test_a_signal_mid_run_is_incomplete_everywhere(
     assert junit_properties(junit)["visor.verdict"] == "incomplete"
     last = out.strip().splitlines()[-1]
     assert last.startswith("visor-jira-conformance: INCOMPLETE for Visor")
-    assert f"the run was interrupted ({signal_name})" in last
+    assert f"Incomplete: the run was interrupted ({signal_name})." in out
 
 
 def test_a_selection_of_the_captcha_locked_bot_is_incomplete(

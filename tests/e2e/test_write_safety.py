@@ -23,12 +23,12 @@ from conformance.check import CheckRecord, Outcome, requirement_of
 from conformance.checks import test_write_roundtrip as check
 from conformance.emulator import EmulatorServer, Fault
 from conformance.evidence import Evidence
-from conformance.probes.write import LABEL, WriteRoundTrip, registry
+from conformance.probes.write import LABEL, RoundtripFacts, WriteRoundTrip, registry
 from tests.bending_proxy import BendingProxy, Passed, bending_proxy, json_answer
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
 from tests.e2e.test_write_roundtrip import write_suite
-from tests.integration.test_write_roundtrip import ISSUE_KEY, facts_of, target_at, target_for
+from tests.integration.test_write_roundtrip import ISSUE_KEY, target_at, target_for
 from tests.signals import default_signals
 
 Emulator = Callable[..., EmulatorServer]
@@ -61,11 +61,11 @@ def mutations_of(server: EmulatorServer, *names: str) -> list[str]:
     ]
 
 
-def row_for(evidence: Evidence) -> CheckRecord:
+def row_for(evidence: Evidence[RoundtripFacts]) -> CheckRecord:
     """The write.roundtrip row as the check writes it from the round trip's facts."""
     req = requirement_of(check.test_write_roundtrip)
     assert req is not None
-    record = CheckRecord(req, facts_of(evidence)["project"], "in-process")
+    record = CheckRecord(req, evidence.facts["project"], "in-process")
     judged = check.judge(evidence.facts)
     record.outcome, record.findings, record.notes = judged.outcome, judged.findings, judged.notes
     record.evidence.append(evidence)
@@ -74,7 +74,7 @@ def row_for(evidence: Evidence) -> CheckRecord:
 
 def round_trip_behind(
     server: EmulatorServer, bend: Callable[[BendingProxy, Passed], Any]
-) -> tuple[Evidence, Any]:
+) -> tuple[Evidence[RoundtripFacts], Any]:
     """One round trip in VIS, in-process, through a bending proxy in front of ``server``."""
     with bending_proxy(server.url, bend) as proxy:
         target = target_at(proxy.url)
@@ -134,7 +134,7 @@ def test_a_create_answer_naming_another_issue_touches_nothing_but_its_own(
     )
     assert not any(".." in e.path for e in server.log.entries)
     assert server.log.failed_logins() == 0
-    facts = facts_of(evidence)
+    facts = evidence.facts
     assert facts["key"] == own and facts["cleanup"]["deleted"] == [own]
     assert facts["failure"] is not None and facts["failure"]["kind"] == "foreign"
     row = row_for(evidence)
@@ -198,7 +198,7 @@ def test_a_create_answered_too_late_still_deletes_the_issue(
     assert not any("not sent" in (x.error or "") for x in evidence.exchanges[1:]), [
         x.error for x in evidence.exchanges
     ]
-    facts = facts_of(evidence)
+    facts = evidence.facts
     assert facts["cleanup"]["deleted"] == [own]
     row = row_for(evidence)
     assert server.log.failed_logins() == 0
@@ -241,7 +241,7 @@ def test_an_issue_hidden_from_the_bot_is_named_as_left_behind(jira_emulator: Emu
     assert server.world.issues_with_label(LABEL) == [own]  # truly still in Jira
     # Never proven its own: nothing but the create was sent that could change anything.
     assert [e.method for e in server.log.mutating()] == ["POST"]
-    facts = facts_of(evidence)
+    facts = evidence.facts
     assert facts["cleanup"]["ok"] is False and facts["cleanup"]["confirmed"] is False
     assert facts["cleanup"]["key"] == own
     assert not any(s["step"] == "delete" and s["outcome"] == "ok" for s in facts["steps"])

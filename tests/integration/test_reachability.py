@@ -63,7 +63,7 @@ def test_a_resolver_that_hangs_is_net_dns_within_the_timeout_and_never_holds_the
         released.set()
         target.close()
     assert evidence.problem is Problem.TIMEOUT
-    assert "within 0.5 s" in str(evidence.fact("error"))
+    assert "within 0.5 s" in str(evidence.facts.get("error"))
     assert resolving and all(t.daemon for t in resolving)
 
 

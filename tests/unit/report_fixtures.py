@@ -34,8 +34,11 @@ def make_target(*, strict: bool = False, url: str = "https://jira.example.com") 
 def filled(code: str, params: dict[str, object]) -> dict[str, Any]:
     """Every placeholder of the code's templates: the given values, else a visible sample."""
     spec = CATALOGUE[code]
+    advice = min(spec.advice, default=None)  # an entry with advice texts: the first of them
     wanted = placeholders(spec.summary) | placeholders(spec.remediation)
-    return {name: params.get(name, f"sample-{name}") for name in wanted}
+    wanted |= placeholders(spec.advice[advice]) if advice else set()
+    sample = {name: params.get(name, f"sample-{name}") for name in wanted}
+    return {**sample, "advice": advice} if advice else sample
 
 
 def add(
@@ -78,7 +81,7 @@ def exchange(**overrides: object) -> Exchange:
     return Exchange(**values)  # type: ignore[arg-type]
 
 
-def evidence(*exchanges: Exchange, **facts: object) -> Evidence:
+def evidence(*exchanges: Exchange, **facts: object) -> Evidence[dict[str, object]]:
     return Evidence("account.myself", False, dict(facts), list(exchanges), problem=Problem.REJECTED)
 
 

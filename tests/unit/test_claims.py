@@ -73,6 +73,13 @@ ALLOWED: dict[str, str] = {
     "report to Visor support.": SUPPORT,
     "Send this report to Visor support if it persists.": SUPPORT,
     "Send this report to Visor support with the proxy's details.": SUPPORT,
+    "Jira refused a request the suite makes on its own (nothing from the integration profile "
+    "is in it), so there is nothing to correct in the profile or in Jira: send this report to "
+    "Visor support.": SUPPORT,
+    "Narrow the run to the projects you will work with in Visor: --jira-project KEY "
+    "(repeatable), or the projects list of the integration profile (--jira-profile).": (
+        "guide: the Jira Projects you would like to work with in Visor"
+    ),
     # {purpose} is the access mode the profile gives the project ("read (import) its issues").
     "The bot lacks <missing> in project <project>, which Visor needs to <purpose>.": "profile",
 }
@@ -157,7 +164,9 @@ def test_an_advice_table_and_its_placeholder_go_together() -> None:
 
 def test_the_keys_the_rules_choose_are_in_the_catalogue() -> None:
     """Call sites pick some keys by a rule (the version, the HTTP status): each is a real key."""
-    chosen = {("IMP_SEARCH_FAILED", key) for key in import_check._SEARCH_ADVICE.values()}
+    chosen: set[tuple[str, str]] = {
+        ("IMP_SEARCH_FAILED", key) for key in import_check._SEARCH_ADVICE.values()
+    }
     for numbers in (None, (7, 13), (8, 14), (10, 3, 12), (11, 0)):
         chosen.add(("AUTH_BASIC_DISABLED", versions.basic_disabled_advice(numbers)))
         chosen.add(("AUTH_WRONG_SCHEME", versions.pat_as_password_advice(numbers)))

@@ -41,6 +41,9 @@ RUNS: dict[str, dict[str, Any]] = {
     "read-only-bot": {},
     "no-project-access": {},
     "tls-self-signed": {"tls": True},
+    "tls-expired-intermediate": {},
+    "mutual-tls": {},
+    "tls-1.0-only": {},
     "dc-healthy, no answers": {"faults": [Fault("*", r"^/rest/api/2/(?!serverInfo)", drop=True)]},
     "dc-healthy, refusals": {"faults": [Fault("*", r"^/rest/api/2/(?!serverInfo)", status=500)]},
 }
@@ -60,7 +63,7 @@ def target_for(server: EmulatorServer, cloud: bool) -> JiraTarget:
     return JiraTarget(settings, redactor, load_profile("visor-two-way"))
 
 
-def every_probe(target: JiraTarget) -> Iterator[Evidence]:
+def every_probe(target: JiraTarget) -> Iterator[Evidence[Any]]:
     """Each probe once, in the order of a run, the project probes for the visible projects."""
     for probe in (
         network.proxy,
@@ -79,7 +82,7 @@ def every_probe(target: JiraTarget) -> Iterator[Evidence]:
         yield target.probe(probe)
     yield api.search(target, "/rest/api/2/search")
     yield api.search(target, "/rest/api/3/search/jql")
-    keys = target.probe(projects.visible_projects).fact("keys") or ["VIS"]
+    keys = target.probe(projects.visible_projects).facts.get("keys") or ["VIS"]
     for key in keys[:3]:
         yield target.probe(permissions.survey, key)
         for project_probe in (
@@ -99,7 +102,7 @@ def every_probe(target: JiraTarget) -> Iterator[Evidence]:
     yield search_probes.rate_limit(target)
 
 
-def undeclared(evidence: Evidence) -> tuple[set[str], set[str]]:
+def undeclared(evidence: Evidence[Any]) -> tuple[set[str], set[str]]:
     """(keys set but not declared, required keys not set) of one evidence's facts."""
     declared: Any = facts_type(evidence.probe)
     keys = set(evidence.facts)
