@@ -58,6 +58,10 @@ class Exchange:
     proxy: str | None = None
     request_json: Any = None
     attempt: int = 1
+    # Sent with Jira's session cookie instead of the secret; and Jira no longer honoured it (an
+    # answer as anonymous then says nothing about the credentials, which were not sent).
+    via_session: bool = False
+    session_lost: bool = False
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()

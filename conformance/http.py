@@ -173,6 +173,7 @@ class Counters:
     retry_after_wait_s: float = 0.0
     too_slow: int = 0  # requests cut by the wall-clock watchdog
     session_reused: int = 0  # credentialed requests sent with Jira's session cookie
+    sessions_lost: int = 0  # sessions Jira stopped honouring (each cost one new login)
     by_method: dict[str, int] = field(default_factory=dict)
     bucket: BucketSeen = field(default_factory=BucketSeen)
 
@@ -378,7 +379,7 @@ class HttpState:
     rejection: Exchange | None
     rate_limit: dict[str, str]
     session_cookie: str | None
-    cookies_work: bool
+    sessions_seen: bool
     stopped: bool
     pacer: Pacer
     answered: dict[tuple[str, bool], HttpResult]
@@ -417,7 +418,7 @@ class JiraHttp:
         self._cache_locks: dict[tuple[str, bool], threading.Lock] = {}
         self._stopped = False
         self._session_cookie: str | None = None
-        self._cookies_work = True
+        self._sessions_seen = False  # Jira opened a session: a password request is a login
         # Called before anything is sent: a fetch process hands the state back first.
         self.before_send: Callable[[], None] | None = None
         self.pacer = Pacer()
@@ -546,7 +547,7 @@ class JiraHttp:
                 rejection=self.rejection,
                 rate_limit=dict(self.rate_limit),
                 session_cookie=self._session_cookie,
-                cookies_work=self._cookies_work,
+                sessions_seen=self._sessions_seen,
                 stopped=self._stopped,
                 pacer=self.pacer,
                 answered=answered,
@@ -563,7 +564,7 @@ class JiraHttp:
             if state.session_cookie is not None:
                 self.redactor.register(state.session_cookie)
             self._session_cookie = state.session_cookie
-            self._cookies_work = state.cookies_work
+            self._sessions_seen = state.sessions_seen
             self._stopped = self._stopped or state.stopped
             self.pacer = state.pacer
             self._cache.update(state.answered)
@@ -655,7 +656,7 @@ class JiraHttp:
             return self._send_gated(method, url, exchange, json, None, timeout_s, cleanup)
         if self._login() == "rejected":
             return self._not_sent(exchange, "latched", self._latch_reason())
-        cookie = self._session_cookie if self._same_host(url) else None
+        cookie = self._session_for(url)
         if self._login() == "proven" and cookie is not None:
             result = self._send_gated(
                 method, url, exchange, json, creds, timeout_s, cleanup, cookie=cookie
@@ -663,13 +664,29 @@ class JiraHttp:
             if not self._session_lost(result, cookie):
                 return result
             exchange = _fresh(exchange)
-        if self._login() == "proven":
+        if self._login() == "proven" and not self._sessions_seen:
+            # A Jira that opens no session (tokens, Cloud): the secret goes with each request.
             return self._send_gated(method, url, exchange, json, creds, timeout_s, cleanup)
-        # Until a login has been accepted, credentialed requests go one at a time.
+        # A login: until one is accepted, and again whenever Jira stopped honouring the session
+        # (a node failover, a load balancer without sticky sessions), credentialed requests go
+        # one at a time; none after a refusal.
         with self._login_lock:
             if self._login() == "rejected":
                 return self._not_sent(exchange, "latched", self._latch_reason())
+            cookie = self._session_for(url)
+            if self._login() == "proven" and cookie is not None:
+                # Another request logged in while this one waited: its session carries this one.
+                result = self._send_gated(
+                    method, url, exchange, json, creds, timeout_s, cleanup, cookie=cookie
+                )
+                if not self._session_lost(result, cookie):
+                    return result
+                exchange = _fresh(exchange)
             return self._send_gated(method, url, exchange, json, creds, timeout_s, cleanup)
+
+    def _session_for(self, url: str) -> str | None:
+        """The session cookie to send to ``url`` instead of the secret (Jira's own host only)."""
+        return self._session_cookie if self._same_host(url) else None
 
     def _login(self) -> str:
         """The login state now (other threads change it)."""
@@ -683,18 +700,19 @@ class JiraHttp:
             return False
 
     def _session_lost(self, result: HttpResult, cookie: str) -> bool:
-        """A cookie request answered 401 (or as anonymous): forget the session, and stop using
-        sessions for this run (a Jira that drops them would otherwise cost two requests each).
-        Such a 401 is not a failed login: no secret was sent."""
+        """A cookie request answered 401 (or as anonymous): Jira no longer honours the session.
+        Forget it: the next credentialed request is a new login, sent one at a time. Such a 401
+        is not a failed login (no secret was sent), nor a sign that Jira ignores the credentials."""
         if result.response is None:
             return False
         user = (result.header("X-AUSERNAME") or "").lower()
         if result.status != 401 and user != "anonymous":
             return False
+        result.exchange.session_lost = True
         with self._lock:
             if self._session_cookie == cookie:
                 self._session_cookie = None
-                self._cookies_work = False
+                self.counters.sessions_lost += 1
                 if self.login_state == "proven":
                     self.login_state = "unknown"
         return True
@@ -851,6 +869,7 @@ class JiraHttp:
         headers: dict[str, str] = {}
         if cookie is not None:
             headers["Cookie"] = f"{SESSION_COOKIE}={cookie}"
+            exchange.via_session = True
         elif creds is not None:
             value = _authorization(creds)
             if value is None:
@@ -995,10 +1014,12 @@ class JiraHttp:
         with self._lock:
             if self.login_state == "unknown":
                 self.login_state = "proven"
-            session = response.cookies.get(SESSION_COOKIE) if response.ok else None
-            if session and self._cookies_work and self._session_cookie is None:
-                self.redactor.register(session)
-                self._session_cookie = session
+            sessions = session_cookies(response, self.settings.url) if response.ok else []
+            if sessions:
+                self.redactor.register(*sessions)
+                self._sessions_seen = True
+                if self._session_cookie is None:
+                    self._session_cookie = sessions[0]
 
     def _record(self, exchange: Exchange) -> None:
         with self._lock:
@@ -1023,6 +1044,25 @@ def _fresh(exchange: Exchange) -> Exchange:
         request_json=exchange.request_json,
         attempt=exchange.attempt,
     )
+
+
+def session_cookies(response: requests.Response, base_url: str) -> list[str]:
+    """Every JSESSIONID value the answer set, the one for Jira's own path first.
+
+    An answer may set two (one for the context path, one for ``/`` from an agent or another
+    application): each is registered for redaction, and the one whose path is the longest prefix
+    of Jira's base path is used, as a browser would send it first.
+    """
+    base_path = urlsplit(base_url).path.rstrip("/") + "/"
+    found: list[tuple[int, str]] = []
+    for cookie in response.cookies:
+        if cookie.name != SESSION_COOKIE or not cookie.value:
+            continue
+        path = (cookie.path or "/").rstrip("/") + "/"
+        fits = base_path.startswith(path)
+        found.append((-len(path) if fits else 1, cookie.value))
+    found.sort(key=lambda pair: pair[0])
+    return [value for _, value in found]
 
 
 def _refill_text(bucket: BucketSeen) -> str:

@@ -9,6 +9,7 @@ Jira that hides an issue from the bot, or a slow create, without changing the em
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import itertools
 import json
 import threading
@@ -55,12 +56,16 @@ class Passed:
 
 # bend(proxy, request, upstream answer) -> None to pass the answer on, else the replacement.
 Bend = Callable[["BendingProxy", Passed], "Response | None"]
+# forward(proxy, arrival number, request, headers to send upstream): edits the headers in place
+# (a node that does not know the session, a proxy that drops a header).
+Forward = Callable[["BendingProxy", int, Request, dict[str, str]], None]
 
 
 @dataclass
 class BendingProxy:
     upstream: str
     bend: Bend | None = None
+    forward: Forward | None = None
     url: str = ""
     passed: list[Passed] = field(default_factory=list)
     # Requests in flight at once, among those whose path ``counted`` accepts (default: all).
@@ -78,6 +83,8 @@ class BendingProxy:
 
     def __post_init__(self) -> None:
         self._session.trust_env = False  # no environment proxies, no netrc: forward as given
+        # No cookie jar of its own: a cookie reaches the emulator only if the client sent it.
+        self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -112,6 +119,8 @@ class BendingProxy:
             k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}
         }
         headers["Host"] = request.host
+        if self.forward is not None:
+            self.forward(self, seq, request, headers)
         query = request.query_string.decode("latin-1")
         answer = self._session.request(
             request.method,

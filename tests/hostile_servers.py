@@ -33,6 +33,11 @@ class RotatingPasswordJira:
     that cookie alone is authenticated. With ``sessions_survive`` False, sessions end at the same
     moment the password stops working (their requests then get 401, which is not a failed login:
     no password was sent). ``delay_s`` keeps requests in flight together.
+
+    With ``nodes`` > 1 it is a cluster behind a load balancer without sticky sessions: requests
+    go to the nodes in turn, and a session is known only on the node that opened it (elsewhere
+    the request is anonymous: 401 for /myself, anonymous 200 otherwise, as Jira answers an unknown
+    JSESSIONID). ``password_in_flight_max`` counts password requests on the wire at once.
     """
 
     password: str
@@ -46,7 +51,12 @@ class RotatingPasswordJira:
     anonymous_requests: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    nodes: int = 1
+    arrivals: int = 0
+    password_in_flight: int = 0
+    password_in_flight_max: int = 0
     sessions: set[str] = field(default_factory=set)
+    node_of: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
@@ -54,18 +64,24 @@ class RotatingPasswordJira:
 
     @Request.application
     def app(self, request: Request) -> Response:
+        password = request.authorization is not None
         with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.password_in_flight += password
+            self.password_in_flight_max = max(self.password_in_flight_max, self.password_in_flight)
+            node = self.arrivals % self.nodes
+            self.arrivals += 1
         try:
             if self.delay_s:
                 time.sleep(self.delay_s)
-            return self._answer(request)
+            return self._answer(request, node)
         finally:
             with self.lock:
                 self.in_flight -= 1
+                self.password_in_flight -= password
 
-    def _answer(self, request: Request) -> Response:
+    def _answer(self, request: Request, node: int) -> Response:
         auth = request.authorization
         sid = request.cookies.get("JSESSIONID")
         with self.lock:
@@ -75,6 +91,7 @@ class RotatingPasswordJira:
                     self.accepted_logins += 1
                     sid = secrets.token_hex(16)
                     self.sessions.add(sid)
+                    self.node_of[sid] = node
                     response = self._ok(auth.username or "")
                     response.set_cookie("JSESSIONID", sid, path="/", httponly=True)
                     return response
@@ -91,9 +108,11 @@ class RotatingPasswordJira:
                 alive = sid in self.sessions and (
                     self.sessions_survive or self.served < self.accept_requests
                 )
-                if alive:
+                if alive and self.node_of.get(sid) == node:
                     self.served += 1
                     return self._ok("visor-bot")
+                if alive:  # another node: it does not know the session, so it is anonymous
+                    return self._ok("anonymous")
                 return json_response({"message": "Client must be authenticated"}, 401)
             self.anonymous_requests += 1
             return json_response({"state": "RUNNING"}, headers={"X-AUSERNAME": "anonymous"})

@@ -161,8 +161,8 @@ def identity_headers(target: JiraTarget) -> Evidence:
         header = exchange.header("X-AUSERNAME")
         if exchange.auth_scheme is None or header is None or not exchange.status:
             continue
-        if exchange.status >= 400:
-            continue
+        if exchange.status >= 400 or exchange.session_lost:
+            continue  # a session Jira no longer honoured: the credentials were not sent
         answers.append(
             {
                 "endpoint": api.endpoint_of(target, exchange.url),
