@@ -370,7 +370,9 @@ class ConformanceRun(_Collection):
         if self.run is not None:
             self.run.interrupted(signal_name)
 
-    def pytest_keyboard_interrupt(self) -> None:
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if self._signal is None and isinstance(excinfo.value, pytest.Session.Interrupted):
+            return  # pytest stopped itself (errors during collection, -x): nobody sent SIGINT
         self._interrupted("SIGINT")
         if self.prefetch is not None:
             self.prefetch.stop()  # Ctrl-C during collection: nothing more is sent

@@ -13,8 +13,9 @@ from __future__ import annotations
 import html
 import logging
 import re
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -50,9 +51,33 @@ def filter_metadata(metadata: dict[str, Any], *, for_html: bool = False) -> None
             metadata[key] = _clean_value(metadata[key])
 
 
-class HygienePlugin:
-    def __init__(self, redactor: Redactor) -> None:
+class ScrubbingStream:
+    """A text stream that scrubs each write before it reaches ``stream`` (pytest's terminal)."""
+
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+        self.stream = stream
         self.redactor = redactor
+
+    def write(self, text: str) -> int:
+        self.stream.write(self.redactor.scrub(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding, fileno ...
+        return getattr(self.stream, name)
+
+
+def scrub_terminal(config: pytest.Config, redactor: Redactor) -> None:
+    """Everything pytest's terminal writes passes the redactor from now on (once per run)."""
+    writer = getattr(config.pluginmanager.get_plugin("terminalreporter"), "_tw", None)
+    stream = getattr(writer, "_file", None)
+    if writer is not None and stream is not None and not isinstance(stream, ScrubbingStream):
+        writer._file = ScrubbingStream(stream, redactor)
+
+
+class HygienePlugin:
+    def __init__(self, redactor: Redactor, config: pytest.Config | None = None) -> None:
+        self.redactor = redactor
+        self._config = config
         self._previous_factory: Callable[..., logging.LogRecord] | None = None
 
     # -- logging: scrub each record where it is made, so every handler (pytest's capture, live
@@ -75,6 +100,32 @@ class HygienePlugin:
         if self._previous_factory is None:
             self._previous_factory = logging.getLogRecordFactory()
             logging.setLogRecordFactory(self._scrubbing_factory)
+        if self._config is not None:
+            scrub_terminal(self._config, self.redactor)
+
+    # -- what pytest prints itself: interrupt tracebacks (--full-trace prints every frame's
+    # -- arguments, a request's headers among them), collection and internal errors.
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A collection error (with -l, its locals) before JUnit, the page or the terminal."""
+        self._scrub_report(report)
+
+    def pytest_internalerror(self, excrepr: Any) -> bool | None:
+        """Without pytest's terminal (the customer command), pytest would print the internal
+        error to stderr as it is: print it scrubbed instead."""
+        if self._terminal_shown:
+            return None  # the terminal prints it, through the scrubbing writer
+        for line in str(excrepr).split("\n"):
+            sys.stderr.write(self.redactor.scrub(f"INTERNALERROR> {line}") + "\n")
+        sys.stderr.flush()
+        return True
+
+    @property
+    def _terminal_shown(self) -> bool:
+        return self._config is not None and self._config.pluginmanager.has_plugin(
+            "terminalreporter"
+        )
 
     def pytest_unconfigure(self) -> None:
         if self._previous_factory is not None:
@@ -85,6 +136,9 @@ class HygienePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._scrub_report(report)
+
+    def _scrub_report(self, report: pytest.TestReport | pytest.CollectReport) -> None:
         scrub = self.redactor.scrub
         longrepr = report.longrepr
         if isinstance(longrepr, tuple):  # a skip: (path, line, reason) must stay a tuple

@@ -31,7 +31,9 @@ def register(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) 
 
         config.option.css = [*getattr(config.option, "css", []), str(html.CSS_PATH)]
         config.pluginmanager.register(html.HtmlReportPlugin(target, config), "conformance-html")
-    config.pluginmanager.register(hygiene.HygienePlugin(target.redactor), "conformance-hygiene")
+    config.pluginmanager.register(
+        hygiene.HygienePlugin(target.redactor, config), "conformance-hygiene"
+    )
 
 
 def withdraw(config: pytest.Config) -> None:

@@ -7,21 +7,32 @@ every artefact, no traceback.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug.wrappers import Request
 
 from conformance.emulator import BOT_USER, EmulatorServer
+from conformance.plugin import CHECKS_DIR
 from tests.bending_proxy import BendingProxy, bending_proxy
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
-from tests.e2e.test_secret_canaries import NOISY, Artefacts, with_cookie
+from tests.e2e.test_secret_canaries import COOKIE, NOISY, Artefacts, leaks, with_cookie
+from tests.hostile_jira import HANG, HostileJira
 from tests.servers import serve, tiny_jira
 
 Emulator = Callable[..., EmulatorServer]
+MYSELF = "/rest/api/2/myself"
 
 
 # -- never lock the bot: sessions that do not stick ------------------------------------------------
@@ -85,3 +96,120 @@ def test_two_session_cookies_with_different_paths_are_no_collection_error(
     assert "error during collection" not in run.stdout
     cookies = {"context cookie": CONTEXT_COOKIE, "agent cookie": AGENT_COOKIE}
     assert Artefacts.of(run, pytester.path).leaks(cookies) == {}
+
+
+# -- never leak: what pytest prints itself passes the redactor ---------------------------------------
+
+SECRET = "Wire-Secret+pw/4711=xQ"  # a password with characters every encoding changes
+WIRE_ENV = {"JIRA_USER": "visor-bot", "JIRA_PASSWORD": SECRET}
+
+
+def default_signals() -> None:
+    """The child's SIGINT and SIGTERM as a terminal would give them (tests may run in the
+    background, where SIGINT is ignored and the child would inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def suite_env(tmp_path: Path, secret_env: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "PYTEST_"))}
+    env.update(secret_env, NETRC=str(tmp_path / "no-netrc"), PYTHONUNBUFFERED="1")
+    return env
+
+
+@dataclass
+class Finished:
+    returncode: int
+    output: str
+
+
+def run_until(
+    argv: list[str], tmp_path: Path, env: dict[str, str], when: Callable[[], bool], signum: int
+) -> Finished:
+    """Start ``argv``, send ``signum`` once ``when()`` holds (bounded), wait for the end."""
+    out = tmp_path / "output.txt"
+    with out.open("w") as sink:
+        proc = subprocess.Popen(
+            argv,
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=default_signals,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not when() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.02)
+            assert when(), out.read_text()
+            proc.send_signal(signum)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return Finished(proc.returncode, out.read_text(errors="replace"))
+
+
+def holding(server: HostileJira, path: str) -> Callable[[], bool]:
+    """True once the server holds a credentialed request to ``path`` without answering."""
+    return lambda: any(p == path and auth and s == HANG for _, p, auth, s in server.log)
+
+
+def leaks_of_secret(text: str) -> list[str]:
+    return leaks(text, {"password": SECRET, "basic": basic_header(SECRET)})
+
+
+def basic_header(secret: str) -> str:
+    return base64.b64encode(f"visor-bot:{secret}".encode()).decode()
+
+
+@pytest.mark.parametrize("command", ["pytest", "visor-jira-check"])
+def test_ctrl_c_with_full_trace_while_the_login_is_on_the_wire_prints_no_secret(
+    tmp_path: Path, command: str
+) -> None:
+    """``--full-trace`` prints every frame's arguments: the request's headers among them."""
+    server = HostileJira({MYSELF: lambda req: HANG if req.authorization else None})
+    common = ["--jira-report-dir", str(tmp_path / "reports"), "--full-trace", "-l"]
+    if command == "pytest":
+        argv = [sys.executable, "-m", "pytest", "--jira-url", server.url, *common]
+        argv += ["-p", "no:cacheprovider"]
+    else:
+        argv = [sys.executable, "-m", "conformance.cli", server.url, *common]
+    with server:
+        done = run_until(
+            argv, tmp_path, suite_env(tmp_path, WIRE_ENV), holding(server, MYSELF), signal.SIGINT
+        )
+    assert "KeyboardInterrupt" in done.output, done.output
+    assert leaks_of_secret(done.output) == [], done.output
+    for report in (tmp_path / "reports").glob("*"):
+        assert leaks_of_secret(report.read_text(errors="replace")) == [], report.name
+
+
+BROKEN_COLLECTION = """
+import base64, os
+
+def pytest_generate_tests(metafunc):
+    header = "Basic " + base64.b64encode(("visor-bot:" + os.environ["JIRA_PASSWORD"]).encode()).decode()
+    cookie = os.environ["CANARY_COOKIE"]
+    raise ValueError("cannot parametrise")
+
+def test_extra(value):
+    pass
+"""
+
+
+def test_a_collection_error_with_locals_prints_no_secret(
+    run_suite: RunSuite, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--tb=long -l``: a collection error is printed with its frame's locals, in the terminal,
+    JUnit and the page; and pytest stopping itself is not an interrupt by SIGINT."""
+    pytester.makepyfile(test_extra=BROKEN_COLLECTION)
+    monkeypatch.setenv("CANARY_COOKIE", COOKIE)
+    with serve(with_cookie(tiny_jira())) as url:
+        run = run_suite(url, str(CHECKS_DIR), "test_extra.py", *NOISY, env=BOT)
+    assert "cannot parametrise" in run.stdout and "error during collection" in run.stdout
+    assert run.result["incomplete"]["signal"] is None, run.result["incomplete"]
+    password = BOT["JIRA_PASSWORD"]
+    secrets = {"password": password, "basic": basic_header(password), "cookie": COOKIE}
+    assert Artefacts.of(run, pytester.path).leaks(secrets) == {}

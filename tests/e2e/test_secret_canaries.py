@@ -71,9 +71,7 @@ class Artefacts:
         return cls(files)
 
     def leaks(self, secrets: dict[str, str] = SECRETS) -> dict[str, list[str]]:
-        return {
-            name: hits for name, text in self.files.items() if (hits := leaks(text, secrets))
-        }
+        return {name: hits for name, text in self.files.items() if (hits := leaks(text, secrets))}
 
 
 COOKIE_HEADERS = (
