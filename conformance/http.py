@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 import requests.adapters
@@ -493,14 +493,19 @@ class JiraHttp:
         try:
             parts = urlsplit(chosen if "://" in chosen else f"http://{chosen}")
             if parts.password:
+                # As written (percent-encoded) and as sent: requests decodes the user info and
+                # sends base64(user:password) in Proxy-Authorization, which a proxy may quote.
                 self.redactor.register(parts.password)
+                self.redactor.register_login(
+                    unquote(parts.username or ""), unquote(parts.password)
+                )
             netloc = parts.hostname or ""
             if parts.port:
                 netloc += f":{parts.port}"
         except ValueError:
             hidden = re.search(r"//[^/@:]*:([^@]*)@", chosen)
             if hidden and hidden.group(1):
-                self.redactor.register(hidden.group(1))
+                self.redactor.register(hidden.group(1), unquote(hidden.group(1)))
             return "(unreadable proxy URL)"
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 

@@ -8,6 +8,7 @@ every artefact, no traceback.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from werkzeug.wrappers import Request
@@ -29,7 +31,7 @@ from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
 from tests.e2e.test_secret_canaries import COOKIE, NOISY, Artefacts, leaks, with_cookie
 from tests.hostile_jira import HANG, HostileJira
-from tests.servers import serve, tiny_jira
+from tests.servers import quoting_proxy, serve, tiny_jira
 
 Emulator = Callable[..., EmulatorServer]
 MYSELF = "/rest/api/2/myself"
@@ -212,4 +214,28 @@ def test_a_collection_error_with_locals_prints_no_secret(
     assert run.result["incomplete"]["signal"] is None, run.result["incomplete"]
     password = BOT["JIRA_PASSWORD"]
     secrets = {"password": password, "basic": basic_header(password), "cookie": COOKIE}
+    assert Artefacts.of(run, pytester.path).leaks(secrets) == {}
+
+
+# -- never leak: a percent-encoded proxy password ----------------------------------------------------
+
+PROXY_PASSWORD = "Proxy@pw/7:x%y"  # every character a URL must encode in its user info
+
+
+def test_a_percent_encoded_proxy_password_is_masked_decoded_too(
+    run_suite: RunSuite, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy URL carries the password percent-encoded; requests decodes it and sends
+    base64(user:password) in Proxy-Authorization; the proxy quotes both in its error page,
+    which the report shows. No form of it, encoded or decoded, reaches any artefact."""
+    with quoting_proxy() as proxy:
+        encoded = quote(PROXY_PASSWORD, safe="")
+        monkeypatch.setenv("HTTP_PROXY", proxy.replace("//", f"//proxy-user:{encoded}@"))
+        monkeypatch.setenv("NO_PROXY", "")
+        run = run_suite("http://jira.example.invalid", *NOISY, env=BOT)
+    assert run.result["verdict"] == "not-ready"
+    page = run.artefact(".html").read_text()
+    assert "502" in page and "credentials:" in html.unescape(page), "the quoted page is shown"
+    pair = base64.b64encode(f"proxy-user:{PROXY_PASSWORD}".encode()).decode()
+    secrets = {"decoded": PROXY_PASSWORD, "encoded": quote(PROXY_PASSWORD, safe=""), "pair": pair}
     assert Artefacts.of(run, pytester.path).leaks(secrets) == {}
