@@ -37,6 +37,7 @@ from conformance.settings import (
     Settings,
     SettingsError,
     clean_secret,
+    without_credentials,
 )
 from conformance.target import JiraTarget
 
@@ -150,8 +151,8 @@ def chosen_url(options: argparse.Namespace, env: dict[str, str]) -> tuple[str | 
     ]
     if len(given) == 2 and given[0][0].strip() != given[1][0].strip():
         raise UsageProblem(
-            f"two different URLs were given ({given[0][0]!r} as the URL argument and "
-            f"{given[1][0]!r} as --jira-url): give one"
+            f"two different URLs were given ({without_credentials(given[0][0])!r} as the URL "
+            f"argument and {without_credentials(given[1][0])!r} as --jira-url): give one"
         )
     if given:
         return given[0]

@@ -141,6 +141,12 @@ _CLOUD_AREAS = frozenset(
 )
 
 
+CREDENTIALS_IN_URL = (
+    "{source} must not carry credentials (user:password@host): remove them from the URL and give "
+    "the bot's user in --jira-user or JIRA_USER and its secret in JIRA_PASSWORD or JIRA_TOKEN"
+)
+
+
 def validate_url(raw: str, source: str = "--jira-url") -> str:
     """Return the base URL without a trailing slash, or raise SettingsError saying what is wrong.
 
@@ -148,54 +154,54 @@ def validate_url(raw: str, source: str = "--jira-url") -> str:
     names what they typed.
     """
     text = raw.strip()
+    shown = repr(without_credentials(text))  # the URL as a sentence may echo it
     if not text:
         raise SettingsError(
             f"{source} is empty: give the address you open Jira at, e.g. https://jira.example.com"
         )
+    authority = text.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in authority or ("://" not in text and "@" in text):
+        raise SettingsError(CREDENTIALS_IN_URL.format(source=source))
     if re.search(r"[\x00-\x1f\x7f]", text):
-        raise SettingsError(f"{source} {_safe(text)!r} contains a control character: remove it")
+        raise SettingsError(f"{source} {shown} contains a control character: remove it")
     if re.search(r"\s", text):
         raise SettingsError(
-            f"{source} {_safe(text)!r} contains white space: remove it (encode a space in a path "
+            f"{source} {shown} contains white space: remove it (encode a space in a path "
             "as %20)"
         )
     if "://" not in text:
         raise SettingsError(
-            f"{source} {text!r} has no scheme: write it in full, e.g. https://{text.lstrip('/')}"
+            f"{source} {shown} has no scheme: write it in full, e.g. https://{text.lstrip('/')}"
         )
     try:
         parts = urlsplit(text)
     except ValueError:  # e.g. "http://[::1": an unclosed IPv6 bracket
         raise SettingsError(
-            f"{source} {_safe(text)!r} is not a valid URL (an IPv6 address must be written in "
+            f"{source} {shown} is not a valid URL (an IPv6 address must be written in "
             "full brackets, e.g. http://[::1]:8080)"
         ) from None
     if parts.scheme.lower() not in ("http", "https"):
         raise SettingsError(
-            f"{source} {_safe(text)!r} uses {parts.scheme}://, but Jira's REST API is only "
+            f"{source} {shown} uses {parts.scheme}://, but Jira's REST API is only "
             "served over http:// or https://"
         )
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise SettingsError(
-            f"{source} must not carry credentials (user:password@host): remove them from the URL "
-            "and give the bot's user in --jira-user or JIRA_USER and its secret in JIRA_PASSWORD "
-            "or JIRA_TOKEN"
-        )
+        raise SettingsError(CREDENTIALS_IN_URL.format(source=source))
     host = parts.hostname
     if not host:
-        raise SettingsError(f"{source} {text!r} has no host name")
+        raise SettingsError(f"{source} {shown} has no host name")
     problem = host_problem(host)
     if problem:
-        raise SettingsError(f"{source} {text!r} has an invalid host name: {problem}")
+        raise SettingsError(f"{source} {shown} has an invalid host name: {problem}")
     try:
         port = parts.port
     except ValueError:
         raise SettingsError(
-            f"{source} {text!r} has an invalid port (a number from 1 to 65535)"
+            f"{source} {shown} has an invalid port (a number from 1 to 65535)"
         ) from None
     if port == 0:
         raise SettingsError(
-            f"{source} {text!r} has port 0, which no server listens on: give Jira's port "
+            f"{source} {shown} has port 0, which no server listens on: give Jira's port "
             "(1 to 65535) or leave it out"
         )
     scheme = parts.scheme.lower()
@@ -204,16 +210,16 @@ def validate_url(raw: str, source: str = "--jira-url") -> str:
     base_path = _base_of_page(path, host)
     if base_path is not None:
         raise SettingsError(
-            f"{source} {_safe(text)!r} points at a Jira page, not at Jira's base URL: use "
+            f"{source} {shown} points at a Jira page, not at Jira's base URL: use "
             f"{scheme}://{netloc}{base_path} (the address up to the context path, if any)"
         )
     if parts.query:
         raise SettingsError(
-            f"{source} {text!r} has a query string ({parts.query!r}): give the base URL only, "
+            f"{source} {shown} has a query string ({parts.query!r}): give the base URL only, "
             "e.g. https://jira.example.com or https://example.com/jira"
         )
     if parts.fragment or text.endswith("#"):
-        raise SettingsError(f"{source} {text!r} has a fragment (#...): give the base URL only")
+        raise SettingsError(f"{source} {shown} has a fragment (#...): give the base URL only")
     return f"{scheme}://{netloc}{path}"
 
 
@@ -263,8 +269,15 @@ def host_problem(host: str) -> str | None:
     return None
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"//[^@/]*@", "//", text)
+def without_credentials(text: str) -> str:
+    """``text`` with anything that may be user info (``user:password@``) masked, with or
+    without a scheme, whatever characters the password holds (a space, a ``/``): everything up
+    to the last ``@`` after the scheme. An ``@`` in a path costs a little of the echo, never
+    the password."""
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", text)
+    start = scheme.end() if scheme else 0
+    at = text.rfind("@")
+    return text if at < start else text[:start] + "********" + text[at:]
 
 
 # -- files the user names ------------------------------------------------------------------------

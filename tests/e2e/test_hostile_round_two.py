@@ -239,3 +239,21 @@ def test_a_percent_encoded_proxy_password_is_masked_decoded_too(
     pair = base64.b64encode(f"proxy-user:{PROXY_PASSWORD}".encode()).decode()
     secrets = {"decoded": PROXY_PASSWORD, "encoded": quote(PROXY_PASSWORD, safe=""), "pair": pair}
     assert Artefacts.of(run, pytester.path).leaks(secrets) == {}
+
+
+@pytest.mark.parametrize("command", ["pytest", "visor-jira-check"])
+@pytest.mark.parametrize(
+    "url", ["bot:Url-Secret-81@jira.example.com", "https://bot:Url Secret 81@jira"]
+)
+def test_a_url_with_credentials_is_a_usage_error_that_does_not_echo_them(
+    tmp_path: Path, command: str, url: str
+) -> None:
+    if command == "pytest":
+        argv = [sys.executable, "-m", "pytest", "--jira-url", url, "-p", "no:cacheprovider"]
+    else:
+        argv = [sys.executable, "-m", "conformance.cli", url]
+    env = suite_env(tmp_path, BOT)
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "must not carry credentials" in done.stdout + done.stderr
+    assert "Secret" not in done.stdout + done.stderr
