@@ -496,9 +496,7 @@ class JiraHttp:
                 # As written (percent-encoded) and as sent: requests decodes the user info and
                 # sends base64(user:password) in Proxy-Authorization, which a proxy may quote.
                 self.redactor.register(parts.password)
-                self.redactor.register_login(
-                    unquote(parts.username or ""), unquote(parts.password)
-                )
+                self.redactor.register_login(unquote(parts.username or ""), unquote(parts.password))
             netloc = parts.hostname or ""
             if parts.port:
                 netloc += f":{parts.port}"

@@ -166,8 +166,7 @@ def validate_url(raw: str, source: str = "--jira-url") -> str:
         raise SettingsError(f"{source} {shown} contains a control character: remove it")
     if re.search(r"\s", text):
         raise SettingsError(
-            f"{source} {shown} contains white space: remove it (encode a space in a path "
-            "as %20)"
+            f"{source} {shown} contains white space: remove it (encode a space in a path as %20)"
         )
     if "://" not in text:
         raise SettingsError(

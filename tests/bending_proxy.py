@@ -59,6 +59,9 @@ Bend = Callable[["BendingProxy", Passed], "Response | None"]
 # forward(proxy, arrival number, request, headers to send upstream): edits the headers in place
 # (a node that does not know the session, a proxy that drops a header).
 Forward = Callable[["BendingProxy", int, Request, dict[str, str]], None]
+# intercept(proxy, request) -> an answer given in Jira's place, the request never forwarded (a
+# web application firewall that blocks it), or None to forward it.
+Intercept = Callable[["BendingProxy", Request], "Response | None"]
 
 
 @dataclass
@@ -66,7 +69,9 @@ class BendingProxy:
     upstream: str
     bend: Bend | None = None
     forward: Forward | None = None
+    intercept: Intercept | None = None
     url: str = ""
+    intercepted: list[tuple[str, str]] = field(default_factory=list)  # (method, path) blocked
     passed: list[Passed] = field(default_factory=list)
     # Requests in flight at once, among those whose path ``counted`` accepts (default: all).
     counted: Callable[[str], bool] = lambda path: True
@@ -94,7 +99,11 @@ class BendingProxy:
             if counted:
                 self._enter()
         try:
-            response = self._forward(request, seq)
+            blocked = self.intercept(self, request) if self.intercept is not None else None
+            if blocked is not None:
+                with self._cond:
+                    self.intercepted.append((request.method, request.path))
+            response = blocked if blocked is not None else self._forward(request, seq)
         finally:
             with self._cond:
                 self.in_flight -= counted

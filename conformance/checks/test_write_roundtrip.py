@@ -163,29 +163,54 @@ def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
     cleanup = facts.get("cleanup") or {}
     if not isinstance(cleanup, dict) or cleanup.get("ok", True):
         return []
+    project = str(facts["project"])
+    if cleanup.get("maybe"):
+        return [
+            finding(
+                "WRITE_MAYBE_LEFT",
+                evidence={"jql": cleanup["jql"]},
+                project=project,
+                create_answer=cleanup["create_answer"],
+                run_label=cleanup["run_label"],
+                waited_s=cleanup["waited_s"],
+                jql=cleanup["jql"],
+            )
+        ]
     hidden = cleanup.get("cause") == "issue_security" or "issue security" in str(
         cleanup.get("reason")
     )
     links = cleanup.get("links") or {}
+    kinds = cleanup.get("kinds") or {}
     return [
         cleanup_finding(
             key,
-            str(facts["project"]),
+            project,
             str(links.get(key) or cleanup.get("link") or ""),
             str(cleanup.get("reason")),
-            hidden=hidden,
+            kind=kinds.get(key) or ("hidden" if hidden else "refused"),
         )
         for key in cleanup.get("left") or [cleanup["key"]]
     ]
 
 
-def cleanup_finding(key: str, project: str, link: str, reason: str, *, hidden: bool) -> Finding:
-    """WRITE_CLEANUP_FAILED for one issue, with its key (and the issue-security fix when Jira
-    hid the issue from the bot)."""
+# What each reason an issue is still named (probes/write.LeftKind) becomes: code and advice.
+_LEFT_FINDING = {
+    "refused": ("WRITE_CLEANUP_FAILED", "visible"),
+    "hidden": ("WRITE_CLEANUP_FAILED", "hidden"),
+    "blocked": ("WRITE_CLEANUP_FAILED", "blocked"),
+    "vanished": ("WRITE_CLEANUP_UNPROVEN", "vanished"),
+    "unproven": ("WRITE_CLEANUP_UNPROVEN", "unanswered"),
+}
+CLEANUP_CODES = frozenset(code for code, _ in _LEFT_FINDING.values())
+
+
+def cleanup_finding(key: str, project: str, link: str, reason: str, *, kind: str) -> Finding:
+    """The finding that names one issue the round trip could not prove deleted, with its key."""
+    code, advice = _LEFT_FINDING[kind]
     return finding(
-        "WRITE_CLEANUP_FAILED",
+        code,
         evidence={"key": key},
-        advice="hidden" if hidden else "visible",
+        advice=advice,
         key=key,
         reason=reason,
         link=link or key,
@@ -243,9 +268,9 @@ def after_cleanup(record: CheckRecord, leftovers: list[Leftover]) -> None:
             )
         else:
             if not named:
-                hidden = "issue security" in left.reason
+                kind = left.kind or ("hidden" if "issue security" in left.reason else "refused")
                 record.findings.append(
-                    cleanup_finding(left.key, left.project, left.link, left.reason, hidden=hidden)
+                    cleanup_finding(left.key, left.project, left.link, left.reason, kind=kind)
                 )
             record.notes.append(
                 f"cleanup: the session-end safety net could not delete {left.key} either "
@@ -255,13 +280,13 @@ def after_cleanup(record: CheckRecord, leftovers: list[Leftover]) -> None:
 
 
 def _names(found: Finding, key: str) -> bool:
-    return found.code == "WRITE_CLEANUP_FAILED" and (found.evidence or {}).get("key") == key
+    return found.code in CLEANUP_CODES and (found.evidence or {}).get("key") == key
 
 
 def _final_outcome(record: CheckRecord) -> Outcome:
     """The row's outcome from what holds at the end: an issue left behind fails it; else an
     interrupted or deadline-stopped round trip is incomplete; else its own findings decide."""
-    if any(f.code == "WRITE_CLEANUP_FAILED" for f in record.findings):
+    if any(f.code in CLEANUP_CODES or f.code == "WRITE_MAYBE_LEFT" for f in record.findings):
         return Outcome.FAIL
     facts = next((e.facts for e in record.evidence if e.probe == CHECK_ID), None)
     judged = (Outcome.PASS, Outcome.WARN, Outcome.FAIL, Outcome.INCOMPLETE)

@@ -481,5 +481,12 @@ def test_a_url_with_credentials_is_never_echoed_with_them(raw: str) -> None:
         validate_url(raw, "JIRA_URL")
     message = str(caught.value)
     assert "JIRA_URL" in message
-    for piece in ("Url-Secret", "Url Secret", "Url/Secret", "Url\tSecret", "Secret-81", "Secret 81"):
+    for piece in (
+        "Url-Secret",
+        "Url Secret",
+        "Url/Secret",
+        "Url\tSecret",
+        "Secret-81",
+        "Secret 81",
+    ):
         assert piece not in message, message
