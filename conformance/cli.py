@@ -37,6 +37,7 @@ from conformance.settings import (
     Settings,
     SettingsError,
     clean_secret,
+    user_path,
     without_credentials,
 )
 from conformance.target import JiraTarget
@@ -173,8 +174,8 @@ def check_inputs(options: argparse.Namespace, env: dict[str, str]) -> Settings |
     """
     try:
         if options.demo is not None:
-            report_dir = Path(options.report_dir or "reports").expanduser()
-            json_path = Path(options.json).expanduser() if options.json else None
+            report_dir = user_path(options.report_dir or "reports", "--jira-report-dir")
+            json_path = user_path(options.json, "--jira-json") if options.json else None
             sources = {"report-dir": "--jira-report-dir" if options.report_dir else "default"}
             check_output_paths(report_dir, json_path, sources)
             load_profile(options.profile)

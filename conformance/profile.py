@@ -14,14 +14,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from conformance.settings import SettingsError, decode_text, read_regular_file
+from conformance.settings import SettingsError, decode_text, read_regular_file, user_path
 
 Access = Literal["read", "write"]
 BUNDLED = ("visor-default", "visor-two-way")
@@ -229,7 +228,7 @@ def resolve_profile_path(name_or_path: str | None) -> tuple[str, str]:
     if name in BUNDLED:
         text = resources.files("conformance.profiles").joinpath(f"{name}.yaml").read_text("utf-8")
         return f"bundled profile {name}", text
-    path = Path(name).expanduser()
+    path = user_path(name, "--jira-profile")
     hint = f"give a readable YAML file or one of the bundled profiles: {', '.join(BUNDLED)}"
     try:
         data = read_regular_file(path, "--jira-profile", MAX_PROFILE_BYTES, what="profile")

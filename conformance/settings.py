@@ -292,6 +292,31 @@ _KINDS = (
 )
 
 
+def user_path(raw: str | os.PathLike[str], label: str) -> Path:
+    """A path the user gave, ``~`` expanded; a ``~`` for a user without a home directory
+    (HOME unset and no password-database entry, as in a container run with ``--user``) is a
+    SettingsError naming the option, not a RuntimeError."""
+    path = Path(raw)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        raise SettingsError(
+            f"{label} {str(raw)!r} starts with ~, but this user has no home directory (HOME is "
+            "not set and the user has no entry in the password database, as in a container run "
+            "with --user): give the full path"
+        ) from None
+
+
+def home_netrc(env: dict[str, str]) -> Path | None:
+    """The .netrc to read: NETRC, else ~/.netrc; None for a user without a home directory."""
+    if env.get("NETRC"):
+        return Path(env["NETRC"])
+    try:
+        return Path.home() / ".netrc"
+    except RuntimeError:
+        return None
+
+
 def file_kind(mode: int) -> str:
     """'a folder', 'a named pipe', ... for a non-regular file's mode."""
     return next((name for test, name in _KINDS if test(mode)), "not an ordinary file")
@@ -393,7 +418,7 @@ def clean_secret(value: str, origin: str, *, what: str = "secret") -> str:
 
 
 def _read_secret_file(secret_file: str) -> str:
-    path = Path(secret_file).expanduser()
+    path = user_path(secret_file, "--jira-secret-file")
     shown = f"--jira-secret-file {str(path)!r}"
     data = read_regular_file(
         path, "--jira-secret-file", MAX_SECRET_FILE_BYTES, what="file holding the secret"
@@ -475,8 +500,8 @@ def resolve_credentials(
 
 
 def _netrc_entry(host: str, env: dict[str, str]) -> tuple[str, str] | None:
-    path = Path(env.get("NETRC") or Path.home() / ".netrc")
-    if not path.is_file():
+    path = home_netrc(env)
+    if path is None or not path.is_file():
         return None
     shown = f"the .netrc file {str(path)!r}"
     decode_text(read_regular_file(path, "the .netrc file", MAX_NETRC_BYTES), shown)
@@ -500,7 +525,7 @@ MAX_COMPARE_BYTES = 64 * 1024 * 1024
 
 def load_comparison(raw: str, url: str, label: str = "--jira-compare") -> Comparison:
     """The earlier result named by --jira-compare, checked to be ours and of the same Jira."""
-    path = Path(raw).expanduser()
+    path = user_path(raw, label)
     shown = f"{label} {str(path)!r}"
     data = read_regular_file(path, label, MAX_COMPARE_BYTES, what="JSON result of an earlier run")
     try:

@@ -257,3 +257,65 @@ def test_a_url_with_credentials_is_a_usage_error_that_does_not_echo_them(
     assert done.returncode == 4, done.stdout + done.stderr
     assert "must not carry credentials" in done.stdout + done.stderr
     assert "Secret" not in done.stdout + done.stderr
+
+
+# -- never a traceback: a user without a home directory -------------------------------------------
+
+NO_PASSWD_ENTRY = """
+import os, pwd
+
+_real = pwd.getpwuid
+
+
+def getpwuid(uid):
+    if uid == os.getuid():
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+    return _real(uid)
+
+
+pwd.getpwuid = getpwuid
+"""
+
+
+def homeless_env(tmp_path: Path, extra: dict[str, str]) -> dict[str, str]:
+    """A container run with ``--user 54321``: no HOME, and the uid has no passwd entry (the
+    test cannot switch to such a uid, so the child's password database says so instead)."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(NO_PASSWD_ENTRY)
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
+    return {**keep, "PYTHONPATH": str(site), **extra}
+
+
+@pytest.mark.parametrize(
+    ("command", "extra", "args", "words"),
+    [
+        ("pytest", {}, [], "no credentials for the bot (AUTH_NO_CREDENTIALS)"),
+        ("visor-jira-check", {}, [], "no credentials for the bot (AUTH_NO_CREDENTIALS)"),
+        ("pytest", BOT, ["--jira-report-dir", "~/reports"], "has no home directory"),
+        ("visor-jira-check", BOT, ["--jira-report-dir", "~/reports"], "has no home directory"),
+        ("pytest", BOT, ["--jira-profile", "~/visor.yaml"], "has no home directory"),
+    ],
+)
+def test_a_user_without_a_home_directory_gets_the_usage_sentence(
+    tmp_path: Path, command: str, extra: dict[str, str], args: list[str], words: str
+) -> None:
+    url = "http://127.0.0.1:9"
+    if command == "pytest":
+        argv = [sys.executable, "-m", "pytest", "--jira-url", url, "-p", "no:cacheprovider"]
+    else:
+        argv = [sys.executable, "-m", "conformance.cli", url]
+    env = homeless_env(tmp_path, extra)
+    done = subprocess.run(
+        [*argv, *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 4, output
+    assert words in output
+    assert "Traceback" not in output and "INTERNALERROR" not in output
