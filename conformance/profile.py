@@ -20,7 +20,14 @@ import jsonschema
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from conformance.settings import SettingsError, decode_text, read_regular_file, user_path
+from conformance.settings import (
+    SettingsError,
+    decode_text,
+    read_regular_file,
+    long_number,
+    long_number_words,
+    user_path,
+)
 
 Access = Literal["read", "write"]
 BUNDLED = ("visor-default", "visor-two-way")
@@ -274,6 +281,11 @@ def _parse(label: str, text: str) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise ProfileError(label, None, None, "it is nested too deeply to be a profile") from None
+    except ValueError:  # an integer of more digits than Python converts
+        found = long_number(text)
+        line = found[0] if found else None
+        words = long_number_words(found[1]) if found else "a number too long to read"
+        raise ProfileError(label, line, _key_near(text, line), f"it holds {words}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = min(mark.line + 1, max(1, len(text.splitlines()))) if mark is not None else None

@@ -12,6 +12,7 @@ import netrc
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -370,6 +371,22 @@ def read_regular_file(path: Path, label: str, max_bytes: int, *, what: str = "fi
         os.close(fd)
 
 
+_LONG_NUMBER = re.compile(r"\d{%d,}" % (sys.get_int_max_str_digits() + 1))
+
+
+def long_number(text: str) -> tuple[int, int] | None:
+    """(line, digits) of the first integer longer than Python converts (json and YAML raise
+    ValueError on it: sys.get_int_max_str_digits), or None."""
+    match = _LONG_NUMBER.search(text)
+    if match is None:
+        return None
+    return text.count("\n", 0, match.start()) + 1, len(match.group())
+
+
+def long_number_words(digits: int) -> str:
+    return f"a number of {digits:,} digits, longer than any value it can hold"
+
+
 def decode_text(data: bytes, shown: str) -> str:
     """UTF-8 text without a byte-order mark, or a SettingsError naming the file."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -528,8 +545,9 @@ def load_comparison(raw: str, url: str, label: str = "--jira-compare") -> Compar
     path = user_path(raw, label)
     shown = f"{label} {str(path)!r}"
     data = read_regular_file(path, label, MAX_COMPARE_BYTES, what="JSON result of an earlier run")
+    text = decode_text(data, shown)
     try:
-        previous = json.loads(decode_text(data, shown))
+        previous = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SettingsError(
             f"{shown} is not valid JSON (line {exc.lineno}): give the .json report of an "
@@ -537,6 +555,13 @@ def load_comparison(raw: str, url: str, label: str = "--jira-compare") -> Compar
         ) from None
     except RecursionError:
         raise SettingsError(f"{shown} is nested too deeply to be a result of this tool") from None
+    except ValueError:  # an integer of more digits than Python converts
+        found = long_number(text)
+        where = f"line {found[0]} holds {long_number_words(found[1])}" if found else "a value"
+        raise SettingsError(
+            f"{shown} is not a result of this tool ({where}): give the .json report of an "
+            "earlier run"
+        ) from None
     if not isinstance(previous, dict) or previous.get("schema") != RESULT_SCHEMA:
         raise SettingsError(
             f'{shown} is not a result of this tool (its "schema" is not {RESULT_SCHEMA}): give '

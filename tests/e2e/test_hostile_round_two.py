@@ -319,3 +319,29 @@ def test_a_user_without_a_home_directory_gets_the_usage_sentence(
     assert done.returncode == 4, output
     assert words in output
     assert "Traceback" not in output and "INTERNALERROR" not in output
+
+
+@pytest.mark.parametrize("option", ["--jira-profile", "--jira-compare"])
+def test_a_5000_digit_number_in_an_input_file_is_a_usage_error(tmp_path: Path, option: str) -> None:
+    url = "http://127.0.0.1:9"
+    big = "9" * 5000
+    if option == "--jira-profile":
+        text = f"name: x\nprojects: all-visible\nimport:\n  page_size: {big}\n"
+    else:
+        head = '{"schema": "visor-jira-conformance/result/v1", "target": {"url": "%s"},\n' % url
+        text = head + f'"summary": {{"pass": {big}}}}}\n'
+    path = tmp_path / "input"
+    path.write_text(text)
+    argv = [sys.executable, "-m", "pytest", "--jira-url", url, "-p", "no:cacheprovider"]
+    done = subprocess.run(
+        [*argv, option, str(path)],
+        cwd=tmp_path,
+        env=suite_env(tmp_path, BOT),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 4, output
+    assert "line 4" in output if option == "--jira-profile" else "line 2" in output
+    assert "5,000 digits" in output and "INTERNALERROR" not in output

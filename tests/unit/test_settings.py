@@ -490,3 +490,16 @@ def test_a_url_with_credentials_is_never_echoed_with_them(raw: str) -> None:
         "Secret 81",
     ):
         assert piece not in message, message
+
+
+def test_a_number_of_more_than_4300_digits_in_a_compare_file_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    """Python refuses to convert it (ValueError, an INTERNALERROR before issue 23)."""
+    path = _previous(tmp_path)
+    text = path.read_text().replace('"run":', f'\n"duration": {"9" * 5000}, "run":')
+    path.write_text(text)
+    with pytest.raises(SettingsError) as caught:
+        load_comparison(str(path), "https://jira.example.com")
+    assert "is not a result of this tool" in str(caught.value)
+    assert "line 2 holds a number of 5,000 digits" in str(caught.value)
