@@ -17,6 +17,7 @@ Ctrl-C or Ctrl-D, which prints "Cancelled."), 3 a check could not complete, 4 us
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
@@ -255,7 +256,19 @@ class _RunWatcher:
         self.paths = dict(found)
 
 
+def printable_streams() -> None:
+    """Jira's text (any language) must reach a terminal or file whose encoding lacks some of
+    its characters (PYTHONIOENCODING=ascii, cp1252 on Windows when output goes to a file): such
+    a character is written as an escape (\\u2603) instead of raising after the run."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    printable_streams()
     options, extra = build_parser().parse_known_args(argv)
     env = dict(os.environ)
     try:

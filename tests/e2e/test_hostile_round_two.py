@@ -30,7 +30,7 @@ from tests.bending_proxy import BendingProxy, bending_proxy
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
 from tests.e2e.test_secret_canaries import COOKIE, NOISY, Artefacts, leaks, with_cookie
-from tests.hostile_jira import HANG, HostileJira
+from tests.hostile_jira import HANG, HostileJira, Reply, Req, reply_json
 from tests.servers import quoting_proxy, serve, tiny_jira
 
 Emulator = Callable[..., EmulatorServer]
@@ -345,3 +345,44 @@ def test_a_5000_digit_number_in_an_input_file_is_a_usage_error(tmp_path: Path, o
     assert done.returncode == 4, output
     assert "line 4" in output if option == "--jira-profile" else "line 2" in output
     assert "5,000 digits" in output and "INTERNALERROR" not in output
+
+
+# -- never a traceback: an output encoding that lacks a character of Jira's text -----------------
+
+LOCALISED = "Ошибка: 权限不足 ☃ “quoted”"
+
+
+def localised_jira() -> HostileJira:
+    """Jira answers the import's search in Russian and Chinese, with a snowman and curly quotes:
+    text the verdict block quotes."""
+
+    def refuse(req: Req) -> Reply | None:
+        if not req.authorization:
+            return None
+        body = {"errorMessages": [LOCALISED], "errors": {}}
+        return reply_json(body, 403, {"X-AUSERNAME": "visor-bot"})
+
+    return HostileJira({"/rest/api/2/search": refuse})
+
+
+@pytest.mark.parametrize("command", ["visor-jira-check", "pytest"])
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_the_verdict_is_printed_whatever_the_output_encoding(
+    tmp_path: Path, command: str, encoding: str
+) -> None:
+    result = tmp_path / "result.json"
+    common = ["--jira-report-dir", str(tmp_path / "reports"), "--jira-json", str(result)]
+    with localised_jira() as server:
+        if command == "pytest":
+            argv = [sys.executable, "-m", "pytest", "--jira-url", server.url, *common]
+            argv += ["-p", "no:cacheprovider"]
+        else:
+            argv = [sys.executable, "-m", "conformance.cli", server.url, *common]
+        env = {**suite_env(tmp_path, BOT), "PYTHONIOENCODING": encoding}
+        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, timeout=180)
+    output = (done.stdout + done.stderr).decode(encoding, errors="replace")
+    assert "Traceback" not in output and "UnicodeEncodeError" not in output, output
+    verdict = json.loads(result.read_text(encoding="utf-8"))
+    assert done.returncode == verdict["exit_code"] == 1, output
+    assert "NOT READY for Visor" in output
+    assert "\\u2603" in output or "☃" in output, "Jira's text is shown, escaped where it must"
