@@ -7,6 +7,9 @@ ends in a usage error withdraws them all, so that it leaves no report behind.
 
 from __future__ import annotations
 
+import os
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +19,34 @@ if TYPE_CHECKING:
     from conformance.target import JiraTarget
 
 
+def usable_local_time() -> str | None:
+    """Make the local time zone one Python can represent, and say so if it was not.
+
+    A valid POSIX TZ such as ``UTC-24:30`` gives an offset beyond 24 hours, which
+    ``datetime.astimezone()`` refuses with ValueError: JUnit's timestamp would crash the run
+    after its verdict. Such a zone is replaced by UTC for this run (a notice says so).
+    """
+    try:
+        datetime.now().astimezone()
+        return None
+    except (ValueError, OverflowError, OSError):
+        zone = os.environ.get("TZ", "")
+        os.environ["TZ"] = "UTC"
+        if hasattr(time, "tzset"):
+            time.tzset()
+        return (
+            f"the time zone TZ={zone!r} has an offset Python cannot represent (24 hours or more): "
+            "the reports' times are in UTC"
+        )
+
+
 def register(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
     """Point pytest-html and JUnit at the run's report paths (unless given) and hook ours in."""
     from conformance.report import hygiene
+
+    notice = usable_local_time()
+    if notice is not None:
+        target.notices.append(notice)
 
     has_html = config.pluginmanager.hasplugin("html")
     if has_html and not config.getoption("htmlpath", None):

@@ -386,3 +386,20 @@ def test_the_verdict_is_printed_whatever_the_output_encoding(
     assert done.returncode == verdict["exit_code"] == 1, output
     assert "NOT READY for Visor" in output
     assert "\\u2603" in output or "☃" in output, "Jira's text is shown, escaped where it must"
+
+
+# -- never a traceback: a time zone beyond 24 hours -------------------------------------------------
+
+
+def test_a_time_zone_beyond_24_hours_still_writes_every_report(
+    jira_emulator: Emulator, run_suite: RunSuite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TZ=UTC-24:30 is valid POSIX (24.5 hours east), and Python cannot represent it: JUnit's
+    timestamp crashed a READY run (exit 1, no HTML)."""
+    server = jira_emulator("dc-healthy")
+    monkeypatch.setenv("TZ", "UTC-24:30")
+    run = run_suite(server.url, env=BOT)
+    assert run.ret == 0 and run.result["verdict"] == "ready", run.stdout[-2000:]
+    for suffix in (".html", ".xml", ".json"):
+        assert run.artefact(suffix).stat().st_size > 0
+    assert "TZ='UTC-24:30'" in run.stdout and "in UTC" in run.stdout
