@@ -21,10 +21,20 @@ import contextvars
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from conformance.evidence import Evidence, Exchange
 from conformance.findings import Finding
+
+if TYPE_CHECKING:
+    from conformance.target import JiraTarget
+
+# A probe the scheduler fetches for a check ahead of judging: called as ``probe(target)`` for an
+# instance-wide check, ``probe(target, project)`` for a per-project one.
+DeclaredProbe = Callable[..., Evidence]
+# What a check needs done once at the run's end, whatever happened (the write round trip's
+# safety net): given the target and every row of the run.
+Finisher = Callable[["JiraTarget", Sequence["CheckRecord"]], object]
 
 
 class Step(StrEnum):
@@ -57,10 +67,16 @@ AREAS = ("reachability", "api", "auth", "version", "permissions", "import", "wri
 
 @dataclass(frozen=True)
 class Requirement:
+    """What a check is for, and what it needs: the checks before it (``after``), the probes the
+    scheduler fetches for it ahead of judging (``probes``), and what must run once at the run's
+    end (``finisher``). The engine reads these; it imports no check."""
+
     id: str
     title: str
     step: Step
     after: tuple[str, ...] = ()
+    probes: tuple[DeclaredProbe, ...] = ()
+    finisher: Finisher | None = None
 
     @property
     def area(self) -> str:
@@ -150,9 +166,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 REQUIREMENT_ATTRIBUTE = "__conformance_requirement__"
 
 
-def requirement(id: str, title: str, step: Step, *, after: Sequence[str] = ()) -> Callable[[F], F]:
-    """Declare a function as the check of one requirement (the engine finds it by this mark)."""
-    req = Requirement(id=id, title=title, step=step, after=tuple(after))
+def requirement(
+    id: str,
+    title: str,
+    step: Step,
+    *,
+    after: Sequence[str] = (),
+    probes: Sequence[DeclaredProbe] = (),
+    finisher: Finisher | None = None,
+) -> Callable[[F], F]:
+    """Declare a function as the check of one requirement (the engine finds it by this mark).
+
+    ``probes`` are fetched ahead, concurrently, while earlier rows are judged; a probe a check
+    calls without declaring it is fetched when the check asks (right, but one at a time).
+    """
+    req = Requirement(
+        id=id,
+        title=title,
+        step=step,
+        after=tuple(after),
+        probes=tuple(probes),
+        finisher=finisher,
+    )
     if req.area not in AREAS:
         raise ValueError(f"check id {id!r} does not start with an area of {AREAS}")
 

@@ -28,9 +28,11 @@ from pathlib import Path
 import pytest
 
 from conformance import __version__, plugin
-from conformance.options import OPTIONS, Values, build_settings
+from conformance.engine.result import RunResult
+from conformance.handoff import new_identity, short_fingerprint
+from conformance.options import OPTIONS, SEAL_FOR_HELP, Values, build_settings
 from conformance.profile import load_profile
-from conformance.report import terminal
+from conformance.report import terminal, writers
 from conformance.report.files import check_output_paths, validate_output
 from conformance.settings import (
     MISSING_CREDENTIALS,
@@ -41,7 +43,6 @@ from conformance.settings import (
     user_path,
     without_credentials,
 )
-from conformance.target import JiraTarget
 
 PROG = "visor-jira-check"
 USAGE_ERROR = 4
@@ -93,6 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="project to check (repeatable)",
     )
     parser.add_argument(
+        "--seal-for",
+        "--jira-seal-for",
+        dest="seal_for",
+        action="append",
+        default=None,
+        metavar="RECIPIENT",
+        help=SEAL_FOR_HELP + " (Visor support gives you the recipient)",
+    )
+    parser.add_argument(
+        "--new-identity",
+        dest="new_identity",
+        default=None,
+        metavar="PATH",
+        help="Visor support: write a new age identity to PATH (mode 0600, never over a file), "
+        "print the recipient to give customers, and check nothing",
+    )
+    parser.add_argument(
         "--jira-system-trust",
         dest="system_trust",
         action="store_true",
@@ -127,6 +145,8 @@ def pytest_arguments(
             args += [f"--jira-{name}", value]
     for key in options.project or []:
         args += ["--jira-project", key]
+    for recipient in options.seal_for or []:
+        args += ["--jira-seal-for", recipient]
     if options.system_trust:
         args.append("--jira-system-trust")
     if options.strict:
@@ -182,7 +202,9 @@ def check_inputs(options: argparse.Namespace, env: dict[str, str]) -> Settings |
             load_profile(options.profile)
             return None
         url, source = chosen_url(options, env)
-        if url is None:
+        if url is None and options.handoff:
+            source = "default"  # the hand-over holds the URL
+        elif url is None:
             raise UsageProblem(
                 f"give the Jira URL: {PROG} https://jira.example.com (or set JIRA_URL)"
             )
@@ -196,6 +218,7 @@ def check_inputs(options: argparse.Namespace, env: dict[str, str]) -> Settings |
         }
         values["url"] = (url, source)
         values["project"] = (tuple(options.project or ()), "--jira-project")
+        values["seal-for"] = (tuple(options.seal_for or ()), "--seal-for")
         values["system-trust"] = (options.system_trust, "--jira-system-trust")
         values["strict"] = (options.strict, "--jira-strict")
         settings = build_settings(values, env, require_credentials=False, check_output=False)
@@ -238,11 +261,11 @@ def ask_for_credentials(
 
 
 class _RunWatcher:
-    """Keeps hold of the run's target and report paths, and tells the plugin that this command
+    """Keeps hold of the run's result and report paths, and tells the plugin that this command
     prints the verdict itself."""
 
     def __init__(self) -> None:
-        self.target: JiraTarget | None = None
+        self.result: RunResult | None = None
         self.paths: dict[str, Path] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -250,7 +273,7 @@ class _RunWatcher:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.target = session.config.stash.get(plugin.TARGET_KEY, None)
+        self.result = session.config.stash.get(writers.RESULT_KEY, None)
         none: dict[str, Path] = {}
         found: dict[str, Path] = session.config.stash.get(plugin.PATHS_KEY, none)
         self.paths = dict(found)
@@ -267,9 +290,30 @@ def printable_streams() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+def make_identity(options: argparse.Namespace, extra: Sequence[str]) -> int:
+    """``--new-identity PATH``: support's key pair; the recipient is the last line printed."""
+    try:
+        if options.url or options.jira_url or options.demo or extra:
+            raise UsageProblem("--new-identity makes a key and checks nothing: give it alone")
+        recipient = new_identity(options.new_identity)
+    except (UsageProblem, SettingsError) as problem:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
+        return USAGE_ERROR
+    print(
+        f"Wrote a new age identity to {options.new_identity} (mode 0600: only you can read it).\n"
+        "Keep it private and backed up: hand-overs sealed for it open only with it, and anyone "
+        "who copies it can open them.\n"
+        f"Its recipient ({short_fingerprint(recipient)}), to give to customers for "
+        f"'{PROG} URL --seal-for RECIPIENT' or a profile's handoff.recipients:\n{recipient}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     printable_streams()
     options, extra = build_parser().parse_known_args(argv)
+    if options.new_identity is not None:
+        return make_identity(options, extra)
     env = dict(os.environ)
     try:
         settings = check_inputs(options, env)
@@ -282,7 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nCancelled.", file=sys.stderr)
         return CANCELLED
     watcher = _RunWatcher()
-    url = settings.url if settings is not None else None
+    # The URL as resolved (the argument, --jira-url or JIRA_URL); a hand-over brings its own.
+    url = settings.url if settings is not None and settings.handoff is None else None
     with tempfile.TemporaryDirectory(prefix="visor-jira-check-") as scratch:
         # An empty configuration: a pytest.ini or conftest.py where the customer happens to stand
         # must not change the checks.
@@ -290,8 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ini.write_text("[pytest]\n", encoding="utf-8")
         args = ["-c", str(ini), "--rootdir", str(plugin.CHECKS_DIR)]
         code = pytest.main([*args, *pytest_arguments(options, url, extra)], plugins=[watcher])
-    if watcher.target is not None:
-        print("\n".join(terminal.verdict_lines(watcher.target, watcher.paths)))
+    if watcher.result is not None:
+        print("\n".join(terminal.verdict_lines(watcher.result, watcher.paths)))
     return int(code)
 
 

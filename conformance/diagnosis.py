@@ -12,23 +12,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from conformance.check import RunDeadline, fail
-from conformance.evidence import Evidence
+from conformance.evidence import Evidence, Failure
 from conformance.findings import Finding, finding
-from conformance.http import TransportFailure
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
 
 
-def probe_failure(evidence: Evidence) -> TransportFailure | None:
-    """The transport failure a probe recorded (``Evidence.failure``), if any."""
-    failure = evidence.failure
-    return TransportFailure(failure.kind, failure.detail) if failure else None  # type: ignore[arg-type]
-
-
 def fail_on_transport(target: JiraTarget, evidence: Evidence) -> None:
     """Fail the running check with the layer that broke, if the probe got no answer at all."""
-    failure = probe_failure(evidence)
+    failure = evidence.failure
     if failure is not None:
         fail(transport_finding(target, failure), evidence=[evidence])
 
@@ -43,7 +36,7 @@ def _essence(detail: str) -> str:
     return detail.split(" <- ")[0][:200]
 
 
-def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
+def transport_finding(target: JiraTarget, failure: Failure) -> Finding:
     parts = urlsplit(target.url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -57,7 +50,7 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
         # The refusal itself says why (basic auth disabled, CAPTCHA, a wrong password...).
         from conformance.probes import api
 
-        rejected = target.http.rejection
+        rejected = failure.refused
         found = api.judged(target, rejected).finding if rejected is not None else None
         if found is not None:
             return found
@@ -117,7 +110,7 @@ def transport_finding(target: JiraTarget, failure: TransportFailure) -> Finding:
     )
 
 
-def _waited(failure: TransportFailure, target: JiraTarget) -> float:
+def _waited(failure: Failure, target: JiraTarget) -> float:
     """The timeout that applied, as the HTTP layer wrote it ("... within 2.5 s ...")."""
     match = re.search(r"within ([0-9]+(?:\.[0-9]+)?) s", failure.detail)
     return float(match.group(1)) if match else target.settings.timeout_s

@@ -10,10 +10,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypedDict
-
-if TYPE_CHECKING:
-    from conformance.http import FailureKind, TransportFailure
+from typing import Any, Literal, TypedDict, cast, get_args
 
 BODY_EXCERPT_CHARS = 2000
 
@@ -58,10 +55,9 @@ class Exchange:
     proxy: str | None = None
     request_json: Any = None
     attempt: int = 1
-    # Sent with Jira's session cookie instead of the secret; and Jira no longer honoured it (an
-    # answer as anonymous then says nothing about the credentials, which were not sent).
-    via_session: bool = False
-    session_lost: bool = False
+    # The run had already seen the bot's login accepted when this request was sent: a refusal
+    # now is a lost login (a rotated password), not a wrong one.
+    login_proven: bool = False
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -136,12 +132,46 @@ class Problem(StrEnum):
     NOTHING_REJECTED = "none"  # account.rejection: no login was refused in this run
 
 
+FailureKind = Literal[
+    "dns",
+    "refused",
+    "timeout",
+    "connect_timeout",
+    "read_timeout",
+    "too_slow",
+    "tls_untrusted",
+    "tls_hostname",
+    "tls_expired",
+    "tls_protocol",
+    "tls_other",
+    "proxy",
+    "proxy_silent",
+    "reset",
+    "rate_limited",
+    "bad_secret",
+    "deadline",
+    "latched",
+    "read_only",
+    "too_large",
+    "interrupted",
+    "other",
+]
+FAILURE_KINDS: frozenset[str] = frozenset(get_args(FailureKind))
+
+
 @dataclass(frozen=True)
 class Failure:
-    """Why no HTTP answer came back, as the HTTP layer named it (``TransportFailure``'s shape)."""
+    """Why no usable HTTP answer came back, or why the request was not sent: the one failure
+    type, from the HTTP layer (``HttpResult.failure``) to the evidence (``Evidence.failure``)."""
 
-    kind: str
+    kind: FailureKind
     detail: str
+    # False when the suite itself held the request back (read-only, latched, deadline, stopped):
+    # Jira never saw it, so it cannot have changed anything.
+    sent: bool = True
+    # For "latched": the answer at which Jira refused the bot's login earlier in the run, so
+    # that the row this request belongs to can name that one cause.
+    refused: Exchange | None = field(default=None, compare=False)
 
 
 class FailureFacts(TypedDict, total=False):
@@ -151,7 +181,7 @@ class FailureFacts(TypedDict, total=False):
     error: str  # what went wrong, in words
 
 
-def record_failure(facts: FailureFacts, failure: TransportFailure) -> None:
+def record_failure(facts: FailureFacts, failure: Failure) -> None:
     """Record a transport failure in a probe's facts, where ``Evidence`` lifts it from."""
     facts["failure"] = failure.kind
     facts["error"] = failure.detail
@@ -178,8 +208,8 @@ class Evidence:
 
     def __post_init__(self) -> None:
         kind = self.facts.get("failure")
-        if self.failure is None and isinstance(kind, str) and kind:
-            self.failure = Failure(kind, str(self.facts.get("error") or kind))
+        if self.failure is None and isinstance(kind, str) and kind in FAILURE_KINDS:
+            self.failure = Failure(cast(FailureKind, kind), str(self.facts.get("error") or kind))
 
     def fact(self, name: str, default: Any = None) -> Any:
         return self.facts.get(name, default)

@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -45,7 +45,13 @@ import urllib3.connection
 import urllib3.connectionpool
 
 from conformance import __version__
-from conformance.evidence import BODY_EXCERPT_CHARS, DIAGNOSTIC_HEADERS, Exchange
+from conformance.evidence import (
+    BODY_EXCERPT_CHARS,
+    DIAGNOSTIC_HEADERS,
+    Exchange,
+    Failure,
+    FailureKind,
+)
 from conformance.pacer import (
     RETRY_AFTER_CAP_S,
     BucketJson,
@@ -67,50 +73,14 @@ BOUND_MARGIN_S = 0.5
 SESSION_COOKIE = "JSESSIONID"
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 
-__all__ = ["RETRY_AFTER_CAP_S", "FailureKind", "HttpResult", "JiraHttp", "TransportFailure"]
-
-FailureKind = Literal[
-    "dns",
-    "refused",
-    "timeout",
-    "connect_timeout",
-    "read_timeout",
-    "too_slow",
-    "tls_untrusted",
-    "tls_hostname",
-    "tls_expired",
-    "tls_protocol",
-    "tls_other",
-    "proxy",
-    "proxy_silent",
-    "reset",
-    "rate_limited",
-    "bad_secret",
-    "deadline",
-    "latched",
-    "read_only",
-    "too_large",
-    "interrupted",
-    "other",
-]
-
-
-@dataclass(frozen=True)
-class TransportFailure:
-    """Why no usable HTTP answer came back (or why the request was not sent)."""
-
-    kind: FailureKind
-    detail: str
-    # False when the suite itself held the request back (read-only, latched, deadline, stopped):
-    # Jira never saw it, so it cannot have changed anything.
-    sent: bool = True
+__all__ = ["RETRY_AFTER_CAP_S", "Failure", "FailureKind", "HttpResult", "JiraHttp"]
 
 
 @dataclass
 class HttpResult:
     exchange: Exchange
     response: requests.Response | None = None
-    failure: TransportFailure | None = None
+    failure: Failure | None = None
 
     @property
     def status(self) -> int | None:
@@ -267,16 +237,6 @@ _WATCHDOG = _Watchdog()
 _current = threading.local()
 
 
-def _fresh_watchdog() -> None:
-    """A forked child (engine/fetch_process.py) has no watchdog thread: it starts its own."""
-    global _WATCHDOG
-    _WATCHDOG = _Watchdog()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_fresh_watchdog)
-
-
 @contextmanager
 def _bounded(seconds: float) -> Iterator[_Guard]:
     """Sockets opened or reused in this thread inside the block are cut after ``seconds``."""
@@ -366,26 +326,6 @@ class _Adapter(requests.adapters.HTTPAdapter):
 
 
 @dataclass
-class HttpState:
-    """Everything the HTTP layer learned while a fetch process sent for it, handed back whole
-    (engine/fetch_process.py), so that this process goes on as if it had sent every request:
-    the login latch and session, the rate-limit mirror, the counters, the exchanges and the GETs
-    already answered (each is still sent once per run)."""
-
-    counters: Counters
-    exchanges: list[Exchange]
-    notes: list[str]
-    login_state: Literal["unknown", "proven", "rejected"]
-    rejection: Exchange | None
-    rate_limit: dict[str, str]
-    session_cookie: str | None
-    sessions_seen: bool
-    stopped: bool
-    pacer: Pacer
-    answered: dict[tuple[str, bool], HttpResult]
-
-
-@dataclass
 class _Attempt:
     """How one request is sent: its timeout, its bound, and whether the deadline shortened it."""
 
@@ -404,9 +344,9 @@ class JiraHttp:
         self.redactor = redactor
         self.allow_writes = allow_writes
         self.counters = Counters()
-        self.exchanges: list[Exchange] = []
         self.notes: list[str] = []  # things about the environment a report should mention
         self.login_state: Literal["unknown", "proven", "rejected"] = "unknown"
+        self._login_accepted_once = False  # a credentialed answer of this run was the bot's
         self.rejection: Exchange | None = None
         self.rate_limit: Mapping[str, str] = {}
         self._deadline = time.monotonic() + settings.deadline_s
@@ -419,8 +359,6 @@ class JiraHttp:
         self._stopped = False
         self._session_cookie: str | None = None
         self._sessions_seen = False  # Jira opened a session: a password request is a login
-        # Called before anything is sent: a fetch process hands the state back first.
-        self.before_send: Callable[[], None] | None = None
         self.pacer = Pacer()
         self.counters.bucket = self.pacer.stats.bucket
         creds = settings.credentials
@@ -526,52 +464,6 @@ class JiraHttp:
     def stopped(self) -> bool:
         return self._stopped
 
-    # -- a fetch process sends for this one (engine/fetch_process.py) --------------------------
-
-    def fresh_connections(self) -> None:
-        """A forked fetch process opens its own connections; the sockets it inherited stay the
-        parent's (two processes on one keep-alive connection would garble both)."""
-        self.session = self._make_session()
-
-    def export_state(self) -> HttpState:
-        with self._lock:
-            answered = dict(self._cache)
-            for result in answered.values():
-                if result.response is not None:
-                    # What the request carried (its Authorization or Cookie header) and the
-                    # cookies Jira set stay in this process; nothing reads them later.
-                    result.response.request = None  # type: ignore[assignment]
-                    result.response.cookies = requests.cookies.RequestsCookieJar()
-            return HttpState(
-                counters=self.counters,
-                exchanges=list(self.exchanges),
-                notes=list(self.notes),
-                login_state=self.login_state,
-                rejection=self.rejection,
-                rate_limit=dict(self.rate_limit),
-                session_cookie=self._session_cookie,
-                sessions_seen=self._sessions_seen,
-                stopped=self._stopped,
-                pacer=self.pacer,
-                answered=answered,
-            )
-
-    def adopt_state(self, state: HttpState) -> None:
-        with self._lock:
-            self.counters = state.counters
-            self.exchanges = state.exchanges
-            self.notes[:] = state.notes
-            self.login_state = state.login_state
-            self.rejection = state.rejection
-            self.rate_limit = requests.structures.CaseInsensitiveDict(state.rate_limit)
-            if state.session_cookie is not None:
-                self.redactor.register(state.session_cookie)
-            self._session_cookie = state.session_cookie
-            self._sessions_seen = state.sessions_seen
-            self._stopped = self._stopped or state.stopped
-            self.pacer = state.pacer
-            self._cache.update(state.answered)
-
     def remaining_s(self) -> float:
         return self._deadline - time.monotonic()
 
@@ -636,8 +528,6 @@ class JiraHttp:
         timeout_s: float | None = None,
         cleanup: bool = False,
     ) -> HttpResult:
-        if self.before_send is not None:
-            self.before_send()
         creds = self.settings.credentials if credentialed else None
         exchange = Exchange(
             method=method,
@@ -646,6 +536,7 @@ class JiraHttp:
             user=creds.user if creds else None,
             proxy=self.proxy.proxy,
             request_json=self.redactor.scrub_obj(json) if json is not None else None,
+            login_proven=creds is not None and self._login_accepted_once,
         )
         if method not in READ_METHODS and not self.allow_writes:
             return self._not_sent(
@@ -711,7 +602,6 @@ class JiraHttp:
         user = (result.header("X-AUSERNAME") or "").lower()
         if result.status != 401 and user != "anonymous":
             return False
-        result.exchange.session_lost = True
         with self._lock:
             if self._session_cookie == cookie:
                 self._session_cookie = None
@@ -729,7 +619,8 @@ class JiraHttp:
 
     def _not_sent(self, exchange: Exchange, kind: FailureKind, detail: str) -> HttpResult:
         exchange.error = detail
-        return HttpResult(exchange=exchange, failure=TransportFailure(kind, detail, sent=False))
+        refused = self.rejection if kind == "latched" else None
+        return HttpResult(exchange=exchange, failure=Failure(kind, detail, False, refused))
 
     # -- pacing, retries, the deadline ----------------------------------------------------------
 
@@ -841,7 +732,7 @@ class JiraHttp:
         with self._lock:
             self.counters.rate_limited_failures += 1
         result.exchange.error = detail
-        result.failure = TransportFailure("rate_limited", detail)
+        result.failure = Failure("rate_limited", detail)
         return result
 
     def _acquire(self) -> None:
@@ -872,7 +763,6 @@ class JiraHttp:
         headers: dict[str, str] = {}
         if cookie is not None:
             headers["Cookie"] = f"{SESSION_COOKIE}={cookie}"
-            exchange.via_session = True
         elif creds is not None:
             value = _authorization(creds)
             if value is None:
@@ -937,7 +827,7 @@ class JiraHttp:
                 tunnel_waiting=getattr(_current, "tunnel", None) == "waiting",
             )
             if plan.timeout_shortened and failure.kind in ("connect_timeout", "read_timeout"):
-                failure = TransportFailure(
+                failure = Failure(
                     "deadline",
                     f"{failure.detail}; the timeout was shortened to {plan.timeout_s:.1f} s "
                     "because the run's deadline was near",
@@ -946,24 +836,23 @@ class JiraHttp:
         assert response is not None
         return self._answered(exchange, response, creds, cookie, truncated)
 
-    def _cut(self, plan: _Attempt, got: str) -> TransportFailure:
+    def _cut(self, plan: _Attempt, got: str) -> Failure:
         with self._lock:
             self.counters.too_slow += 1
         if plan.bound_shortened:
-            return TransportFailure(
+            return Failure(
                 "deadline",
                 f"cut after {plan.bound_s:.1f} s at the run's deadline with {got} received",
             )
-        return TransportFailure(
+        return Failure(
             "too_slow",
             f"the answer was still arriving after {plan.bound_s:.1f} s (twice the "
             f"{plan.timeout_s:g} s timeout), with {got} received: the suite cut the request",
         )
 
-    def _failed(self, exchange: Exchange, failure: TransportFailure) -> HttpResult:
+    def _failed(self, exchange: Exchange, failure: Failure) -> HttpResult:
         exchange.error = self.redactor.scrub(failure.detail)
-        self._record(exchange)
-        return HttpResult(exchange=exchange, failure=TransportFailure(failure.kind, exchange.error))
+        return HttpResult(exchange=exchange, failure=Failure(failure.kind, exchange.error))
 
     def _answered(
         self,
@@ -989,7 +878,6 @@ class JiraHttp:
         self._note_rate_limit(response)
         if creds is not None and cookie is None:
             self._note_login(response, exchange)
-        self._record(exchange)
         return HttpResult(exchange=exchange, response=response)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
@@ -1017,16 +905,14 @@ class JiraHttp:
         with self._lock:
             if self.login_state == "unknown":
                 self.login_state = "proven"
+            if response.ok and (response.headers.get("X-AUSERNAME") or "").lower() != "anonymous":
+                self._login_accepted_once = True
             sessions = session_cookies(response, self.settings.url) if response.ok else []
             if sessions:
                 self.redactor.register(*sessions)
                 self._sessions_seen = True
                 if self._session_cookie is None:
                     self._session_cookie = sessions[0]
-
-    def _record(self, exchange: Exchange) -> None:
-        with self._lock:
-            self.exchanges.append(exchange)
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -1046,6 +932,7 @@ def _fresh(exchange: Exchange) -> Exchange:
         proxy=exchange.proxy,
         request_json=exchange.request_json,
         attempt=exchange.attempt,
+        login_proven=exchange.login_proven,
     )
 
 
@@ -1147,7 +1034,7 @@ def classify_exception(
     timeout_s: float | None = None,
     via_proxy: bool = False,
     tunnel_waiting: bool = False,
-) -> TransportFailure:
+) -> Failure:
     """Name the layer that failed; never collapse TLS or proxy failures into 'bad URL'.
 
     Timeouts get a sentence that says which wait ran out and how long it was; other kinds keep
@@ -1158,54 +1045,50 @@ def classify_exception(
     waited = f" within {timeout_s:g} s" if timeout_s else ""  # "within 2.5 s": diagnosis reads it
     timed_out = "timed out" in lowered or "timeout" in lowered
     if tunnel_waiting and timed_out:
-        return TransportFailure(
+        return Failure(
             "proxy_silent",
             f"the proxy accepted the connection but did not answer the CONNECT request{waited}",
         )
     if via_proxy and isinstance(
         exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidProxyURL
     ):
-        return TransportFailure(
-            "proxy", f"the proxy setting is not a usable URL ({_short(text, 200)})"
-        )
+        return Failure("proxy", f"the proxy setting is not a usable URL ({_short(text, 200)})")
     if isinstance(exc, requests.exceptions.ProxyError) or "tunnel connection failed" in lowered:
         if timed_out:
-            return TransportFailure(
+            return Failure(
                 "proxy_silent",
                 f"the proxy accepted the connection but did not answer the CONNECT request{waited}",
             )
-        return TransportFailure("proxy", _short(text))
+        return Failure("proxy", _short(text))
     if isinstance(exc, requests.exceptions.SSLError) or "certificate verify failed" in lowered:
         if "wrong_version_number" in lowered or "wrong version number" in lowered:
-            return TransportFailure(
+            return Failure(
                 "tls_protocol",
                 "the port answered the TLS handshake with something that is not TLS "
                 f"(plain HTTP, most likely): {_essence_ssl(text)}",
             )
         if "expired" in lowered:
-            return TransportFailure("tls_expired", _short(text))
+            return Failure("tls_expired", _short(text))
         if (
             "hostname mismatch" in lowered
             or "doesn't match" in lowered
             or "ip address mismatch" in lowered
         ):
-            return TransportFailure("tls_hostname", _short(text))
+            return Failure("tls_hostname", _short(text))
         if (
             "certificate verify failed" in lowered
             or "self-signed" in lowered
             or "self signed" in lowered
         ):
-            return TransportFailure("tls_untrusted", _short(text))
-        return TransportFailure("tls_other", _short(text))
+            return Failure("tls_untrusted", _short(text))
+        return Failure("tls_other", _short(text))
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         where = "the proxy" if via_proxy else "the server"
-        return TransportFailure(
-            "connect_timeout", f"the TCP connection to {where} was not accepted{waited}"
-        )
+        return Failure("connect_timeout", f"the TCP connection to {where} was not accepted{waited}")
     if isinstance(exc, requests.exceptions.Timeout) or (
         isinstance(exc, requests.exceptions.ConnectionError) and "read timed out" in lowered
     ):
-        return TransportFailure(
+        return Failure(
             "read_timeout",
             f"nothing came back{waited} of sending the request",
         )
@@ -1221,9 +1104,9 @@ def classify_exception(
             "temporary failure in name",
         )
     ):
-        return TransportFailure("dns", _short(text))
+        return Failure("dns", _short(text))
     if "refused" in lowered:
-        return TransportFailure("refused", _short(text))
+        return Failure("refused", _short(text))
     if any(
         s in lowered
         for s in (
@@ -1237,8 +1120,8 @@ def classify_exception(
             "chunkedencodingerror",
         )
     ):
-        return TransportFailure("reset", _short(text))
-    return TransportFailure("other", _short(text))
+        return Failure("reset", _short(text))
+    return Failure("other", _short(text))
 
 
 def _essence_ssl(text: str) -> str:

@@ -18,6 +18,14 @@ from typing import Any
 
 import pytest
 
+from conformance import handoff
+from conformance.handoff import (
+    DEFAULT_MAX_AGE_DAYS,
+    IDENTITY_ENV,
+    Opened,
+    open_handoff,
+    parse_recipient,
+)
 from conformance.report.files import validate_output
 from conformance.settings import (
     DEFAULT_CONCURRENCY,
@@ -26,6 +34,7 @@ from conformance.settings import (
     DEFAULT_TIMEOUT_S,
     MAX_CONCURRENCY,
     MISSING_CREDENTIALS,
+    Credentials,
     Settings,
     SettingsError,
     check_environment,
@@ -77,7 +86,33 @@ OPTIONS: list[tuple[str, str | None, str, str]] = [
         "an earlier run's JSON result: the reports add what was fixed, what is new and what is "
         "still failing since then",
     ),
+    (
+        "handoff",
+        None,
+        "string",
+        "Visor support: run against the URL and credentials sealed in this *.visor-handoff.age "
+        "file, decrypted in memory",
+    ),
+    (
+        "identity",
+        IDENTITY_ENV,
+        "string",
+        "Visor support: the age identity file that opens --jira-handoff (private: mode 0600)",
+    ),
+    (
+        "handoff-max-age",
+        None,
+        "string",
+        f"refuse a hand-over sealed more than this many days ago (default "
+        f"{DEFAULT_MAX_AGE_DAYS:g}: an older secret may have been changed)",
+    ),
 ]
+SEAL_FOR_HELP = (
+    "after a run whose login Jira accepted, seal the URL, version, bot user and secret for this "
+    "age recipient (age1..., repeatable) in a *.visor-handoff.age file beside the reports"
+)
+# Given with --jira-handoff, these would contradict the hand-over, which holds them.
+HANDOFF_HOLDS = ("url", "user", "auth", "secret-file")
 _OPTIONS = OPTIONS  # the name the plugin used
 
 
@@ -97,6 +132,15 @@ def add_options(parser: pytest.Parser) -> None:
         help="project to check (repeatable); default: the profile's list, else every visible project",
     )
     parser.addini("jira_project", "projects to check", type="args", default=[])
+    group.addoption(
+        "--jira-seal-for",
+        dest="jira_seal_for",
+        action="append",
+        default=None,
+        metavar="RECIPIENT",
+        help=SEAL_FOR_HELP + "; also the profile's handoff.recipients",
+    )
+    parser.addini("jira_seal_for", "age recipients to seal the credentials for", type="args")
     for name, help_text in (
         ("system-trust", "verify TLS with the operating system's trust store"),
         ("strict", "warnings and blocked checks also make the exit code non-zero"),
@@ -170,6 +214,8 @@ def is_active(config: pytest.Config, options: argparse.Namespace | None = None) 
     given = config.option if options is None else options
     if getattr(given, "jira_demo", None) or getattr(given, "jira_url", None) is not None:
         return True
+    if getattr(given, "jira_handoff", None):
+        return True
     if "JIRA_URL" in os.environ:
         return True
     try:
@@ -188,6 +234,12 @@ def collect_values(config: pytest.Config, env: dict[str, str]) -> Values:
     values["project"] = (
         projects,
         "--jira-project" if projects_cli else ("ini jira_project" if projects else "profile"),
+    )
+    seal_cli = config.getoption("jira_seal_for", None)
+    seal_for = tuple(seal_cli or config.getini("jira_seal_for") or ())
+    values["seal-for"] = (
+        seal_for,
+        "--jira-seal-for" if seal_cli else ("ini jira_seal_for" if seal_for else "default"),
     )
     return values
 
@@ -241,6 +293,11 @@ def build_settings(
         return value
 
     url_raw = get("url")
+    handoff_raw = get("handoff")
+    opened = _open_handoff(str(handoff_raw), values, get, demo) if handoff_raw else None
+    if opened is not None:
+        url_raw = opened.url
+        sources["url"] = opened.handoff.source
     demo_keys: set[str] = set()
     if demo:
         url_raw = demo_url or ""
@@ -267,14 +324,19 @@ def build_settings(
     ca_raw = get("ca-bundle")
     ca_bundle = _ca_bundle(user_path(str(ca_raw), "--jira-ca-bundle")) if ca_raw else None
     check_environment(url, env, ca_bundle_given=ca_bundle is not None)
-    credentials = resolve_credentials(
-        url=url,
-        user=user,
-        auth=str(get("auth") or "auto"),
-        env=env,
-        secret_file=get("secret-file"),
-        user_origin=sources["user"].removeprefix("env "),
-    )
+    credentials: Credentials | None
+    if opened is not None:  # as if given by hand: the variables of this machine do not count
+        credentials = opened.credentials
+        sources.update(dict.fromkeys(("user", "auth"), handoff.FROM_HANDOFF))
+    else:
+        credentials = resolve_credentials(
+            url=url,
+            user=user,
+            auth=str(get("auth") or "auto"),
+            env=env,
+            secret_file=get("secret-file"),
+            user_origin=sources["user"].removeprefix("env "),
+        )
     if credentials is None and require_credentials:
         raise SettingsError(MISSING_CREDENTIALS)
     if credentials is not None:
@@ -293,10 +355,14 @@ def build_settings(
     timeout_raw, conc_raw, deadline_raw = get("timeout"), get("concurrency"), get("deadline")
     json_path = get("json")
     compare_raw = get("compare")
+    profile = get("profile")
+    if profile is None and opened is not None and opened.handoff.bundled_profile:
+        profile = opened.handoff.bundled_profile  # the customer's run used it
+        sources["profile"] = handoff.FROM_HANDOFF
     settings = Settings(
         url=url,
         credentials=credentials,
-        profile=get("profile"),
+        profile=profile,
         projects=projects,
         write_project=write_project,
         ca_bundle=ca_bundle,
@@ -317,10 +383,47 @@ def build_settings(
         demo_scenario=demo,
         sources=sources,
         compare=load_comparison(str(compare_raw), url) if compare_raw else None,
+        seal_for=_recipients(get("seal-for"), sources["seal-for"]),
+        handoff=opened.handoff if opened is not None else None,
     )
     if check_output:
         validate_output(settings)
     return settings
+
+
+def _open_handoff(raw: str, values: Values, get: Any, demo: str | None) -> Opened:
+    """Support's side: the URL and credentials from a hand-over, decrypted in memory."""
+    if demo:
+        raise SettingsError(
+            "--jira-handoff and --jira-demo cannot be combined: the hand-over names its own Jira"
+        )
+    given = [
+        source
+        for name in HANDOFF_HOLDS
+        for value, source in [values.get(name, (None, "default"))]
+        if value is not None and (source.startswith("--") or source == "the URL argument")
+    ]
+    if given:
+        raise SettingsError(
+            f"--jira-handoff holds the Jira URL and the bot's credentials, so {' and '.join(given)} "
+            f"cannot be given with it: leave {'it' if len(given) == 1 else 'them'} out"
+        )
+    identity = get("identity")
+    max_age = get("handoff-max-age")
+    return open_handoff(
+        raw,
+        str(identity) if identity else None,
+        identity_label=values.get("identity", (None, "--jira-identity"))[1].removeprefix("env "),
+        max_age_days=_number(max_age, "handoff-max-age", float, 0.001, 36500)
+        if max_age
+        else DEFAULT_MAX_AGE_DAYS,
+    )
+
+
+def _recipients(raw: Any, source: str) -> tuple[str, ...]:
+    """The --jira-seal-for recipients, checked, each once."""
+    label = source if source.startswith(("--", "ini ")) else "--jira-seal-for"
+    return tuple(dict.fromkeys(parse_recipient(str(r), label) for r in raw or ()))
 
 
 MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024

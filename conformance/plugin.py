@@ -12,6 +12,7 @@ print no verdict.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import gc
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
@@ -22,7 +23,8 @@ import pytest
 from conformance.check import AREAS, CheckFailed, CheckRecord, Outcome, requirement_of
 from conformance.engine import fetch
 from conformance.engine.plan import EACH_PROJECT, PlannedCheck, discover_checks
-from conformance.engine.run import Run, finish, start
+from conformance.engine.result import RunResult
+from conformance.engine.run import Run, start
 from conformance.options import add_options, is_active, resolve_settings
 from conformance.profile import load_profile
 from conformance.report import writers
@@ -213,7 +215,8 @@ class ConformanceRun(_Collection):
         self._keys: list[str] | None = None
         self._items: dict[str, PlannedCheck] = {}
         self.signals = StopSignals(self._interrupted)
-        self.prefetch: fetch.Fetcher | None = None
+        self.prefetch: fetch.Prefetch | None = None
+        self.result: RunResult | None = None
         self._signal: str | None = None
         self.reports_wanted = True
 
@@ -239,6 +242,8 @@ class ConformanceRun(_Collection):
         if settings.credentials is not None:
             redactor.register(settings.credentials.secret)
         target = JiraTarget(settings, redactor, profile)
+        if settings.handoff is not None:
+            target.notices += filter(None, [settings.handoff.profile_notice(profile)])
         paths = files.report_paths(settings)
         if getattr(config.option, "dist", "no") != "no" or getattr(
             config.option, "numprocesses", None
@@ -262,7 +267,6 @@ class ConformanceRun(_Collection):
         if self._keys is None:
             self._keys = fetch.discover_projects(self.target)
             self.run = start(self.target, self._keys)
-            self.target.run_state = self.run.state
             if self._signal is not None:  # Ctrl-C while the projects were being found
                 self.run.interrupted(self._signal)
             elif _selects_everything(self.config):
@@ -271,7 +275,7 @@ class ConformanceRun(_Collection):
         return self._keys
 
     def _start_prefetch(self, rows: Iterable[PlannedCheck]) -> None:
-        self.prefetch = fetch.start_fetching(self.target, fetch.tasks_for(rows))
+        self.prefetch = fetch.Prefetch(self.target, fetch.tasks_for(rows)).start()
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         s = self.target.settings
@@ -381,32 +385,46 @@ class ConformanceRun(_Collection):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from conformance.report import json_result
+        from conformance import handoff
+        from conformance.report import files, json_result
 
         self._stop_prefetch()  # the session ended before the loop (a collection error, say)
         if not self.reports_wanted:
             return
-        run = self._engine()
+        # The run's one result: the finishers run (the round trip's safety net), then the verdict
+        # is decided once; the JSON, JUnit, HTML, terminal and exit code all read it.
+        result = self.result = self._engine().finish()
+        self.config.stash[writers.RESULT_KEY] = result
         with held_interrupts():
-            finish(run)  # safety net: delete any test issue a round trip left
-            verdict = run.verdict()
-            result = json_result.build(self.target)
-            for path in (self.paths["json"], self.target.settings.json_path):
+            data = json_result.build(result)
+            for path in (self.paths["json"], result.settings.json_path):
                 if path is not None:
-                    json_result.write(result, path, self.target.redactor)
+                    json_result.write(data, path, result.redactor)
             writers.add_junit_verdict(self.config, result)
+            # The hand-over, sealed with the JSON result as written, before pytest-html renders
+            # the page (its session end comes after this one): the result then says what was done.
+            sealed = handoff.seal_after_run(
+                login=result.http.login,
+                result=result.redactor.scrub_obj(data),  # type: ignore[arg-type]
+                settings=result.settings,
+                profile=result.profile,
+                path=files.beside(self.paths, handoff.SUFFIX),
+            )
+            if sealed is not None:
+                result = self.result = dataclasses.replace(result, handoff=sealed)
+                self.config.stash[writers.RESULT_KEY] = result
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
-        session.exitstatus = int(verdict.exit_code)
+        session.exitstatus = int(result.verdict.exit_code)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from conformance.report import terminal
 
         with held_interrupts():
-            if self.reports_wanted:
+            if self.reports_wanted and self.result is not None:
                 # After pytest's own summary: the closing block, then the verdict line, last.
-                terminal.write_closing(config, self.target, self.paths)
-                terminal.write_last_line(config, self.target, self.paths)
+                terminal.write_closing(config, self.result, self.paths)
+                terminal.write_last_line(config, self.result, self.paths)
             self.signals.restore()
             self.target.close()
             if self.emulator is not None:

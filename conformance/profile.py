@@ -8,8 +8,10 @@ offending key in one sentence, because the person who wrote it is the one readin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -20,12 +22,13 @@ import jsonschema
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from conformance.handoff import RECIPIENT_HINT, recipient_problem
 from conformance.settings import (
     SettingsError,
     decode_text,
-    read_regular_file,
     long_number,
     long_number_words,
+    read_regular_file,
     user_path,
 )
 
@@ -64,6 +67,8 @@ class Profile:
     server_versions: str = ">=7.13"
     cloud_supported: bool = True
     import_settings: ImportSettings = field(default_factory=ImportSettings)
+    sha256: str = ""  # of the YAML text: a hand-over names the profile its run used by it
+    handoff_recipients: tuple[str, ...] = ()  # handoff.recipients: whom every run seals for
 
     def access_for(self, key: str) -> Access:
         for spec in self.projects or ():
@@ -254,7 +259,9 @@ def load_profile(name_or_path: str | None) -> Profile:
     if error is not None:
         key_path, problem = describe_schema_error(error)
         raise ProfileError(label, _line_of(document, key_path), _key_name(key_path), problem)
-    return _build(document, data, label)
+    profile = _build(document, data, label)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return dataclasses.replace(profile, sha256=digest)
 
 
 def _parse(label: str, text: str) -> dict[str, Any]:
@@ -428,6 +435,8 @@ def describe_schema_error(error: jsonschema.ValidationError) -> tuple[list[Any],
             f"{value!r} is not a Jira project key (capital letters, digits and _, "
             "starting with a letter, as in VIS or OPS2)"
         )
+    if kind == "pattern" and path[:2] == ["handoff", "recipients"]:
+        return path, f"{str(value)[:80]!r} is not an age recipient; {RECIPIENT_HINT}"
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         words = {
             "minimum": "at least",
@@ -477,6 +486,14 @@ def _build(document: dict[str, Any], data: dict[str, Any], label: str) -> Profil
             "versions.server",
             f"{server_versions!r} is not a version range; write it like '>=8.5' or '>=8.5,<12'",
         ) from None
+    recipients = data.get("handoff", {}).get("recipients", [])
+    for index, recipient in enumerate(recipients):
+        problem = recipient_problem(recipient)
+        if problem is not None:
+            where = ["handoff", "recipients", index]
+            raise ProfileError(
+                label, _line_of(document, where), _key_name(where), f"{problem}; {RECIPIENT_HINT}"
+            )
     return Profile(
         name=data["name"],
         source=label,
@@ -489,4 +506,5 @@ def _build(document: dict[str, Any], data: dict[str, Any], label: str) -> Profil
         server_versions=server_versions,
         cloud_supported=versions.get("cloud", True),
         import_settings=ImportSettings(**data.get("import", {})),
+        handoff_recipients=tuple(dict.fromkeys(recipients)),
     )

@@ -15,10 +15,13 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from conformance.secrets import Secret
+
+if TYPE_CHECKING:
+    from conformance.handoff import Handoff
 
 AuthScheme = Literal["basic", "bearer"]
 
@@ -76,6 +79,8 @@ class Settings:
     demo_scenario: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
     compare: Comparison | None = None
+    seal_for: tuple[str, ...] = ()  # age recipients to seal the credentials for (--jira-seal-for)
+    handoff: Handoff | None = None  # the hand-over the URL and credentials came from
 
     @property
     def host(self) -> str:
@@ -112,6 +117,10 @@ def describe_settings(settings: Settings) -> list[str]:
             else "none"
         ),
     }
+    if settings.seal_for:
+        values["seal-for"] = ", ".join(settings.seal_for)
+    if settings.handoff is not None:
+        values["handoff"] = settings.handoff.describe()
     return [
         f"{name} = {value} (from {settings.sources.get(name, 'default')})"
         for name, value in values.items()
@@ -371,7 +380,7 @@ def read_regular_file(path: Path, label: str, max_bytes: int, *, what: str = "fi
         os.close(fd)
 
 
-_LONG_NUMBER = re.compile(r"\d{%d,}" % (sys.get_int_max_str_digits() + 1))
+_LONG_NUMBER = re.compile(rf"\d{{{sys.get_int_max_str_digits() + 1},}}")
 
 
 def long_number(text: str) -> tuple[int, int] | None:

@@ -21,8 +21,6 @@ from conformance.settings import Settings
 
 if TYPE_CHECKING:
     from conformance.check import CheckRecord
-    from conformance.engine.fetch_process import FetchProcess
-    from conformance.engine.verdict import RunState
     from conformance.profile import Profile
 
 P = ParamSpec("P")
@@ -48,16 +46,8 @@ class JiraTarget:
         self.started_at = datetime.now(UTC)
         self.started_monotonic = time.monotonic()
         self.records: list[CheckRecord] = []  # the run's rows, in the order they were judged
-        # What the run learned about the instance and the bot (serverInfo, /myself), for reports.
-        self.identity: dict[str, Any] = {}
         # Lines the run says about itself in the terminal header (e.g. why -n was ignored).
         self.notices: list[str] = []
-        # What happened to the run as a whole (set by the engine's Run): interrupted, deadline.
-        self.run_state: RunState | None = None
-        # While a fetch process sends for this run, probes run there (engine/fetch_process.py).
-        self.remote: FetchProcess | None = None
-        # In a fetch process: told of each new evidence, which it sends to the run's process.
-        self.on_evidence: Callable[[ProbeKey, Evidence], None] | None = None
         self._cache: dict[ProbeKey, Evidence] = {}
         self._locks: dict[ProbeKey, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -72,26 +62,13 @@ class JiraTarget:
 
     def probe(self, fn: Probe[P], *args: P.args, **kwargs: P.kwargs) -> Evidence:
         """Run ``fn`` once per run for these arguments; later calls get the same evidence."""
-        if kwargs:  # probes take their arguments by position, so that a fetch process can too
-            raise TypeError(f"probe {fn.__qualname__} called with keyword arguments")
-        key = self.probe_key(fn, args)
+        key = self.probe_key(fn, (*args, *sorted(kwargs.items())))
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._cache:
-                remote = self.remote
-                evidence = remote.fetch(key, fn, args) if remote and remote.takes(fn) else None
-                if evidence is None:
-                    evidence = fn(self, *args, **kwargs)
-                self._cache[key] = evidence
-                if self.on_evidence is not None:
-                    self.on_evidence(key, evidence)
+                self._cache[key] = fn(self, *args, **kwargs)
             return self._cache[key]
-
-    def adopt_evidence(self, key: ProbeKey, evidence: Evidence) -> None:
-        """Evidence a fetch process sent: cached as if the probe had run here."""
-        with self._lock:
-            self._cache.setdefault(key, evidence)
 
     def cached(self, fn: Callable[..., Evidence], *args: Any) -> Evidence | None:
         """The evidence of a probe if it already ran (reports must not send requests)."""

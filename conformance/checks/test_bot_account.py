@@ -30,7 +30,7 @@ def login_refusal(jira: JiraTarget) -> tuple[Evidence, Evidence | None]:
     me = jira.probe(account.myself)
     if me.ok or me.problem in ("schema", "not_json"):
         return me, None
-    refused = account.rejection(jira)
+    refused = account.rejection(jira, me)
     if refused.ok:
         return me, refused
     return me, (me if me.problem == "rejected" else None)
@@ -159,6 +159,7 @@ def _fail_if_credentials_dropped(jira: JiraTarget, me: Evidence) -> None:
     "Jira answers as the bot, never as anonymous or another user",
     Step.BOT,
     after=["auth.authenticates"],
+    probes=[account.admin_rights],
 )
 def test_identity(jira: JiraTarget) -> None:
     me = jira.probe(account.myself)
@@ -173,7 +174,7 @@ def test_identity(jira: JiraTarget) -> None:
     }
     actual = bot or user.get("emailAddress") or user.get("accountId")
     if expected and expected.lower() not in known_as:
-        if jira.identity.get("deploymentType") == "Cloud" and not user.get("emailAddress"):
+        if api.deployment(jira)[1] == "Cloud" and not user.get("emailAddress"):
             note(f"Cloud hides this account's e-mail address: {expected} cannot be compared")
         else:
             fail(
@@ -185,8 +186,11 @@ def test_identity(jira: JiraTarget) -> None:
                     user_variable=user_variable,
                 )
             )
-    # Not cached: every credentialed answer so far, whichever check sent it.
-    headers = account.identity_headers(jira)
+    # The credentialed answers of the chain and of the bot's global permissions: the same
+    # answers however the run fetched them.
+    headers = account.identity_headers(
+        jira, jira.probe(api.server_info), me, jira.probe(account.admin_rights)
+    )
     answers = headers.fact("answers")
     checked = len(answers)
     for answer in answers:
@@ -221,6 +225,7 @@ def test_identity(jira: JiraTarget) -> None:
     "The bot account is not a Jira administrator",
     Step.BOT,
     after=["auth.authenticates"],
+    probes=[account.admin_rights],
 )
 def test_least_privilege(jira: JiraTarget) -> None:
     me = jira.probe(account.myself)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
-from conformance.diagnosis import probe_failure, rate_limit_finding, transport_finding
+from conformance.diagnosis import rate_limit_finding, transport_finding
 from conformance.evidence import Evidence, Problem
 from conformance.findings import Finding, finding
 from conformance.probes import facts_of, search
@@ -29,6 +29,7 @@ def _sample(jira: JiraTarget, project: str | None) -> Evidence:
     "The bot can search each project with the profile's JQL",
     Step.IMPORT,
     after=["permissions.visible"],
+    probes=[search.import_sample],
 )
 def test_search(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
@@ -47,7 +48,7 @@ def test_search(jira: JiraTarget, project: str | None) -> None:
 
 def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
     facts = facts_of(evidence, search.ImportSampleFacts)
-    failure = probe_failure(evidence)
+    failure = evidence.failure
     if failure is not None:
         return transport_finding(jira, failure)
     if evidence.problem is Problem.SCHEMA:
@@ -92,6 +93,7 @@ def _total_text(facts: Mapping[str, object]) -> str:
     "Paging through each project returns every issue exactly once",
     Step.IMPORT,
     after=["import.search"],
+    probes=[search.import_sample],
 )
 def test_pagination(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
@@ -114,6 +116,7 @@ def test_pagination(jira: JiraTarget, project: str | None) -> None:
     "Imported issues have Jira's shape and carry every field the profile reads",
     Step.IMPORT,
     after=["import.search"],
+    probes=[search.import_sample],
 )
 def test_fields(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
@@ -165,6 +168,7 @@ def test_fields(jira: JiraTarget, project: str | None) -> None:
     "A full import of each project finishes within the profile's limit",
     Step.IMPORT,
     after=["import.search"],
+    probes=[search.import_sample],
 )
 def test_throughput(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)

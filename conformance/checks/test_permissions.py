@@ -12,7 +12,7 @@ The engine's scheduler fetches every project's evidence concurrently before any 
 from __future__ import annotations
 
 from conformance.check import Step, fail, not_applicable, note, requirement, show
-from conformance.diagnosis import probe_failure, transport_finding
+from conformance.diagnosis import transport_finding
 from conformance.evidence import Evidence
 from conformance.findings import Finding, finding
 from conformance.probes import account, api, projects
@@ -37,7 +37,7 @@ def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
     found = api.schema_finding(endpoint, evidence) or api.finding_of(jira, evidence)
     if found is not None:  # the probe's classified answer, or the refused login it waited on
         return found
-    failure = probe_failure(evidence)
+    failure = evidence.failure
     if failure is not None:
         return transport_finding(jira, failure)
     if evidence.problem == "not_json":
@@ -73,6 +73,7 @@ def write_project(jira: JiraTarget, project: str | None) -> str:
     "The bot can see the project",
     Step.PROJECTS,
     after=["auth.authenticates"],
+    probes=[perms.survey],
 )
 def test_project_visible(jira: JiraTarget, project: str | None) -> None:
     if project is None:
@@ -114,6 +115,7 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
     "The bot holds every permission its access mode needs in the project",
     Step.PROJECTS,
     after=["permissions.visible"],
+    probes=[perms.survey],
 )
 def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
     if project is None:
@@ -166,6 +168,7 @@ def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
     "Creating the profile's issue types asks for no field the profile does not fill",
     Step.PROJECTS,
     after=["permissions.granted"],
+    probes=[perms.survey],
 )
 def test_create_fields(jira: JiraTarget, project: str | None) -> None:
     key = write_project(jira, project)
@@ -211,6 +214,7 @@ def test_create_fields(jira: JiraTarget, project: str | None) -> None:
     "The fields the profile writes are on the edit screen",
     Step.PROJECTS,
     after=["permissions.granted"],
+    probes=[perms.survey],
 )
 def test_edit_fields(jira: JiraTarget, project: str | None) -> None:
     key = write_project(jira, project)

@@ -29,9 +29,10 @@ def known_version(jira: JiraTarget) -> versions.JiraVersion:
     after=["api.server_info"],
 )
 def test_known(jira: JiraTarget) -> None:
-    show(jira.probe(api.server_info))
+    info = jira.probe(api.server_info)
+    show(info)
     version = known_version(jira)
-    build = jira.identity.get("buildNumber")
+    build = (info.fact("body") or {}).get("buildNumber")
     note(
         f"{version.describe()}, versionNumbers {list(version.numbers)}"
         + (f", build {build} (not used to tell the version)" if build is not None else "")

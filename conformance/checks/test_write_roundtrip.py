@@ -37,6 +37,16 @@ from conformance.target import JiraTarget
 CHECK_ID = "write.roundtrip"
 
 
+def finish_write_round_trip(target: JiraTarget, records: Iterable[CheckRecord]) -> list[Leftover]:
+    """The check's finisher, run once at the run's end whatever happened: the safety net deletes
+    what the round trips left, then the write.roundtrip rows say what is true now."""
+    leftovers = write.cleanup_leftovers(target)
+    for record in records:
+        if record.id == CHECK_ID:
+            after_cleanup(record, leftovers)
+    return leftovers
+
+
 @requirement(
     CHECK_ID,
     "The bot can create, edit, comment on, transition and delete an issue, leaving none behind",
@@ -44,6 +54,7 @@ CHECK_ID = "write.roundtrip"
     # A permission or field check that predicts the round trip's failure blocks it: one cause,
     # one row (the round trip's row belongs to the write project).
     after=["permissions.granted", "permissions.create_fields", "permissions.edit_fields"],
+    finisher=finish_write_round_trip,
 )
 def test_write_roundtrip(jira: JiraTarget) -> None:
     project = jira.settings.write_project
@@ -297,15 +308,3 @@ def _final_outcome(record: CheckRecord) -> Outcome:
     if any(f.severity is Severity.ERROR for f in record.findings):
         return Outcome.FAIL
     return Outcome.WARN if record.findings else Outcome.PASS
-
-
-def finish_write_round_trip(
-    target: JiraTarget, records: Iterable[CheckRecord] | None = None
-) -> list[Leftover]:
-    """At the session's end (the plugin's one call): the safety net deletes what the round
-    trips left, then the write.roundtrip rows say what is true now."""
-    leftovers = write.cleanup_leftovers(target)
-    for record in target.records if records is None else records:
-        if record.id == CHECK_ID:
-            after_cleanup(record, leftovers)
-    return leftovers

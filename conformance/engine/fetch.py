@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from conformance.engine.plan import PlannedCheck
 from conformance.evidence import Evidence
 from conformance.http import TIMEOUT_KINDS
-from conformance.probes import account, api, network, projects, search
-from conformance.probes import permissions as perms
+from conformance.probes import account, api, network, projects
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
@@ -59,48 +57,12 @@ def _visible(target: JiraTarget) -> list[str]:
 
 def dependent_chain(target: JiraTarget) -> bool:
     """``/status``, serverInfo, ``/myself``, in order; True when the bot's login was accepted."""
-    with _meanwhile(PREPARE):
-        status = target.probe(network.status)
-        if status.failure is not None and status.failure.kind not in TIMEOUT_KINDS:
-            # Nothing answers at this address (or the deadline passed): nothing else is worth
-            # sending.
-            return False
-        target.probe(api.server_info)
-        return target.probe(account.myself).ok
-
-
-# What the planned probes compute before their first answer, done while the chain waits on the
-# network: a fetch process would otherwise do it holding its interpreter lock as the first pages
-# come back, while the answers of every other worker wait for it.
-PREPARE: tuple[Callable[[], None], ...] = (search.prepare,)
-
-
-@contextmanager
-def _meanwhile(work: Iterable[Callable[[], None]]) -> Iterator[None]:
-    """Run ``work`` in a thread during the block, and wait for it at the end: no thread is half
-    way through it when the run forks its fetch process. A failure is left for the probe that
-    needs the result to meet again, and report, on its row."""
-
-    def run() -> None:
-        for fn in work:
-            with suppress(Exception):
-                fn()
-
-    thread = threading.Thread(target=run, name="prepare", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-
-
-# The probes a planned check's area needs, per project or for the instance; what the checks of
-# an area ask for beyond these they fetch themselves, when they judge.
-PROJECT_PROBES: dict[str, Callable[..., Evidence]] = {
-    "permissions": perms.survey,
-    "import": search.import_sample,
-}
-INSTANCE_PROBES: dict[str, Callable[..., Evidence]] = {"auth": account.admin_rights}
+    status = target.probe(network.status)
+    if status.failure is not None and status.failure.kind not in TIMEOUT_KINDS:
+        # Nothing answers at this address (or the deadline passed): nothing else is worth sending.
+        return False
+    target.probe(api.server_info)
+    return target.probe(account.myself).ok
 
 
 @dataclass(frozen=True)
@@ -112,42 +74,16 @@ class Task:
 
 
 def tasks_for(planned: Iterable[PlannedCheck]) -> list[Task]:
-    """The independent probes of the planned rows, each once, in plan order."""
+    """The probes the planned rows declare (``@requirement(probes=...)``), each once, in plan
+    order: per project for a per-project check, once for an instance-wide one."""
     wanted: dict[Task, None] = {}
     for check in planned:
-        area = check.spec.requirement.area
-        if check.project is not None and area in PROJECT_PROBES:
-            wanted[Task(PROJECT_PROBES[area], (check.project,))] = None
-        elif area in INSTANCE_PROBES:
-            wanted[Task(INSTANCE_PROBES[area])] = None
+        args = (check.project,) if check.spec.per_project and check.project else ()
+        if check.spec.per_project and not check.project:
+            continue  # no project to fetch for: the row says so
+        for fn in check.spec.requirement.probes:
+            wanted[Task(fn, args)] = None
     return list(wanted)
-
-
-class Fetcher(Protocol):
-    """What a runner drives: :class:`Prefetch` (threads) or ``fetch_process.FetchProcess``."""
-
-    def wait(self) -> None: ...
-    def close(self) -> None: ...
-    def stop(self) -> None: ...
-
-
-def start_fetching(target: JiraTarget, tasks: Sequence[Task]) -> Fetcher:
-    """Fetch in a second process where fork is safe (see fetch_process), else in threads here.
-
-    Either way the dependent chain runs first, here: a fetch process starts only once the bot's
-    login was accepted, and a failed chain leaves nothing to fetch.
-    """
-    from conformance.engine import fetch_process
-
-    if not fetch_process.enabled():
-        return Prefetch(target, tasks).start()
-    if not dependent_chain(target) or not tasks:
-        return Prefetch(target, []).start()
-    try:
-        return fetch_process.FetchProcess(target, tasks).start()
-    except OSError as exc:  # no fork to be had (a process limit, no memory): threads, here
-        target.notices.append(f"fetching in threads: a second process could not start ({exc})")
-        return Prefetch(target, tasks).start()
 
 
 class Prefetch:

@@ -1,8 +1,9 @@
 """Judging: one planned check at a time, against the evidence the scheduler fetched.
 
 ``Run`` is the state of one run — its plan, its rows, what happened to it (interrupted, past
-its deadline) — and the verdict that follows. It is what the pytest plugin drives item by item,
-and what :func:`run_all` drives without pytest.
+its deadline). It is what the pytest plugin drives item by item, and what :func:`run_all` drives
+without pytest; :meth:`Run.finish` runs the checks' finishers and returns the run's one
+:class:`~conformance.engine.result.RunResult`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from conformance.check import (
     _current,
 )
 from conformance.engine.plan import PlannedCheck, discover_checks, make_plan
-from conformance.engine.verdict import RunState, RunVerdict, decide
-from conformance.findings import Finding, finding
+from conformance.engine.result import RunResult, conclude
+from conformance.engine.verdict import RunState
+from conformance.signals import held_interrupts
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
@@ -125,27 +127,18 @@ class Run:
             self.state.interrupted_by = signal_name
         self.target.http.stop()
 
-    def verdict(self) -> RunVerdict:
-        return decide(
-            self.records,
-            self.state.required,
-            strict=self.target.settings.strict,
-            interrupted_by=self.state.interrupted_by,
-            deadline_passed=self.state.deadline_passed or self.target.http.remaining_s() <= 0,
-        )
-
-    def deadline_finding(self) -> Finding | None:
-        """The one RUN_DEADLINE finding of a run that hit its deadline."""
-        verdict = self.verdict()
-        if not self.state.deadline_passed:
-            return None
-        deadline = self.target.settings.deadline_s
-        return finding(
-            "RUN_DEADLINE",
-            deadline_s=deadline,
-            not_run=len(verdict.not_run),
-            suggested_s=max(deadline * 2, round(self.target.elapsed_s() * 3)),
-        )
+    def finish(self) -> RunResult:
+        """The run's end: each declared finisher runs once (the write round trip's safety net
+        deletes what it left), then the result is decided, once. A Ctrl-C meanwhile is held:
+        every row has been judged, and the cleanup is finished whole."""
+        with held_interrupts():
+            finishers = dict.fromkeys(
+                p.spec.requirement.finisher for p in self.plan if p.spec.requirement.finisher
+            )
+            for finisher in finishers:
+                if finisher is not None:
+                    finisher(self.target, self.records)
+            return conclude(self.target, self.state)
 
 
 def _met_deadline(record: CheckRecord) -> bool:
@@ -157,10 +150,6 @@ def _met_deadline(record: CheckRecord) -> bool:
 
 def describe_exception(exc: BaseException) -> str:
     """The exception and where it was raised, without frame locals (they can hold secrets)."""
-    from conformance.engine.fetch_process import RemoteProbeError
-
-    if isinstance(exc, RemoteProbeError):  # raised in the fetch process, and described there
-        return exc.described
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if _is_check_code(f.filename)] or frames
     where = f" at {ours[-1].filename.rsplit('/', 1)[-1]}:{ours[-1].lineno}" if ours else ""
@@ -181,8 +170,8 @@ def start(target: JiraTarget, projects: Sequence[str]) -> Run:
     )
 
 
-def run_all(target: JiraTarget) -> Run:
-    """The whole run without pytest: plan, fetch, judge every row, clean up."""
+def run_all(target: JiraTarget) -> RunResult:
+    """The whole run without pytest: plan, fetch, judge every row, finish; its one result."""
     from conformance.engine import fetch
 
     run = start(target, fetch.discover_projects(target))
@@ -192,14 +181,7 @@ def run_all(target: JiraTarget) -> Run:
             run.judge(planned)
     except KeyboardInterrupt:
         run.interrupted("SIGINT")
-    finally:
-        finish(run)
-    return run
-
-
-def finish(run: Run) -> None:
-    """The safety net: delete any test issue a round trip left behind, and say so on its row."""
-    from conformance.checks.test_write_roundtrip import finish_write_round_trip
-
-    finish_write_round_trip(run.target, run.records)
-    run.state.deadline_finding = run.deadline_finding()
+    except BaseException:
+        run.finish()  # the safety net runs whatever stopped the run
+        raise
+    return run.finish()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
 from conformance.check import CheckRecord, Outcome
-from conformance.findings import Finding
 
 
 class Verdict(StrEnum):
@@ -61,7 +60,6 @@ class RunState:
     interrupted_by: str | None = None  # "SIGINT", "SIGTERM", "SIGHUP"
     deadline_passed: bool = False
     required: list[str] = field(default_factory=list)  # labels of the planned checks
-    deadline_finding: Finding | None = None  # RUN_DEADLINE, once the run knows it hit it
 
 
 def decide(

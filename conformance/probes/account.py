@@ -84,7 +84,12 @@ def myself(target: JiraTarget) -> Evidence:
     if result.failure is not None:
         record_failure(facts, result.failure)
         return Evidence(
-            "account.myself", False, facts, [result.exchange], problem=Problem.TRANSPORT
+            "account.myself",
+            False,
+            facts,
+            [result.exchange],
+            failure=result.failure,
+            problem=Problem.TRANSPORT,
         )
     # A 200 is not enough: a CAPTCHA lock can answer 200 with AUTHENTICATION_DENIED, and a
     # stripped Authorization header 200 as anonymous.
@@ -99,7 +104,6 @@ def myself(target: JiraTarget) -> Evidence:
         if wrong is not None:
             facts["schema"] = wrong
             return Evidence("account.myself", False, facts, exchanges, problem=Problem.SCHEMA)
-        _learn_identity(target, body)
         return Evidence("account.myself", True, facts, exchanges)
     if verdict.passed:
         facts["schema"] = ("(the answer)", f"is a JSON {api.json_type(body)}, not a user object")
@@ -125,23 +129,13 @@ def _group_names(body: dict[str, Any]) -> list[str]:
     return [str(g["name"]) for g in items if isinstance(g, dict) and isinstance(g.get("name"), str)]
 
 
-def _learn_identity(target: JiraTarget, body: dict[str, Any]) -> None:
-    for key in ("name", "emailAddress", "accountId"):
-        if isinstance(body.get(key), str) and body[key]:
-            target.identity["botName"] = body[key]
-            break
-    if isinstance(body.get("displayName"), str):
-        target.identity["botDisplayName"] = body["displayName"]
-    if isinstance(body.get("accountId"), str):
-        target.identity["botAccountId"] = body["accountId"]
+def rejection(target: JiraTarget, evidence: Evidence) -> Evidence:
+    """The refused login a request of ``evidence`` waited on, classified (if it did).
 
-
-def rejection(target: JiraTarget) -> Evidence:
-    """The request at which Jira refused the bot's login in this run, classified (if any).
-
-    Not cached: the refusal can happen after this is first asked (a 401 on a later request).
+    A request not sent because Jira refused the bot's login earlier in the run carries that
+    refused answer in its failure (``Failure.refused``): the one cause its row should name.
     """
-    rejected = target.http.rejection
+    rejected = evidence.failure.refused if evidence.failure is not None else None
     if rejected is None:
         return Evidence("account.rejection", False, {}, problem=Problem.NOTHING_REJECTED)
     verdict = api.judged(target, rejected)
@@ -153,24 +147,29 @@ def rejection(target: JiraTarget) -> Evidence:
     return Evidence("account.rejection", True, facts, [rejected])
 
 
-def identity_headers(target: JiraTarget) -> Evidence:
-    """Who Jira says answered each accepted credentialed request so far (X-AUSERNAME)."""
+def identity_headers(target: JiraTarget, *evidence: Evidence | None) -> Evidence:
+    """Who Jira says answered each accepted credentialed request of ``evidence`` (X-AUSERNAME).
+
+    The same evidence whichever way it was fetched (ahead by the scheduler, or when a check
+    asked): the answers of the probes named, never "every request so far" of the run.
+    """
     answers: list[IdentityAnswer] = []
     shown = []
-    for exchange in list(target.http.exchanges):
-        header = exchange.header("X-AUSERNAME")
-        if exchange.auth_scheme is None or header is None or not exchange.status:
-            continue
-        if exchange.status >= 400 or exchange.session_lost:
-            continue  # a session Jira no longer honoured: the credentials were not sent
-        answers.append(
-            {
-                "endpoint": api.endpoint_of(target, exchange.url),
-                "status": exchange.status,
-                "user": unquote(header),
-            }
-        )
-        shown.append(exchange)
+    for ev in evidence:
+        for exchange in ev.exchanges if ev is not None else ():
+            header = exchange.header("X-AUSERNAME")
+            if exchange.auth_scheme is None or header is None or not exchange.status:
+                continue
+            if exchange.status >= 400:
+                continue
+            answers.append(
+                {
+                    "endpoint": api.endpoint_of(target, exchange.url),
+                    "status": exchange.status,
+                    "user": unquote(header),
+                }
+            )
+            shown.append(exchange)
     facts: IdentityHeadersFacts = {"answers": answers}
     return Evidence("account.identity_headers", True, facts, shown)
 
@@ -181,7 +180,14 @@ def admin_rights(target: JiraTarget) -> Evidence:
     facts: AdminFacts = {"status": result.status}
     if result.failure is not None:
         record_failure(facts, result.failure)
-        return Evidence("account.admin", False, facts, [result.exchange], problem=Problem.TRANSPORT)
+        return Evidence(
+            "account.admin",
+            False,
+            facts,
+            [result.exchange],
+            failure=result.failure,
+            problem=Problem.TRANSPORT,
+        )
     verdict = api.judged_result(target, result, MY_PERMISSIONS)
     api.with_verdict(facts, verdict)
     body = verdict.value

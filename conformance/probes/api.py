@@ -70,8 +70,8 @@ def asked(
 ) -> Asked:
     """What the classifier needs to know about a request of this run."""
     creds = target.settings.credentials if credentialed else None
-    numbers = target.identity.get("versionNumbers")
-    kind = target.identity.get("deploymentType")
+    # Only what serverInfo already answered: this runs inside serverInfo's own probe too.
+    numbers, kind = instance_of(target.cached(server_info))
     return Asked(
         endpoint=endpoint,
         url=target.url,
@@ -82,31 +82,9 @@ def asked(
         user=creds.user if creds else None,
         # Data Center answers "Server" (and nothing here depends on Server vs Data Center).
         deployment="Cloud" if kind == "Cloud" else ("Server" if kind else None),
-        version=tuple(numbers) if isinstance(numbers, list) else None,
+        version=numbers,
         login_proven=login_proven and creds is not None,
     )
-
-
-def accepted_login(exchange: Exchange) -> bool:
-    """Jira answered this credentialed request as the logged-in bot (no login refusal)."""
-    if exchange.auth_scheme is None or exchange.status is None:
-        return False
-    if not 200 <= exchange.status < 400:
-        return False
-    reason = (exchange.header("X-Seraph-LoginReason") or "").upper()
-    if "AUTHENTICATION_DENIED" in reason or "AUTHENTICATED_FAILED" in reason:
-        return False
-    return (exchange.header("X-AUSERNAME") or "").lower() != "anonymous"
-
-
-def login_proven_before(target: JiraTarget, exchange: Exchange) -> bool:
-    """Whether a credentialed request sent before ``exchange`` was accepted in this run."""
-    for earlier in list(target.http.exchanges):
-        if earlier is exchange:
-            return False
-        if accepted_login(earlier):
-            return True
-    return False
 
 
 def endpoint_of(target: JiraTarget, url: str) -> str:
@@ -126,7 +104,7 @@ def judged(target: JiraTarget, exchange: Exchange) -> Verdict:
             target,
             endpoint_of(target, exchange.url),
             credentialed=exchange.auth_scheme is not None,
-            login_proven=login_proven_before(target, exchange),
+            login_proven=exchange.login_proven,
         ),
     )
 
@@ -142,7 +120,7 @@ def judged_result(target: JiraTarget, result: HttpResult, endpoint: str) -> Verd
             target,
             endpoint,
             credentialed=result.exchange.auth_scheme is not None,
-            login_proven=login_proven_before(target, result.exchange),
+            login_proven=result.exchange.login_proven,
         ),
     )
 
@@ -181,10 +159,8 @@ def finding_of(target: JiraTarget, evidence: Evidence) -> Finding | None:
             remediation=str(data["remediation"]),
             links=tuple(data.get("links", ())),
         )
-    if evidence.fact("failure") == "latched":
-        rejected = target.http.rejection
-        return judged(target, rejected).finding if rejected is not None else None
-    return None
+    rejected = evidence.failure.refused if evidence.failure is not None else None
+    return judged(target, rejected).finding if rejected is not None else None
 
 
 def latched_finding(target: JiraTarget, evidence: Evidence) -> Finding | None:
@@ -250,7 +226,14 @@ def server_info(target: JiraTarget) -> Evidence:
     }
     if chosen.failure is not None:
         record_failure(facts, chosen.failure)
-        return Evidence("api.server_info", False, facts, exchanges, problem=Problem.TRANSPORT)
+        return Evidence(
+            "api.server_info",
+            False,
+            facts,
+            exchanges,
+            failure=chosen.failure,
+            problem=Problem.TRANSPORT,
+        )
     verdict = judged_result(target, chosen, SERVER_INFO)
     with_verdict(facts, verdict)
     if not verdict.passed or not isinstance(verdict.value, dict):
@@ -263,7 +246,6 @@ def server_info(target: JiraTarget) -> Evidence:
         return Evidence("api.server_info", False, facts, exchanges, problem=problem)
     body: dict[str, Any] = verdict.value
     facts["body"] = body
-    _learn_identity(target, body)
     wrong = schema_problem("serverInfo", body)
     if wrong is not None:
         facts["schema"] = wrong
@@ -281,17 +263,20 @@ def schema_problem_of_search(body: Any) -> tuple[str, str]:
     return "issues", f"is {json.dumps(issues)[:80]}, not a list"
 
 
-def _learn_identity(target: JiraTarget, body: dict[str, Any]) -> None:
-    """Keep what serverInfo says for the report header; only values of the right type."""
-    for key in ("baseUrl", "deploymentType", "version"):
-        if isinstance(body.get(key), str):
-            target.identity[key] = body[key]
-    build = body.get("buildNumber")
-    if isinstance(build, int) and not isinstance(build, bool):
-        target.identity["buildNumber"] = build
+def instance_of(evidence: Evidence | None) -> tuple[tuple[int, ...] | None, str | None]:
+    """(versionNumbers, deploymentType) as a serverInfo evidence states them, each None where
+    it does not (or there is no evidence yet)."""
+    body = evidence.fact("body") if evidence is not None else None
+    if not isinstance(body, dict):
+        return None, None
     version, _ = versions.learn(body)
-    if version is not None:
-        target.identity["versionNumbers"] = list(version.numbers)
+    kind = body.get("deploymentType")
+    return (version.numbers if version else None), (kind if isinstance(kind, str) else None)
+
+
+def deployment(target: JiraTarget) -> tuple[tuple[int, ...] | None, str | None]:
+    """(versionNumbers, deploymentType) of this Jira, asking serverInfo if nobody has yet."""
+    return instance_of(target.probe(server_info))
 
 
 def learned_version(target: JiraTarget) -> tuple[versions.JiraVersion | None, str]:
@@ -315,7 +300,14 @@ def search(target: JiraTarget, path: str) -> Evidence:
     facts: SearchFacts = {"path": path, "status": result.status}
     if result.failure is not None:
         record_failure(facts, result.failure)
-        return Evidence("api.search", False, facts, [result.exchange], problem=Problem.TRANSPORT)
+        return Evidence(
+            "api.search",
+            False,
+            facts,
+            [result.exchange],
+            failure=result.failure,
+            problem=Problem.TRANSPORT,
+        )
     verdict = judged_result(target, result, path)
     with_verdict(facts, verdict)
     body = verdict.value

@@ -12,13 +12,13 @@ body, which required fields Visor cannot fill) are the rules; the probes below o
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
 from conformance.http import HttpResult
+from conformance.probes import api
 from conformance.probes.search import jql_string
 
 if TYPE_CHECKING:
@@ -229,7 +229,9 @@ def _failed(name: str, facts: RequestFacts, result: HttpResult) -> Evidence:
     facts["status"] = result.status
     if result.failure is not None:
         record_failure(facts, result.failure)
-        return Evidence(name, False, facts, [result.exchange], problem=Problem.TRANSPORT)
+        return Evidence(
+            name, False, facts, [result.exchange], failure=result.failure, problem=Problem.TRANSPORT
+        )
     body, error = result.json()
     facts["content_type"] = result.content_type
     if error is not None:
@@ -299,18 +301,6 @@ def permission_scheme(target: JiraTarget, key: str) -> Evidence:
     return Evidence("permissions.scheme", False, failed, [result.exchange])
 
 
-def _version(target: JiraTarget) -> tuple[Any, Any]:
-    """(versionNumbers, deploymentType), learning them through the API probe if nobody has yet."""
-    if "versionNumbers" not in target.identity:
-        try:
-            api = importlib.import_module("conformance.probes.api")
-        except ImportError:
-            api = None
-        if api is not None and hasattr(api, "server_info"):
-            target.probe(api.server_info)
-    return target.identity.get("versionNumbers"), target.identity.get("deploymentType")
-
-
 def _pages(
     target: JiraTarget, path: str, list_keys: tuple[str, ...]
 ) -> tuple[list[Any], list[Exchange], HttpResult | None]:
@@ -340,7 +330,7 @@ def create_metadata(target: JiraTarget, key: str) -> Evidence:
     the old ``/issue/createmeta?projectKeys=&expand=projects.issuetypes.fields`` (404).
     """
     wanted = target.profile.issue_types_for(key)
-    form = createmeta_form(*_version(target))
+    form = createmeta_form(*api.deployment(target))
     facts: CreatemetaFacts = {"project": key, "wanted": list(wanted)}
     if form in ("paged", "unknown"):
         evidence = _paged_create_metadata(target, key, wanted, facts)

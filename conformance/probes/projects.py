@@ -41,7 +41,12 @@ def visible_projects(target: JiraTarget) -> Evidence:
     if result.failure is not None:
         record_failure(facts, result.failure)
         return Evidence(
-            "projects.visible", False, facts, [result.exchange], problem=Problem.TRANSPORT
+            "projects.visible",
+            False,
+            facts,
+            [result.exchange],
+            failure=result.failure,
+            problem=Problem.TRANSPORT,
         )
     if result.status in (404, 410):
         return _searched_projects(target, [result.exchange])
@@ -98,7 +103,14 @@ def _searched_projects(target: JiraTarget, exchanges: list[Exchange]) -> Evidenc
         facts["status"] = result.status
         if result.failure is not None:
             record_failure(facts, result.failure)
-            return Evidence("projects.visible", False, facts, exchanges, problem=Problem.TRANSPORT)
+            return Evidence(
+                "projects.visible",
+                False,
+                facts,
+                exchanges,
+                failure=result.failure,
+                problem=Problem.TRANSPORT,
+            )
         body = _judged_body(target, result, PROJECT_SEARCH, facts)
         if body is None:
             return Evidence("projects.visible", False, facts, exchanges, problem=Problem.UNEXPECTED)

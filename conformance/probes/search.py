@@ -24,7 +24,7 @@ import jsonschema
 
 from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
 from conformance.http import HttpResult, RateLimitCounts
-from conformance.probes import network
+from conformance.probes import api, network
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
@@ -230,17 +230,9 @@ class IssueInspection:
 
 def deployment_type(target: JiraTarget) -> str | None:
     """ "Server" or "Cloud", as serverInfo told the run (asking it if nobody did yet)."""
-    known = target.identity.get("deploymentType")
+    _, known = api.deployment(target)
     if known:
-        return str(known)
-    try:
-        from conformance.probes import api  # another area's probe; it stores the identity
-
-        target.probe(api.server_info)
-        if target.identity.get("deploymentType"):
-            return str(target.identity["deploymentType"])
-    except (ImportError, AttributeError):
-        pass
+        return known
     anonymous = target.probe(network.server_info_anonymous)
     kind = anonymous.fact("deploymentType")
     return str(kind) if kind else None
@@ -405,7 +397,14 @@ def import_sample(target: JiraTarget, project: str) -> Evidence:
         facts["message"] = error_messages(failure)
         if failure.failure is not None:
             record_failure(facts, failure.failure)
-        return Evidence("search.import_sample", False, facts, shown, problem=Problem.SEARCH)
+        return Evidence(
+            "search.import_sample",
+            False,
+            facts,
+            shown,
+            failure=failure.failure,
+            problem=Problem.SEARCH,
+        )
     if cloud and not paging.exhausted:
         total, complete = count_cloud(target, jql)
         facts["total"] = total

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from conformance.check import CheckRecord, Outcome
@@ -19,7 +20,7 @@ NOT_JUDGED = ("blocked", "incomplete")
 CRASH = "ERROR"  # the code of a failing row that left no finding (the check crashed)
 
 if TYPE_CHECKING:
-    from conformance.target import JiraTarget
+    from conformance.engine.result import RunResult
 
 
 @dataclass(frozen=True)
@@ -137,14 +138,16 @@ def compare(
     )
 
 
-def for_target(target: JiraTarget) -> Comparison | None:
-    """The comparison the run asked for with ``--jira-compare`` (``settings.compare``), if any."""
-    wanted = target.settings.compare
+@lru_cache(maxsize=4)
+def for_result(result: RunResult) -> Comparison | None:
+    """The comparison the run asked for with ``--jira-compare`` (``settings.compare``), if any:
+    computed once per result, read by every report."""
+    wanted = result.settings.compare
     if wanted is None:
         return None
     return compare(
         wanted.previous,
-        target.records,
+        result.rows,
         started=wanted.started,
         tool_version=wanted.tool_version,
     )

@@ -53,6 +53,12 @@ def report_paths(settings: Settings, now: datetime | None = None) -> dict[str, P
     return {kind: settings.report_dir / f"{stem}.{kind}" for kind in REPORT_KINDS}
 
 
+def beside(paths: dict[str, Path], suffix: str) -> Path:
+    """A file beside the run's reports, with their stem: ``beside(paths, ".visor-handoff.age")``."""
+    json_path = paths["json"]
+    return json_path.with_name(json_path.name.removesuffix(".json") + suffix)
+
+
 # -- up-front checks -----------------------------------------------------------------------------
 
 
@@ -147,11 +153,13 @@ def _reason(exc: OSError) -> str:
 # -- atomic writes -------------------------------------------------------------------------------
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to a temporary file next to ``path``, sync it, then rename it into place.
 
     A reader sees the old file or the whole new one, never a part; a failure (a full disk)
     leaves no partial file and no temporary file behind, and other reports are untouched.
+    ``mode`` sets the file's permissions (a hand-over is its owner's only); by default an
+    existing file keeps its own and a new one gets what open() would give it.
     """
     path = Path(path)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -161,7 +169,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             while view:
                 written = os.write(handle, view)
                 view = view[written:]
-            os.fchmod(handle, _mode_for(path))
+            os.fchmod(handle, _mode_for(path) if mode is None else mode)
             os.fsync(handle)
         finally:
             os.close(handle)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import platform
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ from conformance.report.terminal_text import no_surrogates
 from conformance.settings import describe_settings
 
 if TYPE_CHECKING:
+    from conformance.engine.result import RunResult
     from conformance.evidence import Evidence, Exchange
     from conformance.secrets import Redactor
     from conformance.target import JiraTarget
@@ -105,21 +106,23 @@ def log_safe(markup: str) -> str:
 
 
 class Renderer:
-    """One target's templates and plan: the rows are rendered as they come, the summary once."""
+    """One run's templates and plan: the rows are rendered as they come (from the rows judged so
+    far), the summary once, from the run's result."""
 
-    def __init__(self, target: JiraTarget) -> None:
-        self.target = target
-        self.env = environment(target.redactor)
+    def __init__(self, records: list[CheckRecord], redactor: Redactor) -> None:
+        self.records = records  # the run's rows so far (rows are only ever appended)
+        self.redactor = redactor
+        self.env = environment(redactor)
         self.cells = self.env.get_template("cells.html.j2").module
         self.details_module = self.env.get_template("details.html.j2").module
         self.plan = Plan()
         self._cells: dict[tuple[str, object, int], str] = {}
 
     def _final(self, markup: object) -> str:
-        return no_surrogates(self.target.redactor.scrub(str(markup)))
+        return no_surrogates(self.redactor.scrub(str(markup)))
 
     def _root_and_fix(self, record: CheckRecord) -> tuple[CheckRecord | None, Any]:
-        self.plan.update(self.target.records)
+        self.plan.update(self.records)
         root = record.root_cause() if record.blocked_by is not None else None
         return root, self.plan.fix_for(record)
 
@@ -146,7 +149,7 @@ class Renderer:
         """A cell that many rows share (an outcome, a project, a step, an empty finding),
         rendered once per run: a large run has 1,600 rows and the templates cost most of a row's
         time. Keyed by the redactor's version, so that a secret learned later is still masked."""
-        slot = (cell, key, self.target.redactor.version)
+        slot = (cell, key, self.redactor.version)
         done = self._cells.get(slot)
         if done is None:
             done = self._cells[slot] = self._final(render())
@@ -167,23 +170,22 @@ class Renderer:
         )
         return log_safe(self._final(markup))
 
-    def summary(self) -> str:
-        target = self.target
-        found = summary.plan(target)
+    def summary(self, result: RunResult) -> str:
+        found = summary.plan(result)
+        instance = instance_facts(result)
         context = {
-            "verdict": verdict_view(target, found),
-            "url": target.url,
-            "counts": [(k, v) for k, v in summary.counts(target).items() if v],
+            "verdict": verdict_view(result, found),
+            "url": result.url,
+            "counts": [(k, v) for k, v in result.counts.items() if v],
             "fixes": found.fixes,
             "warnings": found.warnings,
-            "since": compare.for_target(target),
-            "matrix": matrix_view(target.records),
-            "strict": target.settings.strict,
-            "instance": instance_facts(target),
-            "run": run_facts(target),
-            "ticket": "\n".join(
-                f"{k}: {v}" for k, v in instance_facts(target) if k != "Authentication"
-            ),
+            "since": compare.for_result(result),
+            "handoff": result.handoff,
+            "matrix": matrix_view(result.rows),
+            "strict": result.settings.strict,
+            "instance": instance,
+            "run": run_facts(result),
+            "ticket": "\n".join(f"{k}: {v}" for k, v in instance if k != "Authentication"),
         }
         return self._final(self.env.get_template("summary.html.j2").render(context))
 
@@ -197,21 +199,26 @@ class HtmlReportPlugin:
     """
 
     def __init__(self, target: JiraTarget, config: pytest.Config) -> None:
-        self.target = target
+        self.url = target.url
+        self.redactor = target.redactor
         self.config = config
-        self.renderer = Renderer(target)
+        self.renderer = Renderer(target.records, target.redactor)
 
     # -- page ---------------------------------------------------------------------------------
 
     def pytest_html_report_title(self, report: Any) -> None:
         # The template escapes the title itself; only the secret needs removing here.
-        title = f"Jira readiness for Visor: {self.target.url}"
-        report.title = no_surrogates(self.target.redactor.scrub(title))
+        title = f"Jira readiness for Visor: {self.url}"
+        report.title = no_surrogates(self.redactor.scrub(title))
 
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str]
     ) -> None:
-        prefix.append(self.renderer.summary())
+        from conformance.report.writers import RESULT_KEY
+
+        result = self.config.stash.get(RESULT_KEY, None)
+        if result is not None:  # the run's result is decided before pytest-html writes the page
+            prefix.append(self.renderer.summary(result))
 
     # -- table ----------------------------------------------------------------------------------
 
@@ -239,7 +246,7 @@ class HtmlReportPlugin:
         duration = cells[2] if len(cells) > 2 else '<td class="col-duration"></td>'
         record: CheckRecord | None = getattr(report, "conformance_record", None)
         if record is None:
-            nodeid = no_surrogates(self.target.redactor.scrub(report.nodeid))
+            nodeid = no_surrogates(self.redactor.scrub(report.nodeid))
             cells[1:] = [
                 '<td class="col-outcome"></td>',
                 f'<td class="col-testId">{Markup.escape(nodeid)}</td>',
@@ -278,9 +285,9 @@ class VerdictView:
     not_run_head: str
 
 
-def verdict_view(target: JiraTarget, found: Plan) -> VerdictView:
-    decided = summary.run_verdict(target)
-    counts = summary.counts(target)
+def verdict_view(result: RunResult, found: Plan) -> VerdictView:
+    decided = result.verdict
+    counts = result.counts
     fixes = found.fixes
     if decided.verdict is Verdict.READY:
         headline, mark = "Ready for Visor", "\u2713"
@@ -298,7 +305,7 @@ def verdict_view(target: JiraTarget, found: Plan) -> VerdictView:
             f"({plural(failing, 'failing check')}). Make them in the order below, then run the "
             "check again."
         )
-        if not fixes and target.settings.strict:
+        if not fixes and result.settings.strict:
             detail = "Nothing failed, but this strict certification run counts warnings and "
             detail += "blocked checks as failing."
     else:
@@ -309,8 +316,8 @@ def verdict_view(target: JiraTarget, found: Plan) -> VerdictView:
 
         why = "; ".join(REASONS[r] for r in decided.reasons)
         detail += f" Incomplete: {why}" + (f" ({decided.signal})." if decided.signal else ".")
-    if target.settings.strict:
-        strict = summary.strict_blockers(target)
+    if result.settings.strict:
+        strict = result.strict_blockers
         detail += (
             " Strict certification run: passed with no warning."
             if decided.verdict is Verdict.READY
@@ -346,7 +353,7 @@ class MatrixView:
     hint: str
 
 
-def matrix_view(records: list[CheckRecord]) -> MatrixView | None:
+def matrix_view(records: Sequence[CheckRecord]) -> MatrixView | None:
     """Project by area, each cell the worst row of that project's checks in that area; the
     projects with a problem first. Only for runs that checked more than one project."""
     areas: dict[str, None] = {}
@@ -388,18 +395,18 @@ def matrix_view(records: list[CheckRecord]) -> MatrixView | None:
     return MatrixView(list(areas), rows, hint)
 
 
-def instance_facts(target: JiraTarget) -> list[tuple[str, str]]:
+def instance_facts(result: RunResult) -> list[tuple[str, str]]:
     """What step 2 of the guide asks the customer to hand over, never the secret."""
-    ident = target.identity
-    creds = target.settings.credentials
-    version = ident.get("version")
-    build = ident.get("buildNumber")
+    ident = result.identity
+    creds = result.settings.credentials
+    version = ident.version
+    build = ident.build_number
     if version:
         software = f"Jira {version}" + (f" (build {build})" if build else "")
     else:
         software = NOT_LEARNED
-    bot_name = ident.get("botName") or (creds.user if creds else None)
-    display = ident.get("botDisplayName")
+    bot_name = ident.bot_name or (creds.user if creds else None)
+    display = ident.bot_display_name
     if display and bot_name and display != bot_name:
         bot = f"{display} ({bot_name})"
     else:
@@ -410,32 +417,34 @@ def instance_facts(target: JiraTarget) -> list[tuple[str, str]]:
         user = "user and " if creds.user else ""
         auth = f"{creds.scheme}: {user}{creds.secret_kind} from {creds.origin}"
     return [
-        ("Jira instance URL", target.url),
-        ("Base URL (Jira's own setting)", ident.get("baseUrl") or NOT_LEARNED),
+        ("Jira instance URL", result.url),
+        ("Base URL (Jira's own setting)", ident.base_url or NOT_LEARNED),
         ("Software version", software),
-        ("Deployment type", ident.get("deploymentType") or NOT_LEARNED),
+        ("Deployment type", ident.deployment_type or NOT_LEARNED),
         ("Bot account", bot),
         ("Authentication", auth),
     ]
 
 
-def run_facts(target: JiraTarget) -> list[tuple[str, str]]:
+def run_facts(result: RunResult) -> list[tuple[str, str]]:
     """When, from where and how the run looked at Jira (the vantage point matters for firewalls)."""
-    settings = target.settings
-    http = target.http.counters
+    settings = result.settings
     mode = (
         f"write round trip in {settings.write_project}" if settings.write_project else "read-only"
     )
     return [
-        ("Started", target.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
-        ("Duration", f"{target.elapsed_s():.1f} s, {plural(http.requests, 'HTTP request')}"),
+        ("Started", result.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
+        (
+            "Duration",
+            f"{result.duration_s:.1f} s, {plural(result.http.requests, 'HTTP request')}",
+        ),
         (
             "Vantage point",
             f"visor-jira-conformance {__version__}, {platform.system()} {platform.release()}, "
             f"Python {platform.python_version()}",
         ),
-        ("Proxy", target.http.proxy.describe()),
-        ("Profile", f"{target.profile.name} ({target.profile.source})"),
+        ("Proxy", result.proxy),
+        ("Profile", f"{result.profile.name} ({result.profile.source})"),
         ("Mode", mode + (", strict" if settings.strict else "")),
         ("Settings", "\n".join(describe_settings(settings))),
     ]
@@ -444,17 +453,17 @@ def run_facts(target: JiraTarget) -> list[tuple[str, str]]:
 # -- entry points the unit tests use --------------------------------------------------------------
 
 
-def render_summary(target: JiraTarget) -> str:
+def render_summary(result: RunResult) -> str:
     """Verdict, fixes, matrix, warnings and facts: the top of the page."""
-    return Renderer(target).summary()
+    return Renderer(list(result.rows), result.redactor).summary(result)
 
 
-def finding_cell(target: JiraTarget, record: CheckRecord) -> str:
-    return Renderer(target).row_cells(record)[-1]
+def finding_cell(result: RunResult, record: CheckRecord) -> str:
+    return Renderer(list(result.rows), result.redactor).row_cells(record)[-1]
 
 
-def details_html(target: JiraTarget, record: CheckRecord) -> str:
-    return Renderer(target).details(record)
+def details_html(result: RunResult, record: CheckRecord) -> str:
+    return Renderer(list(result.rows), result.redactor).details(record)
 
 
 def exchange_html(exchange: Exchange, redactor: Redactor | None = None) -> str:

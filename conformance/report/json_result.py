@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance import __version__
-from conformance.findings import Finding
 from conformance.report import compare, summary
 from conformance.report.files import atomic_write_text
 from conformance.report.terminal_text import no_surrogates
@@ -15,76 +14,76 @@ from conformance.secrets import Redactor
 
 if TYPE_CHECKING:
     from conformance.check import CheckRecord
+    from conformance.engine.result import RunResult
     from conformance.report.summary import FixItem
-    from conformance.target import JiraTarget
 
 SCHEMA_ID = "visor-jira-conformance/result/v1"
 
 
-def build(target: JiraTarget) -> dict[str, Any]:
-    decided = summary.run_verdict(target)
-    identity = target.identity
-    creds = target.settings.credentials
-    http = target.http.counters
-    result: dict[str, Any] = {
+def build(result: RunResult) -> dict[str, Any]:
+    """The JSON result: what the run's one result says, as the schema lays it out."""
+    identity = result.identity
+    settings = result.settings
+    creds = settings.credentials
+    http = result.http
+    decided = result.verdict
+    data: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "visor-jira-conformance", "version": __version__},
         "target": {
-            "url": target.url,
-            "baseUrl": identity.get("baseUrl"),
-            "deploymentType": identity.get("deploymentType"),
-            "version": identity.get("version"),
-            "buildNumber": identity.get("buildNumber"),
+            "url": result.url,
+            "baseUrl": identity.base_url,
+            "deploymentType": identity.deployment_type,
+            "version": identity.version,
+            "buildNumber": identity.build_number,
         },
         "bot": {
-            "name": identity.get("botName") or (creds.user if creds else None),
-            "displayName": identity.get("botDisplayName"),
+            "name": identity.bot_name or (creds.user if creds else None),
+            "displayName": identity.bot_display_name,
             "authScheme": creds.scheme if creds else None,
         },
         "verdict": decided.verdict.value,
         "exit_code": int(decided.exit_code),
-        "summary": summary.counts(target),
-        "results": [_result(record) for record in target.records],
-        "groups": [_group(item) for item in summary.plan(target).fixes],
+        "summary": result.counts,
+        "results": [_result(record) for record in result.rows],
+        "groups": [_group(item) for item in summary.plan(result).fixes],
         "http": {
             "requests": http.requests,
             "failed_logins": http.failed_logins,
             "mutating_requests": http.mutating_requests,
             "rate_limited": http.rate_limited,
-            "rate_limit": http.rate_limit_json(),
-            "cut_too_slow": http.too_slow,
+            "rate_limit": http.rate_limit,
+            "cut_too_slow": http.cut_too_slow,
             "session_reused": http.session_reused,
         },
         "run": {
-            "started": target.started_at.isoformat(timespec="seconds"),
-            "duration_s": round(target.elapsed_s(), 3),
-            "profile": target.profile.name,
-            "mode": "write" if target.settings.write_project else "read-only",
-            "proxy": target.http.proxy.describe(),
-            "strict": target.settings.strict,
-            "settings_sources": dict(target.settings.sources),
+            "started": result.started_at.isoformat(timespec="seconds"),
+            "duration_s": round(result.duration_s, 3),
+            "profile": result.profile.name,
+            "mode": "write" if settings.write_project else "read-only",
+            "proxy": result.proxy,
+            "strict": settings.strict,
+            "settings_sources": dict(settings.sources),
         },
     }
     if decided.reasons:
-        result["incomplete"] = _incomplete(target)
-    since = compare.for_target(target)
+        data["incomplete"] = _incomplete(result)
+    since = compare.for_result(result)
     if since is not None:
-        result["since_last_run"] = since.as_json()
-    return result
+        data["since_last_run"] = since.as_json()
+    return data
 
 
-def _incomplete(target: JiraTarget) -> dict[str, Any]:
-    decided = summary.run_verdict(target)
+def _incomplete(result: RunResult) -> dict[str, Any]:
+    decided = result.verdict
     data: dict[str, Any] = {
         "reasons": [reason.value for reason in decided.reasons],
         "signal": decided.signal,
         "not_run": list(decided.not_run),
         "not_run_count": len(decided.not_run),
     }
-    state = target.run_state
-    found = state.deadline_finding if state is not None else None
-    if isinstance(found, Finding):
-        data["finding"] = found.as_json()
+    if result.deadline_finding is not None:
+        data["finding"] = result.deadline_finding.as_json()
     return data
 
 

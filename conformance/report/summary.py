@@ -8,18 +8,15 @@ the number of rows however many projects fail.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import lru_cache
 
 from conformance.check import CheckRecord, Outcome
-from conformance.engine.verdict import RunVerdict, Verdict, decide
+from conformance.engine.result import RunResult
+from conformance.engine.verdict import Verdict
 from conformance.findings import Finding, Severity
 from conformance.report import groups
-
-if TYPE_CHECKING:
-    from conformance.target import JiraTarget
 
 READY = Verdict.READY.value
 NOT_READY = Verdict.NOT_READY.value
@@ -190,53 +187,15 @@ class Plan:
         return item
 
 
-def plan(target: JiraTarget) -> Plan:
-    """The fix list and warnings of the run as it stands: compute once, read many times."""
-    return Plan().update(target.records).count_blocked(target.records)
+@lru_cache(maxsize=4)
+def plan(result: RunResult) -> Plan:
+    """The fix list and warnings of a run: computed once per result, read by every report.
 
-
-def run_verdict(target: JiraTarget) -> RunVerdict:
-    """The one verdict every report shows (the engine's decision over the rows and the plan)."""
-    state = getattr(target, "run_state", None)
-    required = list(getattr(state, "required", None) or [r.label for r in target.records])
-    return decide(
-        target.records,
-        required,
-        strict=target.settings.strict,
-        interrupted_by=getattr(state, "interrupted_by", None),
-        deadline_passed=bool(getattr(state, "deadline_passed", False)),
-    )
-
-
-def verdict(target: JiraTarget) -> str:
-    return run_verdict(target).verdict.value
-
-
-def counts(target: JiraTarget) -> dict[str, int]:
-    counted = Counter(r.outcome.value for r in target.records)
-    return {outcome.value: counted.get(outcome.value, 0) for outcome in Outcome}
-
-
-def strict_blockers(target: JiraTarget) -> int:
-    """Rows that a ``--jira-strict`` certification run does not accept: warnings and blocks."""
-    return sum(1 for r in target.records if r.outcome in (Outcome.WARN, Outcome.BLOCKED))
-
-
-def fix_first(target: JiraTarget) -> list[FixItem]:
-    """The numbered "Fix these first" list: one item per change, in the order of the run (layer
-    order: network, API, account, version, projects, import, write), so number 1 unblocks most."""
-    return plan(target).fixes
-
-
-def warnings(target: JiraTarget) -> list[FixItem]:
-    """Findings of checks that passed with a warning, grouped like the fixes."""
-    return plan(target).warnings
-
-
-def fix_for(target: JiraTarget, record: CheckRecord) -> FixItem | None:
-    """The fix-first item a row traces back to (computes the plan: callers with many rows hold a
-    :class:`Plan` instead)."""
-    return plan(target).fix_for(record)
+    The numbering follows the run's order (layer order: network, API, account, version,
+    projects, import, write), so number 1 unblocks most, and the terminal's "fix #2" is the
+    page's #2.
+    """
+    return Plan().update(result.rows).count_blocked(result.rows)
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

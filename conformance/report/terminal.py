@@ -22,8 +22,8 @@ from conformance.report import compare, groups, summary
 from conformance.report.terminal_text import terminal_safe
 
 if TYPE_CHECKING:
+    from conformance.engine.result import RunResult
     from conformance.report.summary import FixItem
-    from conformance.target import JiraTarget
 
 # Set by a driver (the customer command) that prints the verdict block itself.
 VERDICT_OWNED = pytest.StashKey[bool]()
@@ -59,9 +59,9 @@ def wrap(text: str, width: int, first: str = "", rest: str | None = None) -> lis
     ) or [first.rstrip()]
 
 
-def counts_line(target: JiraTarget) -> str:
+def counts_line(result: RunResult) -> str:
     """``checks: 33 pass, 1 warn, 8 blocked``: our outcome words, the report's numbers."""
-    tally = ", ".join(f"{n} {outcome}" for outcome, n in summary.counts(target).items() if n)
+    tally = ", ".join(f"{n} {outcome}" for outcome, n in result.counts.items() if n)
     return f"checks: {tally or 'none ran'}"
 
 
@@ -74,8 +74,8 @@ def _fix_lines(item: FixItem, width: int) -> list[str]:
     return lines
 
 
-def _incomplete_lines(target: JiraTarget, width: int) -> list[str]:
-    decided = summary.run_verdict(target)
+def _incomplete_lines(result: RunResult, width: int) -> list[str]:
+    decided = result.verdict
     if not decided.reasons:
         return []
     why = "; ".join(REASONS[r] for r in decided.reasons)
@@ -96,8 +96,8 @@ def _incomplete_lines(target: JiraTarget, width: int) -> list[str]:
     return lines
 
 
-def _compare_lines(target: JiraTarget, width: int) -> list[str]:
-    found = compare.for_target(target)
+def _compare_lines(result: RunResult, width: int) -> list[str]:
+    found = compare.for_result(result)
     if found is None:
         return []
     when = found.previous_started or "date unknown"
@@ -121,16 +121,28 @@ def _compare_lines(target: JiraTarget, width: int) -> list[str]:
     return lines
 
 
-def closing_block(target: JiraTarget, paths: dict[str, Path], width: int) -> list[str]:
+def _handoff_lines(result: RunResult, width: int) -> list[str]:
+    """Sealed for whom, where, and what to do with the file; or why nothing was sealed."""
+    sealed = result.handoff
+    if sealed is None:
+        return []
+    lines = ["", *wrap(terminal_safe(sealed.headline()), width)]
+    if sealed.path is not None:
+        lines += wrap(terminal_safe(str(sealed.path)), width, "  ")
+        lines += wrap(terminal_safe(sealed.advice()), width, "  ")
+    return lines
+
+
+def closing_block(result: RunResult, paths: dict[str, Path], width: int) -> list[str]:
     """The closing block both commands print: verdict, fixes, warnings, counts, reports."""
     width = max(MIN_WIDTH, width)
-    decided = summary.run_verdict(target)
-    found = summary.plan(target)
+    decided = result.verdict
+    found = summary.plan(result)
     rule = "=" * width
-    lines = ["", rule, *wrap(terminal_safe(f"{decided.word} for Visor: {target.url}"), width)]
-    lines += wrap(counts_line(target), width)
-    if target.settings.strict:
-        strict = summary.strict_blockers(target)
+    lines = ["", rule, *wrap(terminal_safe(f"{decided.word} for Visor: {result.url}"), width)]
+    lines += wrap(counts_line(result), width)
+    if result.settings.strict:
+        strict = result.strict_blockers
         lines.append(
             "Strict certification: passed, no warning, no blocked check."
             if not strict
@@ -139,7 +151,7 @@ def closing_block(target: JiraTarget, paths: dict[str, Path], width: int) -> lis
             f" {'counts' if strict == 1 else 'count'} as failing."
         )
     if decided.verdict is Verdict.INCOMPLETE or decided.reasons:
-        lines += _incomplete_lines(target, width)
+        lines += _incomplete_lines(result, width)
     if found.fixes:
         lines += ["", "Fix these first (in this order; later checks wait for them):"]
         for item in found.fixes:
@@ -149,24 +161,21 @@ def closing_block(target: JiraTarget, paths: dict[str, Path], width: int) -> lis
         for item in found.warnings:
             text = f"[{item.code}] {item.summary} ({item.where})"
             lines += wrap(terminal_safe(text), width, "  - ")
-    lines += _compare_lines(target, width)
+    lines += _compare_lines(result, width)
     existing = [(label, paths[kind]) for kind, label in REPORT_KINDS if kind in paths]
     existing = [(label, path) for label, path in existing if path.exists()]
     if existing:
         lines += ["", "Reports (attach the HTML report to your Visor ticket):"]
         for label, path in existing:
             lines += wrap(terminal_safe(f"{label}  {path}"), width, "  ", "         ")
+    lines += _handoff_lines(result, width)
     lines.append(rule)
-    return [terminal_safe(target.redactor.scrub(line)) for line in lines]
+    return [terminal_safe(result.redactor.scrub(line)) for line in lines]
 
 
-def verdict_lines(target: JiraTarget, paths: dict[str, Path]) -> list[str]:
+def verdict_lines(result: RunResult, paths: dict[str, Path]) -> list[str]:
     """The closing block at the terminal's width (the customer command prints this)."""
-    return closing_block(target, paths, terminal_width())
-
-
-def verdict_word(target: JiraTarget) -> str:
-    return summary.run_verdict(target).word
+    return closing_block(result, paths, terminal_width())
 
 
 def _reporter(config: pytest.Config) -> Any:
@@ -176,30 +185,30 @@ def _reporter(config: pytest.Config) -> Any:
     return config.pluginmanager.get_plugin("terminalreporter")
 
 
-def _colour(target: JiraTarget) -> dict[str, bool]:
+def _colour(result: RunResult) -> dict[str, bool]:
     return {
         Verdict.READY: {"green": True},
         Verdict.NOT_READY: {"red": True},
         Verdict.INCOMPLETE: {"yellow": True},
-    }[summary.run_verdict(target).verdict]
+    }[result.verdict.verdict]
 
 
-def write_closing(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
+def write_closing(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
     """Print the closing block through pytest's terminal reporter (after pytest's summary)."""
     reporter = _reporter(config)
     if reporter is None:
         return
-    headline = f"{summary.run_verdict(target).word} for Visor"
-    for line in closing_block(target, paths, terminal_width()):
+    headline = f"{result.verdict.word} for Visor"
+    for line in closing_block(result, paths, terminal_width()):
         if line.startswith(headline):
-            reporter.write_line(line, bold=True, **_colour(target))
+            reporter.write_line(line, bold=True, **_colour(result))
         else:
             reporter.write_line(line)
 
 
-def verdict_line(target: JiraTarget, paths: dict[str, Path]) -> str:
+def verdict_line(result: RunResult, paths: dict[str, Path]) -> str:
     """The run's very last line: the verdict, why a run is incomplete, and the reports."""
-    decided = summary.run_verdict(target)
+    decided = result.verdict
     why = ""
     if decided.reasons:
         reasons = "; ".join(REASONS[r] for r in decided.reasons)
@@ -209,14 +218,14 @@ def verdict_line(target: JiraTarget, paths: dict[str, Path]) -> str:
         why = f" ({reasons}: {count} did not run)"
     shown = [str(p) for _kind, p in sorted(paths.items()) if p.exists()]
     line = (
-        f"visor-jira-conformance: {decided.word} for Visor: {target.url}{why}"
+        f"visor-jira-conformance: {decided.word} for Visor: {result.url}{why}"
         f" | reports: {', '.join(shown) or 'none'}"
     )
-    return terminal_safe(target.redactor.scrub(line))
+    return terminal_safe(result.redactor.scrub(line))
 
 
-def write_last_line(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
+def write_last_line(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
     """One line after everything else, so that the last thing on screen is the verdict."""
     reporter = _reporter(config)
     if reporter is not None:
-        reporter.write_line(verdict_line(target, paths), bold=True, **_colour(target))
+        reporter.write_line(verdict_line(result, paths), bold=True, **_colour(result))

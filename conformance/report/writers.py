@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from conformance.engine.result import RunResult
     from conformance.target import JiraTarget
+
+# The run's one result, once the run has ended: every writer registered here reads it.
+RESULT_KEY = pytest.StashKey["RunResult"]()
 
 
 def usable_local_time() -> str | None:
@@ -81,16 +85,16 @@ def withdraw(config: pytest.Config) -> None:
             manager.unregister(writer)
 
 
-def add_junit_verdict(config: pytest.Config, result: dict[str, Any]) -> None:
+def add_junit_verdict(config: pytest.Config, result: RunResult) -> None:
     """The verdict in JUnit too, so that a CI dashboard cannot show green for an incomplete run."""
     from _pytest.junitxml import xml_key
 
     xml = config.stash.get(xml_key, None)
     if xml is None:
         return
-    xml.add_global_property("visor.verdict", result["verdict"])
-    xml.add_global_property("visor.exit_code", str(result["exit_code"]))
-    incomplete = result.get("incomplete")
-    if incomplete:
-        xml.add_global_property("visor.incomplete", ", ".join(incomplete["reasons"]))
-        xml.add_global_property("visor.not_run", str(incomplete["not_run_count"]))
+    decided = result.verdict
+    xml.add_global_property("visor.verdict", decided.verdict.value)
+    xml.add_global_property("visor.exit_code", str(int(decided.exit_code)))
+    if decided.reasons:
+        xml.add_global_property("visor.incomplete", ", ".join(r.value for r in decided.reasons))
+        xml.add_global_property("visor.not_run", str(len(decided.not_run)))

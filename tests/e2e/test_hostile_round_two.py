@@ -328,7 +328,8 @@ def test_a_5000_digit_number_in_an_input_file_is_a_usage_error(tmp_path: Path, o
     if option == "--jira-profile":
         text = f"name: x\nprojects: all-visible\nimport:\n  page_size: {big}\n"
     else:
-        head = '{"schema": "visor-jira-conformance/result/v1", "target": {"url": "%s"},\n' % url
+        head = json.dumps({"schema": "visor-jira-conformance/result/v1", "target": {"url": url}})
+        head = head[:-1] + ",\n"
         text = head + f'"summary": {{"pass": {big}}}}}\n'
     path = tmp_path / "input"
     path.write_text(text)

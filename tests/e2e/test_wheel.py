@@ -1,8 +1,9 @@
-"""The customer command as customers get it (issue 13): built as a wheel, installed in a fresh
+"""The customer command as customers get it (issues 13 and 25): built as a wheel, installed in a fresh
 venv, run against the emulator. It must be quiet: no pytest "warnings summary"
 (PytestAssertRewriteWarning), no progress dots, no "Generated html report" rule.
 
-About 40 s on a busy machine (build ~14 s, install ~22 s); it stays in the default run.
+About 50 s on a busy machine (build ~14 s, install ~22 s, the runs ~10 s); it stays in the
+default run.
 """
 
 from __future__ import annotations
@@ -119,3 +120,44 @@ def test_the_installed_command_is_the_wheel_not_the_work_tree(
         [str(python), "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
     )
     assert "site-packages" in where.stdout and str(REPO) not in where.stdout
+
+
+def test_the_installed_commands_hand_the_credentials_over(
+    installed_command: Path, emulator_url: str, tmp_path: Path
+) -> None:
+    """Both sides of the hand-over (issue 25) from the wheel alone: support's key from the
+    customer command, the customer's sealed file, support's ``pytest --jira-handoff``."""
+
+    def run(command: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+        env = clean_env(tmp_path, **extra)
+        env.pop("PYTHONPATH", None)
+        cwd.mkdir(exist_ok=True)
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    key = tmp_path / "support.key"
+    made = run([str(installed_command), "--new-identity", str(key)], tmp_path)
+    assert made.returncode == 0, made.stderr
+    recipient = made.stdout.splitlines()[-1]
+    sealed = run(
+        [str(installed_command), emulator_url, "--seal-for", recipient], tmp_path / "c", **BOT
+    )
+    assert sealed.returncode == 0, sealed.stdout + sealed.stderr
+    assert "Sealed for Visor support" in sealed.stdout
+    (handoff,) = (tmp_path / "c" / "reports").glob("*.visor-handoff.age")
+    pytest_command = installed_command.with_name("pytest")
+    opened = run(
+        [str(pytest_command), "--jira-handoff", str(handoff)],
+        tmp_path / "s",
+        VISOR_AGE_IDENTITY=str(key),
+    )
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    assert f"READY for Visor: {emulator_url}" in opened.stdout
+    assert f"jira: {emulator_url} (from handoff {handoff}, sealed " in opened.stdout

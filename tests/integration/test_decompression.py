@@ -75,13 +75,13 @@ def test_a_run_against_a_gzip_bomb_ends_with_a_finding_in_bounded_memory(
     target = target_at(bombing_jira.url)
     tracemalloc.start()
     try:
-        run = run_all(target)
+        result = run_all(target)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
         target.close()
     assert peak < 6 * MAX_BODY_BYTES, f"{peak / 2**20:.0f} MiB allocated by the run"
-    codes = {f.code for r in run.records for f in r.findings}
+    codes = {f.code for r in result.rows for f in r.findings}
     assert codes & {"API_NOT_JSON", "API_SCHEMA", "NET_NOT_JIRA"}, [
-        (r.label, r.outcome, [f.code for f in r.findings]) for r in run.records
+        (r.label, r.outcome, [f.code for f in r.findings]) for r in result.rows
     ]

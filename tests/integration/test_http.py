@@ -6,11 +6,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from werkzeug.wrappers import Request, Response
 
+from conformance.evidence import Exchange
 from conformance.http import HttpResult, JiraHttp, retry_after_seconds
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
@@ -85,6 +86,25 @@ def url(recorder: Recorder) -> Iterator[str]:
         yield base
 
 
+class RecordingHttp(JiraHttp):
+    """The HTTP layer, keeping the exchange of every result it hands back: what a probe puts in
+    its evidence, and so what can reach an artefact."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exchanges: list[Exchange] = []
+
+    def get(self, *args: Any, **kwargs: Any) -> HttpResult:
+        return self._kept(super().get(*args, **kwargs))
+
+    def send(self, *args: Any, **kwargs: Any) -> HttpResult:
+        return self._kept(super().send(*args, **kwargs))
+
+    def _kept(self, result: HttpResult) -> HttpResult:
+        self.exchanges.append(result.exchange)  # one append: atomic across the pool's threads
+        return result
+
+
 def make_http(
     url: str,
     password: str = PASSWORD,
@@ -93,7 +113,7 @@ def make_http(
     writes: bool = False,
     scheme: Literal["basic", "bearer"] = "basic",
     **kw: object,
-) -> JiraHttp:
+) -> RecordingHttp:
     """A JiraHttp for the bot visor-bot (basic) or a bearer token, as the plugin builds it."""
     creds = Credentials(
         user="visor-bot" if scheme == "basic" else None,
@@ -105,7 +125,7 @@ def make_http(
     settings = Settings(url=url, credentials=creds, concurrency=concurrency, **kw)  # type: ignore[arg-type]
     redactor = Redactor()
     redactor.register(creds.secret)
-    return JiraHttp(settings, redactor, allow_writes=writes)
+    return RecordingHttp(settings, redactor, allow_writes=writes)
 
 
 def test_each_distinct_get_is_sent_once(url: str, recorder: Recorder) -> None:

@@ -7,9 +7,9 @@ import typing
 import pytest
 
 from conformance.check import RunDeadline
-from conformance.diagnosis import probe_failure, transport_finding
+from conformance.diagnosis import transport_finding
 from conformance.evidence import Evidence
-from conformance.http import FailureKind, TransportFailure
+from conformance.http import Failure, FailureKind
 from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
@@ -48,7 +48,7 @@ RUN_ENDED = ("deadline", "interrupted")
 
 @pytest.mark.parametrize("kind", [k for k in typing.get_args(FailureKind) if k not in RUN_ENDED])
 def test_each_failure_kind_gives_a_filled_finding(target: JiraTarget, kind: str) -> None:
-    found = transport_finding(target, TransportFailure(kind, "detail of the failure"))  # type: ignore[arg-type]
+    found = transport_finding(target, Failure(kind, "detail of the failure"))  # type: ignore[arg-type]
     assert found.code == EXPECTED.get(kind, "NET_NOT_JIRA")
     assert "{" not in found.summary + found.remediation, "every placeholder is filled"
 
@@ -57,13 +57,11 @@ def test_each_failure_kind_gives_a_filled_finding(target: JiraTarget, kind: str)
 def test_the_deadline_is_never_a_network_finding(target: JiraTarget, kind: str) -> None:
     """A request the deadline stopped (or an interrupted run) makes the row incomplete, once."""
     with pytest.raises(RunDeadline):
-        transport_finding(target, TransportFailure(kind, "not sent: the run's deadline passed"))  # type: ignore[arg-type]
+        transport_finding(target, Failure(kind, "not sent: the run's deadline passed"))  # type: ignore[arg-type]
 
 
 def test_a_refused_login_is_never_reported_as_a_network_fault(target: JiraTarget) -> None:
-    found = transport_finding(
-        target, TransportFailure("latched", "not sent: Jira rejected the login")
-    )
+    found = transport_finding(target, Failure("latched", "not sent: Jira rejected the login"))
     assert found.code == "AUTH_BAD_CREDENTIALS" and "visor-bot" in found.summary
 
 
@@ -73,7 +71,7 @@ def test_tls_errors_are_cut_to_their_essence(target: JiraTarget) -> None:
         "SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
         "failed: self-signed certificate (_ssl.c:1006)'))) <- MaxRetryError: ..."
     )
-    found = transport_finding(target, TransportFailure("tls_untrusted", detail))
+    found = transport_finding(target, Failure("tls_untrusted", detail))
     assert (
         "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
         in found.summary
@@ -81,22 +79,22 @@ def test_tls_errors_are_cut_to_their_essence(target: JiraTarget) -> None:
     assert "MaxRetryError" not in found.summary
 
 
-def test_probe_failure_reads_the_facts_probes_record() -> None:
-    assert probe_failure(Evidence("p", True, {})) is None
-    failure = probe_failure(Evidence("p", False, {"failure": "refused", "error": "nope"}))
-    assert failure == TransportFailure("refused", "nope")
+def test_evidence_lifts_the_failure_probes_record() -> None:
+    assert Evidence("p", True, {}).failure is None
+    failure = Evidence("p", False, {"failure": "refused", "error": "nope"}).failure
+    assert failure == Failure("refused", "nope")
 
 
 def test_firewall_advice_belongs_to_connect_timeouts_only(target: JiraTarget) -> None:
     connect = transport_finding(
         target,
-        TransportFailure(
+        Failure(
             "connect_timeout", "the TCP connection to the server was not accepted within 2.5 s"
         ),
     )
     read = transport_finding(
         target,
-        TransportFailure(
+        Failure(
             "read_timeout",
             "nothing came back within 2.5 s of sending the request",
         ),
@@ -114,7 +112,7 @@ def test_a_429_after_the_retries_is_rate_limited_with_the_bucket_numbers(
     bucket = target.http.counters.bucket
     bucket.limit, bucket.fill_rate, bucket.interval_s = 10, 5.0, 1.0
     target.http.counters.rate_limited = 3
-    found = transport_finding(target, TransportFailure("rate_limited", "Jira answered 429"))
+    found = transport_finding(target, Failure("rate_limited", "Jira answered 429"))
     assert found.code == "RATE_LIMITED" and found.severity == "warning"
     assert "3 request(s)" in found.summary and "the allowance in requests: 10" in found.summary
     assert "5 per 1 s" in found.summary
@@ -124,7 +122,7 @@ def test_a_429_after_the_retries_is_rate_limited_with_the_bucket_numbers(
 def test_https_to_a_plain_http_port_says_so(target: JiraTarget) -> None:
     found = transport_finding(
         target,
-        TransportFailure(
+        Failure(
             "tls_protocol",
             "the port answered the TLS handshake with something that is not TLS (plain HTTP, "
             "most likely): [SSL: WRONG_VERSION_NUMBER] wrong version number",

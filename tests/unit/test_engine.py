@@ -17,12 +17,11 @@ from conformance.check import (
     warn,
 )
 from conformance.diagnosis import transport_finding
-from conformance.engine import fetch
 from conformance.engine.plan import CheckSpec, PlannedCheck, discover_checks, make_plan, order
 from conformance.engine.run import Run
 from conformance.engine.verdict import ExitCode, IncompleteReason, Verdict, decide
+from conformance.evidence import Failure
 from conformance.findings import finding
-from conformance.http import TransportFailure
 from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
@@ -63,7 +62,7 @@ def breaks(jira: JiraTarget) -> None:
 
 
 def meets_the_deadline(jira: JiraTarget) -> None:
-    fail(transport_finding(jira, TransportFailure("deadline", "not sent: deadline")))
+    fail(transport_finding(jira, Failure("deadline", "not sent: deadline")))
 
 
 def per_project(jira: JiraTarget, project: str | None) -> None:
@@ -186,7 +185,7 @@ def test_a_check_whose_prerequisite_failed_is_blocked_and_names_the_root_cause()
     login = run.record("auth.login", None)
     assert login is not None and login.outcome is Outcome.BLOCKED
     assert login.root_cause().label == "reachability.dns"
-    assert run.verdict().verdict is Verdict.NOT_READY
+    assert run.finish().verdict.verdict is Verdict.NOT_READY
 
 
 def test_an_interrupted_check_leaves_an_incomplete_row_never_a_pass() -> None:
@@ -198,7 +197,7 @@ def test_an_interrupted_check_leaves_an_incomplete_row_never_a_pass() -> None:
         run.judge(planned(run, "reachability.a"))
     run.interrupted("SIGINT")
     assert [r.outcome for r in run.records] == [Outcome.INCOMPLETE]
-    verdict = run.verdict()
+    verdict = run.finish().verdict
     assert verdict.verdict is Verdict.INCOMPLETE and verdict.exit_code is ExitCode.INCOMPLETE
     assert verdict.signal == "SIGINT" and set(verdict.not_run) == {
         "reachability.a",
@@ -211,28 +210,31 @@ def test_an_interrupted_check_leaves_an_incomplete_row_never_a_pass() -> None:
 
 def test_a_complete_passing_run_is_ready() -> None:
     run = judge_all(run_of(make_target(), spec("reachability.a", passes), spec("api.b", warns)))
-    assert run.verdict().verdict is Verdict.READY and run.verdict().exit_code is ExitCode.READY
+    assert (
+        run.finish().verdict.verdict is Verdict.READY
+        and run.finish().verdict.exit_code is ExitCode.READY
+    )
 
 
 def test_a_strict_run_with_a_warning_is_not_ready() -> None:
     run = judge_all(
         run_of(make_target(strict=True), spec("reachability.a", passes), spec("api.b", warns))
     )
-    verdict = run.verdict()
+    verdict = run.finish().verdict
     assert verdict.verdict is Verdict.NOT_READY and verdict.exit_code is ExitCode.NOT_READY
     assert verdict.strict_blockers == 1
 
 
 def test_a_run_with_an_error_row_is_not_ready_with_its_own_exit_code() -> None:
     run = judge_all(run_of(make_target(), spec("reachability.a", breaks)))
-    assert run.verdict().verdict is Verdict.NOT_READY
-    assert run.verdict().exit_code is ExitCode.CHECK_ERROR
+    assert run.finish().verdict.verdict is Verdict.NOT_READY
+    assert run.finish().verdict.exit_code is ExitCode.CHECK_ERROR
 
 
 def test_a_selection_that_left_required_checks_out_is_incomplete_and_names_them() -> None:
     run = run_of(make_target(), spec("reachability.a", passes), spec("import.b", passes))
     run.judge(planned(run, "import.b"))  # as `-k import` would
-    verdict = run.verdict()
+    verdict = run.finish().verdict
     assert verdict.verdict is Verdict.INCOMPLETE
     assert verdict.reasons == (IncompleteReason.SELECTION,)
     assert verdict.not_run == ("reachability.a",)
@@ -249,25 +251,21 @@ def test_the_deadline_gives_incomplete_rows_and_one_run_deadline_finding() -> No
     )
     assert [r.outcome for r in run.records[1:]] == [Outcome.INCOMPLETE] * 3
     assert all(not r.findings for r in run.records), "never a per-check network finding"
-    verdict = run.verdict()
+    verdict = run.finish().verdict
     assert verdict.verdict is Verdict.INCOMPLETE and verdict.reasons == (IncompleteReason.DEADLINE,)
-    found = run.deadline_finding()
+    found = run.finish().deadline_finding
     assert found is not None and found.code == "RUN_DEADLINE"
     assert "3 required check(s) did not run" in found.summary
     assert "--jira-deadline" in found.remediation
 
 
 def was_stopped(jira: JiraTarget) -> None:
-    fail(
-        transport_finding(
-            jira, TransportFailure("interrupted", "not sent: the run was interrupted")
-        )
-    )
+    fail(transport_finding(jira, Failure("interrupted", "not sent: the run was interrupted")))
 
 
 def test_a_row_the_stopped_run_did_not_send_is_incomplete_without_a_deadline_finding() -> None:
-    """Requests refused because the run was stopped (a signal, a lost fetch process) are not the
-    deadline: no RUN_DEADLINE advising a longer one, and the run says it was interrupted."""
+    """Requests refused because the run was stopped (a signal) are not the deadline: no
+    RUN_DEADLINE advising a longer one, and the run says it was interrupted."""
     run = run_of(
         make_target(),
         spec("reachability.a", passes),
@@ -275,22 +273,22 @@ def test_a_row_the_stopped_run_did_not_send_is_incomplete_without_a_deadline_fin
         projects=("P1", "P2"),
     )
     run.judge(planned(run, "reachability.a"))
-    run.state.interrupted_by = "its fetch process ended: killed by SIGKILL"
+    run.state.interrupted_by = "SIGTERM"
     judge_all(run)
     stopped = [r for r in run.records if r.id == "permissions.p"]
     assert [r.outcome for r in stopped] == [Outcome.INCOMPLETE] * 2
     assert all(r.notes == ["not run to completion: the run was stopped first"] for r in stopped)
-    assert run.deadline_finding() is None
-    verdict = run.verdict()
+    assert run.finish().deadline_finding is None
+    verdict = run.finish().verdict
     assert verdict.reasons == (IncompleteReason.INTERRUPTED,)
-    assert verdict.signal == "its fetch process ended: killed by SIGKILL"
+    assert verdict.signal == "SIGTERM"
 
 
 def test_a_failure_seen_before_an_interruption_still_says_not_ready() -> None:
     run = run_of(make_target(), spec("reachability.a", fails), spec("reachability.b", passes))
     run.judge(planned(run, "reachability.a"))
     run.interrupted("SIGTERM")
-    verdict = run.verdict()
+    verdict = run.finish().verdict
     assert verdict.verdict is Verdict.NOT_READY and verdict.reasons
     assert verdict.not_run == ("reachability.b",)
 
@@ -303,16 +301,3 @@ def test_planned_checks_label_like_their_rows() -> None:
     s = spec("permissions.visible", per_project)
     record = CheckRecord(s.requirement, "OPS", nodeid="")
     assert PlannedCheck(s, "OPS").label == record.label == "permissions.visible[OPS]"
-
-
-def test_work_done_meanwhile_is_finished_by_the_end_of_the_block_and_a_failure_is_left_alone() -> (
-    None
-):
-    done: list[str] = []
-
-    def fails() -> None:
-        raise RuntimeError("left for the probe that needs it to meet again, on its row")
-
-    with fetch._meanwhile((fails, lambda: done.append("compiled"))):
-        pass
-    assert done == ["compiled"]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.emulator import BOT_PASSWORD, BOT_USER, EmulatorServer, Fault
+from conformance.probes import api
 from conformance.probes import permissions as perms
 from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret
@@ -242,7 +243,7 @@ def test_createmeta_without_a_known_version_finds_the_form_jira_serves(
     server = jira_emulator(scenario, faults=[Fault("GET", r"/serverInfo$", status=500)])
     target = make_target(server.url, profile="visor-two-way")
     evidence = target.probe(perms.create_metadata, "MKT")
-    assert "versionNumbers" not in target.identity
+    assert api.deployment(target) == (None, None)  # serverInfo told the run nothing
     assert evidence.ok, evidence.facts
     assert evidence.fact("form") == form
     assert evidence.fact("paged_404", False) is (form == "old")
@@ -254,7 +255,7 @@ def test_createmeta_without_a_known_version_finds_the_form_jira_serves(
 def test_createmeta_follows_the_learned_version_without_trying(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-7.13")
     target = make_target(server.url, profile="visor-two-way")
-    target.identity.update(versionNumbers=[7, 13, 18], deploymentType="Server")
+    assert api.deployment(target) == ((7, 13, 18), "Server")  # serverInfo, asked first
     assert target.probe(perms.create_metadata, "VIS").fact("form") == "old"
     paths = [e.path for e in server.log.entries]
     assert not any("/createmeta/" in p for p in paths), paths

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -20,8 +21,9 @@ from hypothesis import strategies as st
 
 from conformance.check import Outcome
 from conformance.classify import Asked, judge
+from conformance.engine.result import Identity
 from conformance.report import html, json_result, terminal
-from tests.unit.report_fixtures import add, evidence, exchange, make_target
+from tests.unit.report_fixtures import add, evidence, exchange, finished, make_target
 
 SCHEMA = json.loads(
     resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
@@ -85,16 +87,15 @@ def test_any_answer_reaches_every_report_whole_and_harmless(
     record.evidence.append(
         evidence(exchange(status=status, headers=answer_headers, body_excerpt=text), note=note)
     )
-    target.identity["version"] = note
-
-    result = json_result.build(target)
+    done = replace(finished(target), identity=Identity(version=note))
+    result = json_result.build(done)
     path = Path(str(tmp_path_factory.mktemp("json"))) / "result.json"  # type: ignore[attr-defined]
     json_result.write(result, path, target.redactor)
     jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), SCHEMA)
 
-    page = html.render_summary(target) + html.details_html(target, record)
+    page = html.render_summary(done) + html.details_html(done, record)
     page.encode("utf-8")
     assert MARKUP not in page
 
-    for line in terminal.closing_block(target, {}, 80):
+    for line in terminal.closing_block(done, {}, 80):
         assert not CONTROL.search(line), repr(line)

@@ -13,7 +13,7 @@ import jsonschema
 from conformance.check import Outcome
 from conformance.report import compare, html, json_result, terminal
 from conformance.settings import Comparison
-from tests.unit.report_fixtures import add, add_perm_missing, make_target
+from tests.unit.report_fixtures import add, add_perm_missing, finished, make_target
 
 SCHEMA = json.loads(
     resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
@@ -27,7 +27,7 @@ def previous_result() -> dict[str, Any]:
     for key in ("OPS", "MKT"):
         add_perm_missing(before, key)
     add(before, "import.fields", Outcome.ERROR)
-    return json_result.build(before)
+    return json_result.build(finished(before))
 
 
 def current_target():
@@ -67,13 +67,13 @@ def test_since_the_last_run_in_terminal_html_and_json() -> None:
         target.url,
     )
     target.settings = replace(target.settings, compare=previous)
-    text = "\n".join(terminal.closing_block(target, {}, 100))
+    text = "\n".join(terminal.closing_block(finished(target), {}, 100))
     assert "Since the last run (2026-11-30T09:00:00+00:00, tool 0.9.0): 2 fixed, 1 new" in text
     assert "  - fixed: [PERM_MISSING] The bot has the permissions Visor needs (MKT)" in text
     assert "  - new: [NET_REFUSED] Title of reachability.dns" in text
-    page = html.render_summary(target)
+    page = html.render_summary(finished(target))
     assert 'id="vc-since"' in page and "tool 0.9.0" in page
-    result = json_result.build(target)
+    result = json_result.build(finished(target))
     jsonschema.validate(result, SCHEMA)
     since = result["since_last_run"]
     assert since["previous"] == {"started": "2026-11-30T09:00:00+00:00", "tool_version": "0.9.0"}

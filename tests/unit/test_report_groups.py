@@ -9,7 +9,7 @@ import jsonschema
 
 from conformance.check import Outcome
 from conformance.report import groups, html, json_result, summary, terminal
-from tests.unit.report_fixtures import add, add_perm_missing, make_target
+from tests.unit.report_fixtures import add, add_perm_missing, finished, make_target
 
 SCHEMA = json.loads(
     resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
@@ -26,7 +26,7 @@ def two_hundred_projects_one_scheme():
 
 def test_200_projects_sharing_a_scheme_are_one_numbered_fix_listing_them() -> None:
     target = two_hundred_projects_one_scheme()
-    fixes = summary.fix_first(target)
+    fixes = summary.plan(finished(target)).fixes
     assert len(fixes) == 1
     fix = fixes[0]
     assert fix.number == 1 and fix.code == "PERM_MISSING"
@@ -45,7 +45,7 @@ def test_different_schemes_or_grants_are_different_fixes() -> None:
     add_perm_missing(target, "MKT", scheme="'Ops scheme'")
     add_perm_missing(target, "VIS", scheme="'Visor scheme'")
     add_perm_missing(target, "DEV", scheme="'Ops scheme'", missing=("ADD_COMMENTS",))
-    fixes = summary.fix_first(target)
+    fixes = summary.plan(finished(target)).fixes
     assert [f.projects for f in fixes] == [["OPS", "MKT"], ["VIS"], ["DEV"]]
     assert [f.number for f in fixes] == [1, 2, 3]
     assert "project OPS," in fixes[0].summary and fixes[0].summary.endswith("The same in MKT.")
@@ -54,11 +54,11 @@ def test_different_schemes_or_grants_are_different_fixes() -> None:
 
 def test_the_terminal_and_the_page_print_one_fix_for_200_projects() -> None:
     target = two_hundred_projects_one_scheme()
-    lines = terminal.closing_block(target, {}, 80)
+    lines = terminal.closing_block(finished(target), {}, 80)
     numbered = [line for line in lines if line[:3].strip().rstrip(".").isdigit()]
     assert len(numbered) == 1 and numbered[0].startswith(" 1. [PERM_MISSING]")
     assert len(lines) < 30
-    page = html.render_summary(target)
+    page = html.render_summary(finished(target))
     assert page.count('class="vc-fix vc-fix-error"') == 1
     assert "1 change must be made" in page and "(200 failing checks)" in page
     assert "P001, P002" in page  # the full list of projects is one click away
@@ -66,7 +66,7 @@ def test_the_terminal_and_the_page_print_one_fix_for_200_projects() -> None:
 
 def test_json_keeps_a_row_per_project_and_adds_the_groups() -> None:
     target = two_hundred_projects_one_scheme()
-    result = json_result.build(target)
+    result = json_result.build(finished(target))
     jsonschema.validate(result, SCHEMA)
     assert sum(1 for r in result["results"] if r["outcome"] == "fail") == 200
     (group,) = result["groups"]

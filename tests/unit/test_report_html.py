@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import markupsafe
 import pytest
 
 from conformance.check import Outcome
+from conformance.engine.result import Identity
 from conformance.report import html
-from tests.unit.report_fixtures import PASSWORD, add, evidence, exchange, make_target
+from tests.unit.report_fixtures import PASSWORD, add, evidence, exchange, finished, make_target
 
 HOSTILE = "<img src=x onerror=alert(1)>\"'&"
 
@@ -28,7 +30,7 @@ def test_details_escape_every_jira_derived_string_and_keep_the_secret_out() -> N
             displayName=HOSTILE,
         )
     )
-    page = html.details_html(target, record)
+    page = html.details_html(finished(target), record)
     assert "<img" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert PASSWORD not in page
@@ -46,23 +48,25 @@ def test_blocked_row_points_at_the_root_cause_and_its_fix_number() -> None:
     target = make_target()
     root = add(target, "reachability.tcp", Outcome.FAIL, findings=("NET_REFUSED",))
     blocked = add(target, "reachability.jira", Outcome.BLOCKED, blocked_by=root)
-    cell = html.finding_cell(target, blocked)
+    cell = html.finding_cell(finished(target), blocked)
     assert "Blocked by <b>reachability.tcp</b> (NET_REFUSED)" in cell
     assert '<a href="#vc-fix-1">fix #1</a>' in cell
     # The cell says it all: a blocked row opens to nothing more, unless it has notes of its own.
-    assert html.details_html(target, blocked) == ""
+    assert html.details_html(finished(target), blocked) == ""
     blocked.notes.append("waited for the TCP check")
-    assert "needs <b>reachability.tcp</b> to pass first" in html.details_html(target, blocked)
+    assert "needs <b>reachability.tcp</b> to pass first" in html.details_html(
+        finished(target), blocked
+    )
 
 
 def test_summary_has_verdict_fix_list_warnings_and_facts_in_that_order() -> None:
     target = make_target()
-    target.identity.update(
-        version="9.12.3", buildNumber=912003, deploymentType="Server", botDisplayName=HOSTILE
-    )
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
     add(target, "reachability.tcp", Outcome.FAIL, findings=("NET_REFUSED",))
-    page = html.render_summary(target)
+    identity = Identity(
+        version="9.12.3", build_number=912003, deployment_type="Server", bot_display_name=HOSTILE
+    )
+    page = html.render_summary(replace(finished(target), identity=identity))
     order = [
         page.index(mark)
         for mark in ('id="vc-verdict"', 'id="vc-fix-first"', 'id="vc-warnings"', 'id="vc-facts"')
@@ -83,21 +87,21 @@ def test_failing_rows_do_not_call_their_evidence_as_expected() -> None:
     read = evidence(exchange(status=200, reason="OK"))
     read = read.__class__(read.probe, True, {}, [], problem=None)
     failing.evidence.append(read)
-    page = html.details_html(target, failing)
+    page = html.details_html(finished(target), failing)
     assert "as expected" not in page and 'class="vc-evidence-ok">read<' in page
     passing = add(target, "auth.other", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
     passing.evidence.append(read)
-    assert "as expected" in html.details_html(target, passing)
+    assert "as expected" in html.details_html(finished(target), passing)
 
 
 def test_ready_grammar_and_strict_counts() -> None:
     target = make_target(strict=True)
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
-    page = html.render_summary(target)
+    page = html.render_summary(finished(target))
     assert "1 warning or blocked row counts as failing." in page
     ready = make_target()
     add(ready, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
-    assert "1 warning below is worth a look." in html.render_summary(ready)
+    assert "1 warning below is worth a look." in html.render_summary(finished(ready))
 
 
 def test_multi_project_runs_get_a_matrix_whose_badges_link_to_rows() -> None:
@@ -109,7 +113,7 @@ def test_multi_project_runs_get_a_matrix_whose_badges_link_to_rows() -> None:
     )
     add(target, "permissions.granted", Outcome.PASS, project="OPS")
     add(target, "import.search", Outcome.PASS, project="OPS")
-    page = html.render_summary(target)
+    page = html.render_summary(finished(target))
     matrix = page[
         page.index('id="vc-matrix"') : page.index("</table>", page.index('id="vc-matrix"'))
     ]
@@ -117,10 +121,13 @@ def test_multi_project_runs_get_a_matrix_whose_badges_link_to_rows() -> None:
     rows = re.findall(r"<tr><th>(\w+)</th>(.*?)</tr>", matrix)
     assert [key for key, _ in rows] == ["MKT", "OPS"]  # the project with a problem first
     assert f'<a class="vc-badge vc-fail" href="#{html.anchor(bad)}">Fail</a>' in rows[0][1]
-    assert f"id={html.anchor(bad)}>" in html.Renderer(target).row_cells(bad)[1]
+    assert (
+        f"id={html.anchor(bad)}>"
+        in html.Renderer(target.records, target.redactor).row_cells(bad)[1]
+    )
     single = make_target()
     add(single, "permissions.granted", Outcome.PASS, project="OPS")
-    assert 'id="vc-matrix"' not in html.render_summary(single)
+    assert 'id="vc-matrix"' not in html.render_summary(finished(single))
 
 
 def test_a_matrix_cell_is_skipped_only_when_no_row_of_it_ran() -> None:
@@ -129,7 +136,7 @@ def test_a_matrix_cell_is_skipped_only_when_no_row_of_it_ran() -> None:
         add(target, "permissions.visible", Outcome.PASS, project=key)
         add(target, "permissions.create_fields", Outcome.SKIPPED, project=key)
         add(target, "import.search", Outcome.SKIPPED, project=key)
-    page = html.render_summary(target)
+    page = html.render_summary(finished(target))
     matrix = page[
         page.index('id="vc-matrix"') : page.index("</table>", page.index('id="vc-matrix"'))
     ]

@@ -4,6 +4,7 @@ written whole even when Jira's text holds half an emoji, and never half-written.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import jsonschema
 import pytest
 
 from conformance.check import Outcome
+from conformance.engine.result import Identity
 from conformance.engine.verdict import RunState
 from conformance.report import files, html, json_result
-from tests.unit.report_fixtures import add, make_target
+from tests.unit.report_fixtures import add, finished, make_target
 
 SCHEMA = json.loads(
     resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
@@ -24,12 +26,12 @@ HALF_EMOJI = "cut here \ud83d"
 def test_verdict_and_exit_code_come_from_one_decision() -> None:
     target = make_target()
     add(target, "reachability.dns", Outcome.PASS)
-    result = json_result.build(target)
+    result = json_result.build(finished(target))
     jsonschema.validate(result, SCHEMA)
     assert (result["verdict"], result["exit_code"]) == ("ready", 0)
     assert "incomplete" not in result
     add(target, "import.fields", Outcome.ERROR, notes=("the check could not complete: KeyError",))
-    result = json_result.build(target)
+    result = json_result.build(finished(target))
     assert (result["verdict"], result["exit_code"]) == ("not-ready", 3)
 
 
@@ -37,11 +39,14 @@ def test_an_interrupted_run_is_incomplete_with_what_did_not_run() -> None:
     target = make_target()
     add(target, "reachability.dns", Outcome.PASS)
     add(target, "reachability.tcp", Outcome.INCOMPLETE)
-    target.run_state = RunState(  # type: ignore[attr-defined]
-        interrupted_by="SIGINT",
-        required=["reachability.dns", "reachability.tcp", "auth.authenticates"],
+    done = finished(
+        target,
+        RunState(
+            interrupted_by="SIGINT",
+            required=["reachability.dns", "reachability.tcp", "auth.authenticates"],
+        ),
     )
-    result = json_result.build(target)
+    result = json_result.build(done)
     jsonschema.validate(result, SCHEMA)
     assert (result["verdict"], result["exit_code"]) == ("incomplete", 2)
     assert result["incomplete"] == {
@@ -51,7 +56,7 @@ def test_an_interrupted_run_is_incomplete_with_what_did_not_run() -> None:
         "not_run_count": 2,
     }
     assert result["summary"]["incomplete"] == 1
-    page = html.render_summary(target)
+    page = html.render_summary(done)
     assert 'data-verdict="incomplete"' in page and "2 required checks did not run" in page
 
 
@@ -59,12 +64,12 @@ def test_a_lone_surrogate_from_jira_does_not_lose_the_json_or_the_page(tmp_path:
     target = make_target()
     record = add(target, "api.server_info", Outcome.FAIL, findings=("NET_REFUSED",))
     record.notes.append(HALF_EMOJI)
-    target.identity["version"] = HALF_EMOJI
+    done = replace(finished(target), identity=Identity(version=HALF_EMOJI))
     path = tmp_path / "result.json"
-    json_result.write(json_result.build(target), path, target.redactor)
+    json_result.write(json_result.build(done), path, target.redactor)
     loaded = json.loads(path.read_text(encoding="utf-8"))
     assert loaded["results"][0]["notes"] == ["cut here \ufffd"]
-    page = html.render_summary(target) + html.details_html(target, record)
+    page = html.render_summary(done) + html.details_html(done, record)
     page.encode("utf-8")
     assert "cut here \ufffd" in page
 

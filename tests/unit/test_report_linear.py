@@ -8,12 +8,13 @@ counts work, never time.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import pytest
 
 from conformance.check import CheckRecord
 from conformance.report import html, json_result, summary, terminal
-from tests.unit.report_fixtures import add_perm_missing, make_target
+from tests.unit.report_fixtures import add_perm_missing, finished, make_target
 
 PROJECTS = 2000
 BLOCKED_EACH = 3
@@ -25,36 +26,38 @@ def test_2000_failing_projects_render_with_the_fix_list_planned_once(
     target = make_target()
     plans = 0
     walks = 0
-    real_plan, real_root = summary.plan, CheckRecord.root_cause
+    real_count, real_root = summary.Plan.count_blocked, CheckRecord.root_cause
 
-    def counting_plan(t: object) -> summary.Plan:
+    def counting_plan(self: summary.Plan, records: Sequence[CheckRecord]) -> summary.Plan:
         nonlocal plans
         plans += 1
-        return real_plan(t)  # type: ignore[arg-type]
+        return real_count(self, records)
 
     def counting_root(self: CheckRecord) -> CheckRecord:
         nonlocal walks
         walks += 1
         return real_root(self)
 
-    monkeypatch.setattr(summary, "plan", counting_plan)
+    monkeypatch.setattr(summary.Plan, "count_blocked", counting_plan)
     monkeypatch.setattr(CheckRecord, "root_cause", counting_root)
     started = time.perf_counter()
-    renderer = html.Renderer(target)
+    renderer = html.Renderer(target.records, target.redactor)
     # As pytest-html sees them: each row is rendered as soon as its check is done.
     for i in range(PROJECTS):
         add_perm_missing(target, f"P{i:04d}", scheme=f"'Scheme {i}'", blocked=BLOCKED_EACH)
         for record in target.records[-(BLOCKED_EACH + 1) :]:
             renderer.row_cells(record)
             renderer.details(record)
-    page = renderer.summary()
-    result = json_result.build(target)
-    lines = terminal.closing_block(target, {}, 100)
+    done = finished(target)
+    page = renderer.summary(done)
+    result = json_result.build(done)
+    lines = terminal.closing_block(done, {}, 100)
     elapsed = time.perf_counter() - started
     rows = len(target.records)
     assert rows == PROJECTS * (BLOCKED_EACH + 1)
-    # One plan for the page's summary, one for the JSON, one for the terminal; none per row.
-    assert plans == 3
+    # The plan is computed once per result, and the page, the JSON and the terminal all read
+    # it; none per row.
+    assert plans == 1
     # Each row walks its chain a bounded number of times (row cells, details, blocked counts).
     assert walks <= 8 * rows
     assert len(result["groups"]) == PROJECTS and page.count("vc-fix vc-fix-error") == PROJECTS

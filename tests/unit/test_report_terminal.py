@@ -11,7 +11,7 @@ from conformance.check import Outcome
 from conformance.engine.verdict import RunState
 from conformance.report import terminal
 from conformance.report.terminal_text import no_surrogates, terminal_safe
-from tests.unit.report_fixtures import PASSWORD, add, add_perm_missing, make_target
+from tests.unit.report_fixtures import PASSWORD, add, add_perm_missing, finished, make_target
 
 HOSTILE = "\x1b[2J\x1b]0;owned\x07bare\rCR\n[NET_OK] everything is fine \u202eevil\x9b31m \ud83d"
 
@@ -38,7 +38,7 @@ def test_the_block_wraps_to_the_width_and_keeps_long_urls_whole(width: int, tmp_
     report = tmp_path / ("deep-folder-name-" * 8) / "report.html"
     report.parent.mkdir(parents=True)
     report.write_text("x", encoding="utf-8")
-    lines = terminal.closing_block(broken_target(), {"html": report}, width)
+    lines = terminal.closing_block(finished(broken_target()), {"html": report}, width)
     assert_fits(lines, width)
     assert max(len(line) for line in lines if len(line.split()) > 2) <= width
     assert (
@@ -58,7 +58,7 @@ def test_width_comes_from_columns_else_80(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_block_says_verdict_our_counts_grouped_fixes_titles_and_warnings() -> None:
-    lines = terminal.closing_block(broken_target(), {}, 100)
+    lines = terminal.closing_block(finished(broken_target()), {}, 100)
     text = " ".join(" ".join(lines).split())  # the words, whatever the wrapping
     assert lines[2].startswith("NOT READY for Visor:")
     assert "checks: 1 warn, 5 fail, 5 blocked" in text
@@ -76,11 +76,11 @@ def test_block_says_verdict_our_counts_grouped_fixes_titles_and_warnings() -> No
 def test_incomplete_says_why_and_which_required_checks_did_not_run() -> None:
     target = make_target()
     add(target, "reachability.dns", Outcome.PASS)
-    target.run_state = RunState(  # type: ignore[attr-defined]
+    state = RunState(
         interrupted_by="SIGTERM",
         required=["reachability.dns", *[f"permissions.granted[P{i}]" for i in range(9)]],
     )
-    text = "\n".join(terminal.closing_block(target, {}, 100))
+    text = "\n".join(terminal.closing_block(finished(target, state), {}, 100))
     assert "INCOMPLETE for Visor" in text
     assert "Incomplete: the run was interrupted (SIGTERM)." in text
     assert "9 required checks did not run: permissions.granted[P0]," in text
@@ -90,7 +90,7 @@ def test_incomplete_says_why_and_which_required_checks_did_not_run() -> None:
 def test_strict_grammar_counts_one_and_many() -> None:
     target = make_target(strict=True)
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
-    text = "\n".join(terminal.closing_block(target, {}, 100))
+    text = "\n".join(terminal.closing_block(finished(target), {}, 100))
     assert "Strict certification: NOT passed, 1 warning or blocked check counts as failing." in text
 
 
@@ -105,7 +105,7 @@ def test_jira_text_cannot_drive_the_terminal() -> None:
         summary=f"Jira said {HOSTILE}",
         remediation=f"Ask {HOSTILE}",
     )
-    lines = terminal.closing_block(target, {}, 80)
+    lines = terminal.closing_block(finished(target), {}, 80)
     text = "\n".join(lines)
     for line in lines:
         assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in line), repr(line)
@@ -130,9 +130,9 @@ def test_write_closing_prints_unless_the_command_owns_the_verdict() -> None:
         pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter),
     )
     target = broken_target()
-    terminal.write_closing(config, target, {})  # type: ignore[arg-type]
+    terminal.write_closing(config, finished(target), {})
     assert any(line.startswith("NOT READY for Visor") for line in written)
     written.clear()
     stash[terminal.VERDICT_OWNED] = True
-    terminal.write_closing(config, target, {})  # type: ignore[arg-type]
+    terminal.write_closing(config, finished(target), {})
     assert written == []
