@@ -43,6 +43,7 @@ from conformance.settings import (
     user_path,
     without_credentials,
 )
+from conformance.signals import held_interrupts
 
 PROG = "visor-jira-check"
 USAGE_ERROR = 4
@@ -267,13 +268,17 @@ class _RunWatcher:
     def __init__(self) -> None:
         self.result: RunResult | None = None
         self.paths: dict[str, Path] = {}
+        self.unwritten: dict[str, str] = {}
+        self.hold: held_interrupts | None = None  # the run's hold on signals, which we end
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[terminal.VERDICT_OWNED] = True
+        self.unwritten = writers.unwritten(config)  # filled as the reports are written
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.result = session.config.stash.get(writers.RESULT_KEY, None)
+        self.hold = session.config.stash.get(plugin.HOLD_KEY, None)
         none: dict[str, Path] = {}
         found: dict[str, Path] = session.config.stash.get(plugin.PATHS_KEY, none)
         self.paths = dict(found)
@@ -309,7 +314,13 @@ def make_identity(options: argparse.Namespace, extra: Sequence[str]) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def console_main() -> int:
+    """The ``visor-jira-check`` command: once the run has ended, signals stay held until the
+    process exits (a Ctrl-C in its last milliseconds changes neither output nor exit code)."""
+    return main(hold_to_exit=True)
+
+
+def main(argv: Sequence[str] | None = None, *, hold_to_exit: bool = False) -> int:
     printable_streams()
     options, extra = build_parser().parse_known_args(argv)
     if options.new_identity is not None:
@@ -334,11 +345,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         ini = Path(scratch) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
         args = ["-c", str(ini), "--rootdir", str(plugin.CHECKS_DIR)]
-        code = pytest.main([*args, *pytest_arguments(options, url, extra)], plugins=[watcher])
-    if watcher.result is not None:
-        print("\n".join(terminal.verdict_lines(watcher.result, watcher.paths)))
+        try:
+            code = pytest.main([*args, *pytest_arguments(options, url, extra)], plugins=[watcher])
+        except KeyboardInterrupt:  # after the run's end, as pytest let go of its signals
+            if watcher.result is None:
+                print("\nCancelled.", file=sys.stderr)
+                return CANCELLED
+            code = int(watcher.result.verdict.exit_code)
+    if watcher.result is not None:  # printed whole: the run's hold on signals still holds
+        say("\n".join(terminal.verdict_lines(watcher.result, watcher.paths, watcher.unwritten)))
+    if watcher.hold is not None:
+        if hold_to_exit:
+            watcher.hold.ignore_to_the_exit()
+        else:
+            watcher.hold.release()
     return int(code)
 
 
+def say(text: str) -> None:
+    """Print to stdout; a reader that has gone (``| head -1``) does not change the exit code."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())  # the interpreter's last flush goes nowhere
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

@@ -1,5 +1,6 @@
 """Servers that bend one thing at a time, for the HTTP layer's self-tests: a password that stops
-working mid-run, answers that trickle in, a server that reflects the Authorization header.
+working mid-run, answers that trickle in, a server that reflects the Authorization header; and a
+file system that is tiny, fills up or turns read-only under a run.
 
 Each counts what it saw on its own side, so tests assert server-side facts (failed logins,
 requests, bytes sent) rather than wall-clock times. Everything listens on 127.0.0.1.
@@ -10,12 +11,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -221,3 +224,47 @@ def reflecting_jira(request: Request) -> Response:
             "Server": forms["path_encoded"],
         },
     )
+
+
+@contextlib.contextmanager
+def tiny_filesystem(size_kib: int) -> Iterator[Path | None]:
+    """A tmpfs of ``size_kib`` KiB mounted for the block (None where this process may not mount
+    one: not root, no mount(8)), to fill up or turn read-only under a run."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    where = Path(tempfile.mkdtemp(prefix="visor-tiny-fs-"))
+    mount = shutil.which("mount")
+    mounted = (
+        mount is not None
+        and os.geteuid() == 0
+        and subprocess.run(
+            [mount, "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(where)],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    try:
+        yield where if mounted else None
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(where)], capture_output=True)
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def fill(folder: Path, leave_bytes: int) -> Path:
+    """Fill ``folder``'s file system up to ``leave_bytes`` of free space (a disk filling up)."""
+    stats = os.statvfs(folder)
+    free = stats.f_bavail * stats.f_frsize
+    filler = folder / "filler"
+    with filler.open("wb") as stream:
+        stream.write(b"\0" * max(0, free - leave_bytes))
+    return filler
+
+
+def remount_read_only(folder: Path) -> None:
+    """Turn a mounted tmpfs read-only under a running process (a disk that fails)."""
+    import subprocess
+
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, capture_output=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,7 +134,22 @@ def _handoff_lines(result: RunResult, width: int) -> list[str]:
     return lines
 
 
-def closing_block(result: RunResult, paths: dict[str, Path], width: int) -> list[str]:
+def unwritten_sentence(unwritten: Mapping[str, str], paths: Mapping[str, Path]) -> str:
+    """One sentence: which reports could not be written, why, and where the others are."""
+    from conformance.report.writers import KIND_WORDS
+
+    missing = "; ".join(f"the {KIND_WORDS.get(k, k)} ({why})" for k, why in unwritten.items())
+    others = [str(p) for k, p in sorted(paths.items()) if k not in unwritten and p.exists()]
+    where = f"the others are {', '.join(others)}" if others else "no report was written"
+    return f"Could not be written (each report is written whole or not at all): {missing}; {where}."
+
+
+def closing_block(
+    result: RunResult,
+    paths: dict[str, Path],
+    width: int,
+    unwritten: Mapping[str, str] | None = None,
+) -> list[str]:
     """The closing block both commands print: verdict, fixes, warnings, counts, reports."""
     width = max(MIN_WIDTH, width)
     decided = result.verdict
@@ -168,14 +184,18 @@ def closing_block(result: RunResult, paths: dict[str, Path], width: int) -> list
         lines += ["", "Reports (attach the HTML report to your Visor ticket):"]
         for label, path in existing:
             lines += wrap(terminal_safe(f"{label}  {path}"), width, "  ", "         ")
+    if unwritten:
+        lines += ["", *wrap(terminal_safe(unwritten_sentence(unwritten, paths)), width)]
     lines += _handoff_lines(result, width)
     lines.append(rule)
     return [terminal_safe(result.redactor.scrub(line)) for line in lines]
 
 
-def verdict_lines(result: RunResult, paths: dict[str, Path]) -> list[str]:
+def verdict_lines(
+    result: RunResult, paths: dict[str, Path], unwritten: Mapping[str, str] | None = None
+) -> list[str]:
     """The closing block at the terminal's width (the customer command prints this)."""
-    return closing_block(result, paths, terminal_width())
+    return closing_block(result, paths, terminal_width(), unwritten)
 
 
 def _reporter(config: pytest.Config) -> Any:
@@ -199,14 +219,33 @@ def write_closing(config: pytest.Config, result: RunResult, paths: dict[str, Pat
     if reporter is None:
         return
     headline = f"{result.verdict.word} for Visor"
-    for line in closing_block(result, paths, terminal_width()):
+    for line in closing_block(result, paths, terminal_width(), _unwritten(config)):
         if line.startswith(headline):
             reporter.write_line(line, bold=True, **_colour(result))
         else:
             reporter.write_line(line)
 
 
-def verdict_line(result: RunResult, paths: dict[str, Path]) -> str:
+def _unwritten(config: pytest.Config) -> dict[str, str]:
+    from conformance.report.writers import UNWRITTEN_KEY
+
+    return config.stash.get(UNWRITTEN_KEY, None) or {}
+
+
+def write_held(config: pytest.Config, received: list[str]) -> None:
+    """Say that a signal came while the run was finishing, and that it did not stop it."""
+    reporter = _reporter(config)
+    if reporter is not None:
+        names = ", ".join(dict.fromkeys(received))
+        reporter.write_line(
+            f"{names} arrived while the run was finishing: held until the cleanup and every "
+            "report were done (the verdict below stands)"
+        )
+
+
+def verdict_line(
+    result: RunResult, paths: dict[str, Path], unwritten: Mapping[str, str] | None = None
+) -> str:
     """The run's very last line: the verdict, why a run is incomplete, and the reports."""
     decided = result.verdict
     why = ""
@@ -221,6 +260,8 @@ def verdict_line(result: RunResult, paths: dict[str, Path]) -> str:
         f"visor-jira-conformance: {decided.word} for Visor: {result.url}{why}"
         f" | reports: {', '.join(shown) or 'none'}"
     )
+    if unwritten:
+        line += " | " + unwritten_sentence(unwritten, paths)
     return terminal_safe(result.redactor.scrub(line))
 
 
@@ -228,4 +269,6 @@ def write_last_line(config: pytest.Config, result: RunResult, paths: dict[str, P
     """One line after everything else, so that the last thing on screen is the verdict."""
     reporter = _reporter(config)
     if reporter is not None:
-        reporter.write_line(verdict_line(result, paths), bold=True, **_colour(result))
+        reporter.write_line(
+            verdict_line(result, paths, _unwritten(config)), bold=True, **_colour(result)
+        )
