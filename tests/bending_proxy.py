@@ -46,6 +46,7 @@ class Passed:
     query: str
     status: int
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # the emulator's, hop-by-hop left out
 
     def json(self) -> Any:
         try:
@@ -139,8 +140,9 @@ class BendingProxy:
             allow_redirects=False,
             timeout=60,
         )
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP}
         passed = Passed(
-            seq, request.method, request.path, query, answer.status_code, answer.content
+            seq, request.method, request.path, query, answer.status_code, answer.content, kept
         )
         with self._cond:
             self.passed.append(passed)

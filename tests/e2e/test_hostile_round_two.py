@@ -22,11 +22,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from conformance.emulator import BOT_USER, EmulatorServer
 from conformance.plugin import CHECKS_DIR
-from tests.bending_proxy import BendingProxy, bending_proxy
+from tests.bending_proxy import BendingProxy, Passed, bending_proxy
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
 from tests.e2e.test_secret_canaries import COOKIE, NOISY, Artefacts, leaks, with_cookie
@@ -404,3 +404,57 @@ def test_a_time_zone_beyond_24_hours_still_writes_every_report(
     for suffix in (".html", ".xml", ".json"):
         assert run.artefact(suffix).stat().st_size > 0
     assert "TZ='UTC-24:30'" in run.stdout and "in UTC" in run.stdout
+
+
+# -- always finish: a 60,000-character session cookie -----------------------------------------------
+
+# The chain's answers stay as Jira sends them: a check judges them from their 2,000-character
+# excerpt (see the closing note of issue 23), so a longer serverInfo would be called malformed.
+CHAIN = ("/status", "/serverInfo", "/myself")
+LONG_COOKIE = "=" * 60_000  # one header line of one character that rules and padding use too
+
+
+def long_session_cookie(proxy: BendingProxy) -> None:
+    """A Jira (or an app in front of it) whose session cookie is 60,000 characters long: the
+    proxy hands the suite the long value for the emulator's session, and back. Its answers
+    carry a run of the same character (a banner, padding), text that every scrub reads."""
+    real: list[str] = []
+
+    def bend(proxy: BendingProxy, passed: Passed) -> Response | None:
+        headers = dict(passed.headers)
+        cookie = headers.pop("Set-Cookie", "")
+        if cookie.startswith("JSESSIONID="):
+            real.append(cookie.split(";")[0].split("=", 1)[1])
+            headers["Set-Cookie"] = f"JSESSIONID={LONG_COOKIE}; Path=/; HttpOnly"
+        elif cookie:
+            headers["Set-Cookie"] = cookie
+        body = passed.json()
+        if isinstance(body, dict) and not passed.path.endswith(CHAIN):
+            content = json.dumps({**body, "banner": LONG_COOKIE[:3000]}).encode()
+        else:
+            content = passed.body
+        return Response(content, passed.status, headers=headers)
+
+    def forward(proxy: BendingProxy, seq: int, request: Request, headers: dict[str, str]) -> None:
+        if LONG_COOKIE in headers.get("Cookie", "") and real:
+            headers["Cookie"] = f"JSESSIONID={real[-1]}"
+
+    proxy.bend, proxy.forward = bend, forward
+
+
+def test_a_60000_character_cookie_keeps_the_run_within_its_deadline(
+    jira_emulator: Emulator, run_suite: RunSuite, pytester: pytest.Pytester
+) -> None:
+    """Every scrub was quadratic in such a cookie: three projects and --jira-deadline 30 took
+    76-112 s. The run's own duration now stays within the deadline plus the timeout, and no
+    form of the cookie reaches an artefact."""
+    server = jira_emulator("dc-healthy")
+    with bending_proxy(server.url) as proxy:
+        long_session_cookie(proxy)
+        run = run_suite(proxy.url, "--jira-deadline", "30", "--jira-timeout", "5", env=BOT)
+    assert run.result["verdict"] == "ready", run.outcomes()
+    assert run.result["http"]["session_reused"] > 0, "the long cookie carried the run"
+    assert run.result["run"]["duration_s"] <= 35, run.result["run"]["duration_s"]
+    artefacts = Artefacts.of(run, pytester.path)
+    assert artefacts.leaks({"cookie": LONG_COOKIE}) == {}
+    assert all(LONG_COOKIE[:32] not in text for text in artefacts.files.values())
