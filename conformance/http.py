@@ -22,6 +22,7 @@ Every probe goes through ``JiraHttp`` so that the safety rules (docs/architectur
 from __future__ import annotations
 
 import base64
+import functools
 import heapq
 import http.cookiejar
 import os
@@ -30,7 +31,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -548,35 +549,46 @@ class JiraHttp:
             return self._not_sent(exchange, "interrupted", "not sent: the run was interrupted")
         if creds is None:
             return self._send_gated(method, url, exchange, json, None, timeout_s, cleanup)
+        send = functools.partial(
+            self._send_gated,
+            method,
+            url,
+            json=json,
+            creds=creds,
+            timeout_s=timeout_s,
+            cleanup=cleanup,
+        )
         if self._login() == "rejected":
             return self._not_sent(exchange, "latched", self._latch_reason())
-        cookie = self._session_for(url)
-        if self._login() == "proven" and cookie is not None:
-            result = self._send_gated(
-                method, url, exchange, json, creds, timeout_s, cleanup, cookie=cookie
-            )
-            if not self._session_lost(result, cookie):
-                return result
-            exchange = _fresh(exchange)
+        result, exchange = self._by_session(url, exchange, send)
+        if result is not None:
+            return result
         if self._login() == "proven" and not self._sessions_seen:
             # A Jira that opens no session (tokens, Cloud): the secret goes with each request.
-            return self._send_gated(method, url, exchange, json, creds, timeout_s, cleanup)
+            return send(exchange)
         # A login: until one is accepted, and again whenever Jira stopped honouring the session
         # (a node failover, a load balancer without sticky sessions), credentialed requests go
         # one at a time; none after a refusal.
         with self._login_lock:
             if self._login() == "rejected":
                 return self._not_sent(exchange, "latched", self._latch_reason())
-            cookie = self._session_for(url)
-            if self._login() == "proven" and cookie is not None:
-                # Another request logged in while this one waited: its session carries this one.
-                result = self._send_gated(
-                    method, url, exchange, json, creds, timeout_s, cleanup, cookie=cookie
-                )
-                if not self._session_lost(result, cookie):
-                    return result
-                exchange = _fresh(exchange)
-            return self._send_gated(method, url, exchange, json, creds, timeout_s, cleanup)
+            # Another request may have logged in while this one waited: its session carries it.
+            result, exchange = self._by_session(url, exchange, send)
+            return result if result is not None else send(exchange)
+
+    def _by_session(
+        self, url: str, exchange: Exchange, send: Callable[..., HttpResult]
+    ) -> tuple[HttpResult | None, Exchange]:
+        """Send with Jira's session cookie when the login is proven and a session is held:
+        (its answer, the exchange), or (None, a fresh exchange to send as a login) when there
+        is no session or Jira no longer honoured it."""
+        cookie = self._session_for(url)
+        if self._login() != "proven" or cookie is None:
+            return None, exchange
+        result = send(exchange, cookie=cookie)
+        if not self._session_lost(result, cookie):
+            return result, exchange
+        return None, _fresh(exchange)
 
     def _session_for(self, url: str) -> str | None:
         """The session cookie to send to ``url`` instead of the secret (Jira's own host only)."""

@@ -40,7 +40,15 @@ def argv_for(command: str, url: str, *args: str) -> list[str]:
 class Suite:
     """A suite subprocess whose output is read line by line as it comes."""
 
-    def __init__(self, argv: list[str], tmp_path: Path, **popen: object) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        tmp_path: Path,
+        *,
+        preexec_fn: Callable[[], None] = default_signals,
+        head: bool = False,
+    ) -> None:
+        """``head``: stderr apart, and stdout left to the caller (``| head -1``)."""
         self.lines: list[str] = []
         self._seen = threading.Condition()
         self.proc = subprocess.Popen(
@@ -48,14 +56,14 @@ class Suite:
             cwd=tmp_path,
             env=suite_env(tmp_path, BOT),
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE if head else subprocess.STDOUT,
             text=True,
             errors="replace",
-            preexec_fn=popen.pop("preexec_fn", default_signals),  # type: ignore[arg-type]
-            **popen,  # type: ignore[call-overload]
+            preexec_fn=preexec_fn,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        if not head:
+            self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -233,18 +241,11 @@ def test_a_closed_stdout_is_its_own_stated_reason_and_the_run_goes_on(
     )
     if command == "visor-jira-check":
         argv.append("-v")  # pytest's terminal output, as support debugging runs it
-    proc = subprocess.Popen(
-        argv,
-        cwd=tmp_path,
-        env=suite_env(tmp_path, BOT),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=default_signals,
-    )
+    proc = Suite(argv, tmp_path, head=True).proc
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()  # what `head -1` reads, before it exits
     proc.stdout.close()
-    errors = proc.stderr.read().decode(errors="replace")
+    errors = proc.stderr.read()
     code = proc.wait(timeout=180)
     assert first
     assert_no_traceback(errors)
