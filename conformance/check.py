@@ -6,7 +6,9 @@ belongs to, and the checks it needs first), judges the evidence the engine fetch
 one of:
 
 * returning normally: pass (or warn, if ``warn()`` was called);
-* ``fail(finding, ...)``: the requirement is not met;
+* ``fail(diagnosis, ...)``: the requirement is not met. A diagnosis is a typed record of
+  ``conformance/codes.py`` (what was observed, as the catalogue needs it); the check turns it
+  into the finding the row carries, with the row's evidence;
 * ``not_applicable(reason)``: skipped, e.g. the TLS check on a plain-http URL.
 
 If a check listed in ``after`` did not pass, the engine reports this one as *blocked by* it
@@ -23,15 +25,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from conformance.evidence import Evidence, Exchange
-from conformance.findings import Finding
+from conformance.evidence import AnyEvidence, Exchange
+from conformance.findings import Diagnosis, Finding, explain
 
 if TYPE_CHECKING:
     from conformance.target import JiraTarget
 
 # A probe the scheduler fetches for a check ahead of judging: called as ``probe(target)`` for an
 # instance-wide check, ``probe(target, project)`` for a per-project one.
-DeclaredProbe = Callable[..., Evidence]
+DeclaredProbe = Callable[..., AnyEvidence]
 # What a check needs done once at the run's end, whatever happened (the write round trip's
 # safety net): given the target and every row of the run.
 Finisher = Callable[["JiraTarget", Sequence["CheckRecord"]], object]
@@ -93,7 +95,7 @@ class CheckRecord:
     nodeid: str
     outcome: Outcome = Outcome.PASS
     findings: list[Finding] = field(default_factory=list)
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[AnyEvidence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     blocked_by: CheckRecord | None = None
     duration_s: float = 0.0
@@ -210,7 +212,7 @@ def current() -> CheckRecord:
     return record
 
 
-def show(*evidence: Evidence | None) -> None:
+def show(*evidence: AnyEvidence | None) -> None:
     """Attach evidence (facts and HTTP exchanges) to the running check's report row."""
     record = current()
     for ev in evidence:
@@ -223,16 +225,22 @@ def note(text: str) -> None:
     current().notes.append(text)
 
 
-def warn(*findings: Finding, evidence: Sequence[Evidence | None] = ()) -> None:
+def found(item: Finding | Diagnosis) -> Finding:
+    """The finding of a diagnosis (a finding given as one passes through)."""
+    return item if isinstance(item, Finding) else explain(item)
+
+
+def warn(*findings: Finding | Diagnosis, evidence: Sequence[AnyEvidence | None] = ()) -> None:
     """Record a warning; the check goes on and passes with outcome ``warn``."""
     record = current()
     show(*evidence)
-    record.findings.extend(findings)
+    record.findings.extend(found(f) for f in findings)
 
 
-def fail(*findings: Finding, evidence: Sequence[Evidence | None] = ()) -> NoReturn:
+def fail(*findings: Finding | Diagnosis, evidence: Sequence[AnyEvidence | None] = ()) -> NoReturn:
+    """The requirement is not met: the row fails with these findings, showing ``evidence``."""
     show(*evidence)
-    raise CheckFailed(findings)
+    raise CheckFailed([found(f) for f in findings])
 
 
 def not_applicable(reason: str) -> NoReturn:

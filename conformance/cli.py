@@ -44,6 +44,7 @@ from conformance.settings import (
     without_credentials,
 )
 from conformance.signals import held_interrupts
+from conformance.target import settings_notices
 
 PROG = "visor-jira-check"
 USAGE_ERROR = 4
@@ -330,6 +331,9 @@ def main(argv: Sequence[str] | None = None, *, hold_to_exit: bool = False) -> in
         settings = check_inputs(options, env)
         if settings is not None and settings.credentials is None:
             os.environ.update(ask_for_credentials(settings.url, options, env))
+            settings = check_inputs(options, dict(os.environ))
+        for notice in settings_notices(settings) if settings is not None else ():
+            print(f"{PROG}: warning: {notice}", file=sys.stderr)
     except UsageProblem as problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return USAGE_ERROR

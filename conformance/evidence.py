@@ -10,7 +10,9 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, TypedDict, cast, get_args
+from typing import Any, Generic, Literal, TypedDict, TypeVar, cast, get_args
+
+from conformance.findings import Diagnosis
 
 BODY_EXCERPT_CHARS = 2000
 
@@ -32,9 +34,30 @@ DIAGNOSTIC_HEADERS = (
     "X-RateLimit-Reset",
     "RateLimit-Reason",
     "X-AREQUESTID",
+    "X-ASESSIONID",
+    "X-ANODEID",
+    "ATL-TraceId",
     "Server",
     "Via",
+    # What a proxy, load balancer or firewall says of itself (classify.who_answered).
+    "X-Squid-Error",
+    "X-Cache",
+    "CF-RAY",
+    "X-Iinfo",
+    "X-Zscaler-Transaction-Id",
 )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the suite read one answer: judged by the classifier from the whole answer as it came,
+    before anything was redacted, by the probe that received it. A check reads this and never
+    judges the redacted copy in ``Exchange`` again (a secret such as ``true`` or ``null``,
+    masked in the copy, would turn Jira's JSON into something else)."""
+
+    kind: str  # a classify.Kind value
+    diagnosis: Diagnosis | None  # None: the answer is what was asked for
+    detail: str  # a short phrase for notes, e.g. "Jira's login page"
 
 
 @dataclass
@@ -58,6 +81,11 @@ class Exchange:
     # The run had already seen the bot's login accepted when this request was sent: a refusal
     # now is a lost login (a rotated password), not a wrong one.
     login_proven: bool = False
+    # The first attempt met a reset of a kept-alive connection before any answer, and the
+    # request was sent once more on a new connection (``JiraHttp._request``).
+    reconnected: bool = False
+    # Set by the probe that judged the answer (``probes.api.judged_result``).
+    reading: Reading | None = field(default=None, compare=False)
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -118,6 +146,14 @@ class Problem(StrEnum):
     HOSTNAME = "hostname"
     UNTRUSTED = "untrusted"
     PLAIN_HTTP = "plain_http"  # https:// to a port that speaks plain HTTP
+    PLAIN_TUNNEL = "plain_tunnel"  # the proxy answered in plain HTTP inside its CONNECT tunnel
+    TLS_VERSION = "tls_version"  # the server speaks only TLS older than this machine accepts
+    SNI = "sni"  # the server refused the name asked for in the handshake
+    TLS_RESET = "tls_reset"  # the connection was reset or closed during the handshake
+    CHAIN = "chain"  # the certificate chain is too long
+    INTERMEDIATE_EXPIRED = "intermediate_expired"
+    CLIENT_CERT = "client_cert"  # the server requires a client certificate (mutual TLS)
+    SUITE_LIMIT = "suite_limit"  # a limit of the suite's own stopped the read, not Jira
     STATE = "state"
     NO_STATE = "no_state"
     NO_ANSWER = "no answer"
@@ -187,21 +223,25 @@ def record_failure(facts: FailureFacts, failure: Failure) -> None:
     facts["error"] = failure.detail
 
 
+Facts = TypeVar("Facts", bound=Mapping[str, object], covariant=True)
+
+
 @dataclass
-class Evidence:
+class Evidence(Generic[Facts]):
     """What a probe learned. ``ok`` is the probe's own view: it fetched what it came for.
 
     ``failure`` is set when a request the probe depended on got no HTTP answer at all; probes
     record it in their facts as ``failure``/``error`` and it is lifted into the field here, so
     that every check reads a transport failure the same way.
 
-    ``facts`` is read-only plain data. Each probe declares its keys as a TypedDict next to it,
-    named after the probe (``conformance.probes.facts_type``), and builds its facts as one.
+    ``facts`` is read-only plain data of the TypedDict the probe declares next to it, named
+    after the probe (``conformance.probes.facts_type``): a probe returns ``Evidence[ItsFacts]``,
+    so a check reads ``evidence.facts["key"]`` typed as the probe declared it.
     """
 
     probe: str
     ok: bool
-    facts: Mapping[str, object] = field(default_factory=dict)
+    facts: Facts
     exchanges: list[Exchange] = field(default_factory=list)
     problem: Problem | None = None
     failure: Failure | None = None
@@ -211,5 +251,7 @@ class Evidence:
         if self.failure is None and isinstance(kind, str) and kind in FAILURE_KINDS:
             self.failure = Failure(cast(FailureKind, kind), str(self.facts.get("error") or kind))
 
-    def fact(self, name: str, default: Any = None) -> Any:
-        return self.facts.get(name, default)
+
+# Evidence of any probe, for code that reads only what every evidence has (its exchanges, its
+# failure, its probe's name): ``Evidence`` is covariant in its facts.
+AnyEvidence = Evidence[Mapping[str, object]]

@@ -1,22 +1,29 @@
 """The one catalogue of findings: what went wrong, in plain words, and exactly what to change.
 
 A failing check carries at least one finding. Summaries and remediations are templates filled
-with what the probe observed (host, status, header, project key...), so the text a Jira
-administrator reads names their own instance, screen and setting.
+with what was observed (host, status, header, project key...), so the text a Jira administrator
+reads names their own instance, screen and setting.
 
 Every remediation sentence lives here. Where one code needs different advice in different cases
 (one per /status state, per HTTP status...), its remediation holds ``{advice}`` and its
 ``advice`` table holds the texts: the call site names one by key and fills facts, never words.
+
+What fills a template is a **diagnosis**: one frozen record per code (``conformance/codes.py``,
+e.g. ``codes.NetDns(host=..., error=...)``), so that mypy checks the code and every parameter
+where it is built. Probes and the classifier record diagnoses in their facts; the check that
+judges the evidence turns one into a :class:`Finding` (``explain``, or ``check.fail``/``warn``
+given the record). ``tests/unit/test_codes.py`` keeps the records and this catalogue in step.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Required, TypedDict
+from typing import Any, ClassVar, Literal, Required, TypedDict
 
 
 class Severity(StrEnum):
@@ -41,7 +48,7 @@ class FindingSpec:
 
 
 class FindingJson(TypedDict, total=False):
-    """A finding as plain data (``Finding.as_json``): in JSON results and in probes' facts."""
+    """A finding as plain data (``Finding.as_json``), as the JSON result carries it."""
 
     code: Required[str]
     severity: Required[str]
@@ -103,13 +110,14 @@ def _fill(template: str, params: dict[str, Any]) -> str:
 def finding(
     code: str, evidence: dict[str, Any] | None = None, *, advice: str | None = None, **params: Any
 ) -> Finding:
-    """Make the finding ``code`` from the catalogue, filled with ``params``.
+    """Render the catalogue entry ``code`` filled with ``params``: the one renderer, which
+    ``explain`` calls for a typed diagnosis. Product code builds diagnoses (``codes.py``), so
+    that mypy checks them; this string-keyed form serves tests that render entries generically.
 
     A code with an advice table needs ``advice``, the key of the text that fills its
     ``{advice}``; a code without one takes none. Every placeholder of the summary, the
-    remediation and the chosen advice must be given (extra values are allowed, so one parameter
-    set can serve several codes): an unknown code or advice key, or a missing name, raises
-    :class:`FindingTemplateError`.
+    remediation and the chosen advice must be given (extra values are allowed): an unknown code
+    or advice key, or a missing name, raises :class:`FindingTemplateError`.
     """
     spec = CATALOGUE.get(code)
     if spec is None:
@@ -141,11 +149,13 @@ def advice_keys(code: str) -> frozenset[str]:
 
 
 PROMPT_ORIGIN = "prompt"  # credentials typed at visor-jira-check's prompt
+# Where the bot's credentials came from, as the catalogue's words for handing them over know it.
+Via = Literal["prompt", "environment"]
 
 # How to hand the suite the bot's credentials, in the words of where they came from: someone who
 # typed them at the customer command's prompt is told what to type there; anyone else which
-# variable to set. Both sets have the same names; findings use them as placeholders.
-CREDENTIAL_WORDS: dict[str, dict[str, str]] = {
+# variable to set. Both sets have the same names; a diagnosis with a ``via`` field fills them.
+CREDENTIAL_WORDS: dict[Via, dict[str, str]] = {
     "prompt": {
         "use_token": "leave the user name empty at the prompt and type the token",
         "user_variable": "the user name you type at the prompt",
@@ -169,10 +179,36 @@ CREDENTIAL_WORDS: dict[str, dict[str, str]] = {
 }
 
 
+def via(origin: str | None) -> Via:
+    """Which words fit credentials that came from ``origin`` (``Credentials.origin``)."""
+    return "prompt" if origin == PROMPT_ORIGIN else "environment"
+
+
 def credential_words(origin: str | None) -> Mapping[str, Any]:
-    """The catalogue's words for handing over credentials that came from ``origin``
-    (``Credentials.origin``, None when unknown), to spread into ``finding(**...)``."""
-    return CREDENTIAL_WORDS["prompt" if origin == PROMPT_ORIGIN else "environment"]
+    """The catalogue's words for handing over credentials that came from ``origin``."""
+    return CREDENTIAL_WORDS[via(origin)]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What was observed, as the parameters of one catalogue entry (its ``code``).
+
+    Each code has one subclass in ``conformance/codes.py`` whose fields are its template's
+    placeholders; ``advice`` names its advice text and ``via`` its credential words. Plain data:
+    probes keep diagnoses in their facts, and a check turns one into a Finding (``explain``).
+    """
+
+    code: ClassVar[str] = ""
+
+
+def explain(diagnosis: Diagnosis, evidence: dict[str, Any] | None = None) -> Finding:
+    """The Finding a report shows for ``diagnosis``: the catalogue's texts, filled."""
+    params = {f.name: getattr(diagnosis, f.name) for f in dataclasses.fields(diagnosis)}
+    advice = params.pop("advice", None)
+    words: Via | None = params.pop("via", None)
+    if words is not None:
+        params.update(CREDENTIAL_WORDS[words])
+    return finding(diagnosis.code, evidence, advice=advice, **params)
 
 
 # --- Advice shared by several entries -----------------------------------------------------------
@@ -391,6 +427,115 @@ _SPECS = [
         "limit, an inspecting proxy). Check that path and Jira's load; raise --jira-timeout only "
         "if Jira is merely slow.",
     ),
+    FindingSpec(
+        "NET_PROXY_ANSWERED",
+        E,
+        "The proxy {proxy} answered {endpoint} itself with {status} ({said}): the request never "
+        "reached Jira.",
+        "The answer carries the proxy's marks and none of Jira's, so Jira, the bot's account and "
+        "its credentials played no part in it. {advice}",
+        advice={  # by where the proxy stands
+            "forward": "It is the proxy this machine is set to use ({source}). Ask its "
+            "administrator to let this machine reach {url} (its access list or web filter names "
+            "the rule: {said}); or, if Jira is reachable without the proxy, add {host} to "
+            "NO_PROXY.",
+            "in_front": "It stands between this machine and Jira (a reverse proxy, load balancer "
+            "or web application firewall). Ask its administrator to let requests from this "
+            "machine to {url}/rest/ through to Jira (its log names the rule: {said}).",
+        },
+    ),
+    FindingSpec(
+        "NET_PROXY_PLAIN_TUNNEL",
+        E,
+        "The proxy {proxy} opened the tunnel to {host}:{port} (CONNECT), then answered in plain "
+        "HTTP where Jira's TLS handshake was expected ({answered}).",
+        "Keep the https:// URL: with http:// the bot's password would cross the proxy "
+        "unencrypted. The proxy answers inside the tunnel itself (an error page or a sign-in "
+        "portal) instead of passing Jira's TLS through: ask its administrator to let CONNECT to "
+        "{host}:{port} through unchanged; or, if Jira is reachable without the proxy, add {host} "
+        "to NO_PROXY.",
+    ),
+    FindingSpec(
+        "NET_TLS_VERSION",
+        E,
+        "Jira's server at {host}:{port} (or the reverse proxy in front of it) speaks only "
+        "{offered}, older than the TLS 1.2 this machine requires ({reason}).",
+        "Enable TLS 1.2 (and 1.3) on the server that terminates https for Jira: Tomcat's "
+        "connector (sslEnabledProtocols), or the reverse proxy's setting (nginx ssl_protocols, "
+        "Apache SSLProtocol). TLS 1.0 and 1.1 are deprecated (RFC 8996) and current TLS libraries "
+        "refuse them: do not lower this machine's minimum.",
+        ("https://www.rfc-editor.org/rfc/rfc8996",),
+    ),
+    FindingSpec(
+        "NET_TLS_SNI",
+        E,
+        "Jira's server at {host}:{port} (or the load balancer in front of it) refused the name "
+        "{host} that this machine asked for in the TLS handshake (SNI): {reason}.",
+        "The server has no site or certificate configured for {host}. Use the host name Jira is "
+        "published under in --jira-url, or have the administrator of that server add {host} to "
+        "its names (a virtual host, or a certificate that includes {host}).",
+    ),
+    FindingSpec(
+        "NET_TLS_RESET",
+        E,
+        "The network path to {host}:{port} cut the TLS handshake before it completed: {reason}.",
+        "The TCP connection opened, but something closed it during the handshake: a firewall or "
+        "intrusion-prevention system that inspects TLS, or a load balancer that refuses this "
+        "machine's TLS offer. Ask the network administrator which device resets connections "
+        "from this machine to {host}:{port} (its log names the rule); "
+        "`openssl s_client -connect {host}:{port} -servername {host}` run here shows where the "
+        "handshake stops.",
+    ),
+    FindingSpec(
+        "NET_TLS_CHAIN",
+        E,
+        "Jira's server at {host}:{port} sends a certificate chain that TLS clients refuse as too "
+        "long ({reason}).",
+        "Configure the server (Tomcat's keystore, or the reverse proxy's certificate file) to "
+        "send only its own certificate followed by the intermediate CA certificates up to the "
+        "root: usually one to three certificates, each once. A file that holds a whole trust "
+        "store or repeats certificates makes the chain too long.",
+    ),
+    FindingSpec(
+        "NET_TLS_INTERMEDIATE_EXPIRED",
+        E,
+        "Jira's server at {host}:{port} sends the intermediate CA certificate {subject}, which "
+        "expired on {not_after} ({reason}); its own certificate is valid until {leaf_not_after}.",
+        "Replace the expired intermediate in the server's certificate chain (Tomcat's keystore, "
+        "or the reverse proxy's chain file) with the current one from the CA that issued the "
+        "server certificate ({issuer}), then restart that server. The server certificate itself "
+        "does not need renewing.",
+    ),
+    FindingSpec(
+        "NET_TLS_CLIENT_CERT",
+        E,
+        "Jira's server at {host}:{port} (a reverse proxy in front of Jira, most likely) requires "
+        "a TLS client certificate (mutual TLS), and {what} ({reason}).",
+        "{advice}",
+        advice={  # whether the run presented a certificate
+            "missing": "Run again with --jira-client-cert PATH and --jira-client-key PATH (PEM "
+            "files) holding a client certificate that server accepts (the one issued for the "
+            "integration), so that the checks can connect through it. Which certificates it "
+            "accepts is set on that server: its administrator knows the CA it trusts.",
+            "refused": "The server refused the certificate given with --jira-client-cert: check "
+            "that it was issued by the CA that server trusts for clients, that it has not "
+            "expired, and that --jira-client-key is its key. Its administrator can say which CA "
+            "it expects.",
+        },
+    ),
+    FindingSpec(
+        "NET_CONNECTION_RESET",
+        E,
+        "The network dropped the connection to {host}:{port} before Jira answered {endpoint} "
+        "({error}), on a fresh connection too, although Jira answered at {url} earlier in this "
+        "run.",
+        "Jira is reachable, so neither the URL nor the bot's credentials are the cause: "
+        "something on the path (a load balancer, firewall or proxy) resets this request, or a "
+        "Jira node behind the load balancer fails it. Ask the network administrator to look for "
+        "resets of connections from this machine to {host}:{port} in that device's log, and "
+        "the Jira administrator at each node's atlassian-jira.log. The suite already retried on "
+        "a new connection.",
+    ),
     # --- REST API -----------------------------------------------------------------------------
     FindingSpec(
         "API_NOT_JSON",
@@ -454,11 +599,22 @@ _SPECS = [
     FindingSpec(
         "API_JIRA_ERROR",
         E,
-        "{endpoint} answered {status} with Jira's own error message: {message}",
-        "This is Jira's answer, not a proxy's: Jira refused the request as it was asked. Read "
-        "Jira's message above: a 400 usually names JQL or a field this Jira does not know (a "
-        "field, project or value named in the integration profile). Correct the profile, or ask "
-        "the Jira administrator about the field or setting the message names.",
+        "Jira answered {endpoint} with {status} and its own error message: {message}",
+        "This is Jira's answer, not a proxy's. {advice}",
+        advice={  # by what was asked and how Jira answered (classify.jira_error_advice)
+            "profile": "Jira refused what the integration profile names (JQL, a field, a "
+            "project or a value), as its message says: correct that in the integration profile, "
+            "or ask the Jira administrator about the field or setting the message names.",
+            "suite_request": "Jira refused a request the suite makes on its own (nothing from "
+            "the integration profile is in it), so there is nothing to correct in the profile "
+            "or in Jira: send this report to Visor support.",
+            "not_found": "Jira says it has no such item, or hides it from the bot: Jira answers "
+            "this way both for what does not exist and for what the bot may not browse. Check "
+            "the key or name, and that the bot holds Browse Projects there.",
+            "jira_failed": "Jira failed while answering. Its administrator will find the cause "
+            "in atlassian-jira.log (the request id, X-AREQUESTID, is in this report); nothing on "
+            "the network or in the bot's account needs changing.",
+        },
     ),
     FindingSpec(
         "API_SEARCH_REMOVED",
@@ -483,10 +639,19 @@ _SPECS = [
         "AUTH_BAD_CREDENTIALS",
         E,
         "Jira rejected the bot's {secret_kind} for {user} (HTTP {status}, {reason}).",
-        "Check the user name and the {secret_kind}: log in once in a browser as {user} to confirm "
-        "them (a token may have expired or been revoked: the bot's profile > Personal Access "
-        "Tokens), and check that the account is active under Administration > User management. "
-        "The suite stopped after this one rejected login, so this run did not lock the account.",
+        "Check the user name and the {secret_kind}: {advice} The suite stopped after this one "
+        "rejected login, so this run did not lock the account.",
+        advice={  # by the deployment
+            "data_center": "log in once in a browser as {user} to confirm them (a personal access "
+            "token may have expired or been revoked: the bot's profile > Personal Access Tokens), "
+            "and check that the account is active under Administration > User management.",
+            "cloud": "on Jira Cloud the user name is the bot's Atlassian account e-mail address, "
+            "and API tokens are made and revoked while logged in as the bot in the Atlassian "
+            "account's security settings "
+            "(https://id.atlassian.com/manage-profile/security/api-tokens): check that the token "
+            "is listed there and not expired, and that the account is active (admin.atlassian.com "
+            "> Directory > Users).",
+        },
     ),
     FindingSpec(
         "AUTH_CAPTCHA",
@@ -558,10 +723,16 @@ _SPECS = [
         "AUTH_USER_MISMATCH",
         E,
         "The credentials log in as {actual}, not as {expected} ({where}).",
-        "The user name and the secret belong to different accounts. A personal access token "
-        "always logs in as the user who created it: log in as {expected}, create the token under "
-        "the profile's Personal Access Tokens, and use that one; or correct {user_variable} to "
-        "the account the secret belongs to, if that account is the bot.",
+        "The user name and the secret belong to different accounts. {advice} Or correct "
+        "{user_variable} to the account the secret belongs to, if that account is the bot.",
+        advice={  # by the deployment
+            "data_center": "A personal access token always logs in as the user who created it: "
+            "log in as {expected}, create the token under the profile's Personal Access Tokens, "
+            "and use that one.",
+            "cloud": "An API token always logs in as the Atlassian account that created it: log "
+            "in as {expected}, create the token in the account's security settings "
+            "(https://id.atlassian.com/manage-profile/security/api-tokens), and use that one.",
+        },
     ),
     FindingSpec(
         "AUTH_LOGIN_LOST",
@@ -592,6 +763,15 @@ _SPECS = [
         "A token travels in an HTTP header, which cannot carry line breaks, control characters or "
         "non-ASCII characters. Copy the {secret_kind} again without a trailing newline or "
         "wrapping (check JIRA_TOKEN, JIRA_PASSWORD or the file named by --jira-secret-file).",
+    ),
+    FindingSpec(
+        "AUTH_CLOUD_USER_NOT_EMAIL",
+        W,
+        "The bot's user name {user} ({user_variable}) is not an e-mail address, but {url} is Jira "
+        "Cloud, where an account logs in with its e-mail address and an API token.",
+        "On Jira Cloud, {send_api_token} (an API token is created while logged in as the bot at "
+        "https://id.atlassian.com/manage-profile/security/api-tokens). The suite sends the user "
+        "name as it was given; Cloud refuses a login under any other name.",
     ),
     # --- Version --------------------------------------------------------------------------------
     FindingSpec(
@@ -655,8 +835,8 @@ _SPECS = [
     FindingSpec(
         "PERM_ISSUE_TYPE_MISSING",
         E,
-        "The integration profile creates {issue_type} issues in {project}, but Jira does not "
-        "offer {issue_type} there (offered: {offered}).",
+        "Jira has no issue type {issue_type} in {project}, which the integration profile "
+        "creates there ({project} has: {offered}).",
         "Add {issue_type} to the issue type scheme of {project} (Project settings > Issue types "
         "> Actions > Edit issue types), or set issue_types for {project} in the integration "
         "profile to a type the project has.",
@@ -803,6 +983,15 @@ _SPECS = [
         "Run again with a longer deadline, e.g. --jira-deadline {suggested_s:g} (or the ini "
         "setting jira_deadline). Nothing was found wrong with the network: the checks that did "
         "not run are marked incomplete, not failed.",
+    ),
+    FindingSpec(
+        "RUN_SUITE_LIMIT",
+        E,
+        "The suite's own limit stopped it reading {endpoint}: {what}.",
+        "Nothing is wrong with Jira or the network: the suite reads at most {limit} so that its "
+        "time and memory stay bounded. Narrow the run to the projects you will work with in Visor: "
+        "--jira-project KEY (repeatable), or the projects list of the integration profile "
+        "(--jira-profile).",
     ),
     # --- Rate limits ----------------------------------------------------------------------------
     FindingSpec(

@@ -259,6 +259,7 @@ def _attach(sock: socket.socket | None) -> None:
 
 class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
     def _new_conn(self) -> socket.socket:
+        _current.opened = True  # this request opens its own connection: nothing to retry
         sock = super()._new_conn()
         _attach(sock)
         return sock
@@ -270,6 +271,7 @@ class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
 
 class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
     def _new_conn(self) -> socket.socket:
+        _current.opened = True  # this request opens its own connection: nothing to retry
         sock = super()._new_conn()
         _attach(sock)
         return sock
@@ -285,12 +287,28 @@ class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
         super().request(*args, **kwargs)
 
 
+def _fresh_if_asked(conn: Any) -> Any:
+    """A pooled connection, closed first when this thread asked for a new one (its request then
+    opens a new socket): the retry after a reset of a kept-alive connection. Until the request
+    opens a socket of its own (``_new_conn``), it runs on a kept-alive one."""
+    _current.opened = False
+    if getattr(_current, "fresh", False):
+        conn.close()
+    return conn
+
+
 class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
     ConnectionCls = _WatchedHTTPConnection
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _fresh_if_asked(super()._get_conn(timeout))
 
 
 class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _fresh_if_asked(super()._get_conn(timeout))
 
 
 _WATCHED_POOLS: dict[str, type[urllib3.connectionpool.HTTPConnectionPool]] = {
@@ -368,6 +386,14 @@ class JiraHttp:
         self.proxy = self._proxy_info()
         self._proxies = self._environ_proxies()
         self._verify = self._trust()
+        # A TLS client certificate for a Jira behind mutual TLS (--jira-client-cert).
+        self._client_cert: tuple[str, str] | str | None = (
+            (str(settings.client_cert), str(settings.client_key))
+            if settings.client_cert is not None and settings.client_key is not None
+            else str(settings.client_cert)
+            if settings.client_cert is not None
+            else None
+        )
         self.session = self._make_session()
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -809,17 +835,7 @@ class JiraHttp:
             started = time.monotonic()
             with _bounded(plan.bound_s) as guard:
                 try:
-                    response = self.session.request(
-                        method,
-                        url,
-                        headers=headers,
-                        json=json,
-                        timeout=(plan.timeout_s, plan.timeout_s),
-                        allow_redirects=False,
-                        stream=True,
-                        proxies=self._proxies,
-                        verify=self._verify,
-                    )
+                    response = self._request(method, url, headers, json, plan, exchange)
                     truncated, received = _read_body(response)
                     error: BaseException | None = None
                 except Exception as exc:  # nothing that may hold the secret escapes
@@ -847,6 +863,53 @@ class JiraHttp:
             return self._failed(exchange, failure)
         assert response is not None
         return self._answered(exchange, response, creds, cookie, truncated)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        json: Any,
+        plan: _Attempt,
+        exchange: Exchange,
+    ) -> requests.Response:
+        """Send once; a GET whose kept-alive connection was reset before any byte came back (a
+        load balancer closing idle connections) is sent once more, on a new connection.
+
+        Nothing reached Jira the first time, so this costs no second login; what fails again
+        on a fresh connection is reported.
+        """
+        try:
+            return self._send_request(method, url, headers, json, plan)
+        except requests.exceptions.ConnectionError as exc:
+            reused = not getattr(_current, "opened", True)
+            if method != "GET" or not reused or not _no_answer(exc):
+                raise
+        exchange.reconnected = True
+        with self._lock:
+            self.counters.requests += 1
+            self.counters.by_method[method] = self.counters.by_method.get(method, 0) + 1
+        _current.fresh = True
+        try:
+            return self._send_request(method, url, headers, json, plan)
+        finally:
+            _current.fresh = False
+
+    def _send_request(
+        self, method: str, url: str, headers: dict[str, str], json: Any, plan: _Attempt
+    ) -> requests.Response:
+        return self.session.request(
+            method,
+            url,
+            headers=headers,
+            json=json,
+            timeout=(plan.timeout_s, plan.timeout_s),
+            allow_redirects=False,
+            stream=True,
+            proxies=self._proxies,
+            verify=self._verify,
+            cert=self._client_cert,
+        )
 
     def _cut(self, plan: _Attempt, got: str) -> Failure:
         with self._lock:
@@ -1033,6 +1096,20 @@ def is_login_rejection(
     if status == 403 and not login_proven:
         return True
     return status == 403 and "basic authentication has been disabled" in (body or "")[:2000].lower()
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """The connection was closed or reset before a single byte of the answer came back (not a
+    timeout, a TLS or proxy failure, or an answer cut short)."""
+    if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.SSLError):
+        return False
+    text = _chain_text(exc).lower()
+    if any(s in text for s in ("incompleteread", "chunkedencodingerror", "invalidchunklength")):
+        return False
+    return any(
+        s in text
+        for s in ("remotedisconnected", "connectionreseterror", "connection reset", "broken pipe")
+    )
 
 
 def retry_after_seconds(value: str | None) -> float:

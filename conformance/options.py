@@ -63,6 +63,13 @@ OPTIONS: list[tuple[str, str | None, str, str]] = [
     ),
     ("write-project", None, "string", "opt-in: run the write round trip in this project"),
     ("ca-bundle", None, "string", "extra CA bundle (PEM) to verify Jira's certificate"),
+    (
+        "client-cert",
+        None,
+        "string",
+        "TLS client certificate (PEM) to present to a Jira behind mutual TLS",
+    ),
+    ("client-key", None, "string", "the private key (PEM) of --jira-client-cert"),
     ("timeout", None, "string", f"per-request timeout in seconds (default {DEFAULT_TIMEOUT_S:g})"),
     (
         "concurrency",
@@ -324,6 +331,7 @@ def build_settings(
     ca_raw = get("ca-bundle")
     ca_bundle = _ca_bundle(user_path(str(ca_raw), "--jira-ca-bundle")) if ca_raw else None
     check_environment(url, env, ca_bundle_given=ca_bundle is not None)
+    client_cert, client_key = _client_certificate(get("client-cert"), get("client-key"))
     credentials: Credentials | None
     if opened is not None:  # as if given by hand: the variables of this machine do not count
         credentials = opened.credentials
@@ -367,6 +375,8 @@ def build_settings(
         write_project=write_project,
         ca_bundle=ca_bundle,
         system_trust=bool(get("system-trust")),
+        client_cert=client_cert,
+        client_key=client_key,
         timeout_s=_number(timeout_raw, "timeout", float, 0.1, 600)
         if timeout_raw
         else DEFAULT_TIMEOUT_S,
@@ -427,6 +437,34 @@ def _recipients(raw: Any, source: str) -> tuple[str, ...]:
 
 
 MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024
+
+
+def _client_certificate(cert_raw: Any, key_raw: Any) -> tuple[Path | None, Path | None]:
+    """--jira-client-cert and --jira-client-key, checked: PEM files, the key given or in the
+    certificate's file. Their contents never reach a report; only the certificate's subject."""
+    if key_raw and not cert_raw:
+        raise SettingsError("--jira-client-key needs --jira-client-cert (the certificate it signs)")
+    if not cert_raw:
+        return None, None
+    cert = Path(str(cert_raw)).expanduser()
+    head = read_regular_file(cert, "--jira-client-cert", MAX_CA_BUNDLE_BYTES, what="certificate")
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        raise SettingsError(
+            f"--jira-client-cert {str(cert)!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )
+    if not key_raw:
+        if b"PRIVATE KEY-----" not in head:
+            raise SettingsError(
+                f"--jira-client-cert {str(cert)!r} holds no private key: give it with "
+                "--jira-client-key PATH"
+            )
+        return cert, None
+    key = Path(str(key_raw)).expanduser()
+    if b"PRIVATE KEY-----" not in read_regular_file(
+        key, "--jira-client-key", MAX_CA_BUNDLE_BYTES, what="private key"
+    ):
+        raise SettingsError(f"--jira-client-key {str(key)!r} holds no PEM private key")
+    return cert, key
 
 
 def _ca_bundle(path: Path) -> Path:

@@ -12,15 +12,17 @@ print no verdict.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import gc
+import os
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance.check import AREAS, CheckFailed, CheckRecord, Outcome, requirement_of
+from conformance.check import AREAS, CheckRecord, Outcome, requirement_of
 from conformance.engine import fetch
 from conformance.engine.plan import EACH_PROJECT, PlannedCheck, discover_checks
 from conformance.engine.result import RunResult
@@ -145,7 +147,7 @@ class CheckItem(pytest.Item):
             self.add_marker(getattr(pytest.mark, req.area))
 
     def runtest(self) -> None:
-        self.config.stash[RUN_KEY].judge(self)
+        self.config.stash[RUN_KEY].judge(self)  # its outcome is set in makereport
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.function.__code__.co_firstlineno - 1, self.name
@@ -345,8 +347,8 @@ class ConformanceRun(_Collection):
         if self.prefetch is not None:
             self.prefetch.close()
 
-    def judge(self, item: CheckItem) -> None:
-        """Judge the item's planned row and tell pytest its outcome."""
+    def judge(self, item: CheckItem) -> CheckRecord:
+        """Judge the item's planned row; the row's outcome becomes pytest's in ``makereport``."""
         planned = self._items.get(item.nodeid)
         if planned is None:
             pytest.skip("not a row of this run's plan")
@@ -359,23 +361,63 @@ class ConformanceRun(_Collection):
             # and the reports only to say "incomplete".
             run.state.deadline_passed = True
             item.session.shouldstop = DEADLINE_STOP
-        if record.outcome is Outcome.FAIL:
-            raise CheckFailed(record.findings)
-        if record.outcome is Outcome.ERROR:
-            raise CheckErrored("; ".join(record.notes))
-        if record.outcome in (Outcome.SKIPPED, Outcome.BLOCKED, Outcome.INCOMPLETE):
-            pytest.skip(skip_reason(record))
+        return record
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> bool | None:
+        """A row's protocol: the check judged once, inside the run's output capture, then the
+        call and teardown reports.
+
+        A row has nothing to set up or tear down (no fixtures; what a check finds goes into its
+        row, and it logs nothing), and pytest's three phases, each with its own hooks, output
+        capture, log capture and fixture bookkeeping, were most of a row's cost for nothing. So a
+        row does not go through ``pytest_runtest_setup``, ``_call`` and ``_teardown``; the hooks
+        the report writers and pytest's plugins listen to still run: ``logstart``,
+        ``makereport`` (where the row's outcome is set), ``logreport`` for the call and for the
+        teardown (JUnit and pytest-html finish a test case there; ``-x``, ``--lf`` and ``--sw``
+        read the call's) and ``logfinish``. Live logging (``--log-cli-level``) is the session's
+        and still shows. Items that are not rows keep pytest's own protocol.
+        """
+        if not isinstance(item, CheckItem):
+            return None
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        capture = item.config.pluginmanager.get_plugin("capturemanager")
+        with capture.item_capture("call", item) if capture else contextlib.nullcontext():
+            call = pytest.CallInfo.from_call(
+                item.runtest, when="call", reraise=(pytest.exit.Exception, KeyboardInterrupt)
+            )
+        report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
+        ihook.pytest_runtest_logreport(report=report)
+        done = pytest.TestReport(
+            item.nodeid, item.location, report.keywords, "passed", None, "teardown", [], 0.0
+        )
+        ihook.pytest_runtest_logreport(report=done)
+        os.environ.pop("PYTEST_CURRENT_TEST", None)  # what pytest's teardown phase would do
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """pytest's outcome of a row is the row's: failed for fail and error (the row's
+        findings are the failure text), skipped for skipped, blocked and incomplete."""
         report = yield
         record = item.stash.get(RECORD_KEY, None)
-        if record is not None and report.when == "call":
-            report.conformance_record = record  # type: ignore[attr-defined]
-            if record.outcome in (Outcome.FAIL, Outcome.ERROR):
-                report.longrepr = self.target.redactor.scrub(failure_text(record))
+        if record is None or report.when != "call" or report.outcome != "passed":
+            return report
+        report.conformance_record = record  # type: ignore[attr-defined]
+        report.duration = record.duration_s
+        if record.outcome in (Outcome.FAIL, Outcome.ERROR):
+            report.outcome = "failed"
+            report.longrepr = self.target.redactor.scrub(failure_text(record))
+        elif record.outcome in (Outcome.SKIPPED, Outcome.BLOCKED, Outcome.INCOMPLETE):
+            path, line, _ = item.reportinfo()
+            report.outcome = "skipped"
+            report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {skip_reason(record)}")
         return report
 
     def _interrupted(self, signal_name: str) -> None:
@@ -482,10 +524,6 @@ def _no_collection_at_exit() -> None:
     inside another pytest (pytester) must leave its host's collector alone until it exits."""
     atexit.unregister(gc.freeze)
     atexit.register(gc.freeze)
-
-
-class CheckErrored(Exception):
-    """The check itself broke (an error row); the message says where, never with frame locals."""
 
 
 def _selects_everything(config: pytest.Config) -> bool:

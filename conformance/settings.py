@@ -69,6 +69,9 @@ class Settings:
     write_project: str | None = None
     ca_bundle: Path | None = None
     system_trust: bool = False
+    # A TLS client certificate (PEM) and its key, for a Jira behind mutual TLS.
+    client_cert: Path | None = None
+    client_key: Path | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     concurrency: int = DEFAULT_CONCURRENCY
     deadline_s: float = DEFAULT_DEADLINE_S
@@ -110,6 +113,7 @@ def describe_settings(settings: Settings) -> list[str]:
         "deadline": f"{settings.deadline_s:g} s",
         "ca-bundle": str(settings.ca_bundle) if settings.ca_bundle else "none",
         "system-trust": "yes" if settings.system_trust else "no",
+        "client-cert": str(settings.client_cert) if settings.client_cert else "none",
         "strict": "yes" if settings.strict else "no",
         "compare": (
             f"{settings.compare.path} (run of {settings.compare.started or 'unknown date'})"

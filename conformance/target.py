@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from conformance.diagnosis import cloud_login
 from conformance.evidence import Evidence
+from conformance.findings import explain
 from conformance.http import JiraHttp
 from conformance.secrets import Redactor
 from conformance.settings import Settings
@@ -24,8 +26,16 @@ if TYPE_CHECKING:
     from conformance.profile import Profile
 
 P = ParamSpec("P")
-Probe = Callable[Concatenate["JiraTarget", P], Evidence]
+F = TypeVar("F", bound=Mapping[str, object])
+Probe = Callable[Concatenate["JiraTarget", P], Evidence[F]]
 ProbeKey = tuple[Any, ...]  # a probe and its arguments: what the cache holds evidence under
+
+
+def settings_notices(settings: Settings) -> list[str]:
+    """What the settings alone show is wrong, said before the first request: a Cloud URL with a
+    user name that is not an e-mail address (the catalogue's words)."""
+    not_email = cloud_login(settings.url, settings.credentials)
+    return [explain(not_email).summary] if not_email is not None else []
 
 
 class JiraTarget:
@@ -46,9 +56,10 @@ class JiraTarget:
         self.started_at = datetime.now(UTC)
         self.started_monotonic = time.monotonic()
         self.records: list[CheckRecord] = []  # the run's rows, in the order they were judged
-        # Lines the run says about itself in the terminal header (e.g. why -n was ignored).
-        self.notices: list[str] = []
-        self._cache: dict[ProbeKey, Evidence] = {}
+        # Lines the run says about itself in the terminal header (e.g. why -n was ignored),
+        # from the settings alone, before anything is sent.
+        self.notices: list[str] = settings_notices(settings)
+        self._cache: dict[ProbeKey, Evidence[Any]] = {}
         self._locks: dict[ProbeKey, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -57,10 +68,10 @@ class JiraTarget:
         return self.settings.url
 
     @staticmethod
-    def probe_key(fn: Callable[..., Evidence], args: tuple[Any, ...]) -> ProbeKey:
+    def probe_key(fn: Callable[..., Evidence[Any]], args: tuple[Any, ...]) -> ProbeKey:
         return (fn.__module__, fn.__qualname__, args)
 
-    def probe(self, fn: Probe[P], *args: P.args, **kwargs: P.kwargs) -> Evidence:
+    def probe(self, fn: Probe[P, F], *args: P.args, **kwargs: P.kwargs) -> Evidence[F]:
         """Run ``fn`` once per run for these arguments; later calls get the same evidence."""
         key = self.probe_key(fn, (*args, *sorted(kwargs.items())))
         with self._lock:
@@ -68,13 +79,17 @@ class JiraTarget:
         with lock:
             if key not in self._cache:
                 self._cache[key] = fn(self, *args, **kwargs)
-            return self._cache[key]
+            evidence: Evidence[F] = self._cache[key]
+            return evidence
 
-    def cached(self, fn: Callable[..., Evidence], *args: Any) -> Evidence | None:
+    def cached(self, fn: Callable[..., Evidence[F]], *args: Any) -> Evidence[F] | None:
         """The evidence of a probe if it already ran (reports must not send requests)."""
-        return self._cache.get(self.probe_key(fn, args))
+        evidence: Evidence[F] | None = self._cache.get(self.probe_key(fn, args))
+        return evidence
 
-    def prefetch(self, fn: Callable[..., Evidence], arguments: Iterable[tuple[Any, ...]]) -> None:
+    def prefetch(
+        self, fn: Callable[..., Evidence[Any]], arguments: Iterable[tuple[Any, ...]]
+    ) -> None:
         """Run one probe for many arguments concurrently (bounded by --jira-concurrency)."""
         pending = [args for args in arguments if self.cached(fn, *args) is None]
         if len(pending) <= 1:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -282,12 +282,16 @@ def choices(version: JiraVersion) -> list[Choice]:
 # -- which remediation fits the version (the words are in the catalogue, findings.py) -------------
 
 
-def pat_as_password_advice(numbers: Sequence[int] | None) -> str:
+def pat_as_password_advice(
+    numbers: Sequence[int] | None,
+) -> Literal["no_pat", "pat_as_password"]:
     """AUTH_WRONG_SCHEME's advice for a token sent as a password: before 8.14, the password."""
     return "no_pat" if numbers is not None and not has_pats(numbers) else "pat_as_password"
 
 
-def basic_disabled_advice(numbers: Sequence[int] | None) -> str:
+def basic_disabled_advice(
+    numbers: Sequence[int] | None,
+) -> Literal["sso_app", "token", "token_off_by_default"]:
     """AUTH_BASIC_DISABLED's advice: only an app blocks basic before 8.14; Jira 11 does by default."""
     if numbers is not None and not has_pats(numbers):
         return "sso_app"

@@ -9,18 +9,21 @@ could put the account behind a CAPTCHA.
 
 from __future__ import annotations
 
-from conformance import versions
+from conformance import codes, versions
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
 from conformance.classify import Kind
-from conformance.diagnosis import fail_on_transport
-from conformance.evidence import Evidence
-from conformance.findings import Finding, credential_words, finding
+from conformance.diagnosis import cloud_login, fail_on_transport, recorded
+from conformance.evidence import AnyEvidence, Evidence
+from conformance.findings import via
 from conformance.probes import account, api, network
+from conformance.probes.account import MyselfFacts, RejectionFacts
 from conformance.settings import Credentials
 from conformance.target import JiraTarget
 
 
-def login_refusal(jira: JiraTarget) -> tuple[Evidence, Evidence | None]:
+def login_refusal(
+    jira: JiraTarget,
+) -> tuple[Evidence[MyselfFacts], Evidence[RejectionFacts] | Evidence[MyselfFacts] | None]:
     """/myself, and the evidence of the bot's refused login (None if none was refused).
 
     The refusal is the request Jira refused the login at (it may be serverInfo asked with the
@@ -44,17 +47,17 @@ def login_refusal(jira: JiraTarget) -> tuple[Evidence, Evidence | None]:
 def test_credentials(jira: JiraTarget) -> None:
     creds = jira.settings.credentials
     if creds is None:
-        fail(finding("AUTH_NO_CREDENTIALS"))
+        fail(codes.AuthNoCredentials())
     note(f"credentials: {creds.describe()}")
     # Only what the run already asked: when Jira did not answer, nothing more is sent for this.
     info = jira.cached(api.server_info)
     if info is None or jira.cached(account.myself) is None:
         not_applicable("Jira did not answer, so the bot's credentials could not be tried")
-    version, _ = versions.learn(info.fact("body"))
+    version, _ = versions.learn(info.facts.get("body"))
     me, refused = login_refusal(jira)
     show(me, refused)
-    if refused is not None and refused.fact("kind") == Kind.WRONG_SCHEME:
-        wrong = api.finding_of(jira, refused)
+    if refused is not None and refused.facts.get("kind") == Kind.WRONG_SCHEME:
+        wrong = recorded(jira, refused)
         if wrong is not None:
             fail(wrong)
     if version is not None:
@@ -67,30 +70,35 @@ def test_credentials(jira: JiraTarget) -> None:
                 "JIRA_TOKEN was accepted as a basic password, so it holds a password: "
                 "JIRA_PASSWORD is the place for it"
             )
+    # Also said before anything was sent, where the URL names Atlassian's cloud (JiraTarget).
+    not_email = cloud_login(jira.url, creds, cloud=version is not None and version.cloud)
+    if not_email is not None:
+        warn(not_email)
 
 
-def scheme_mismatch(creds: Credentials, version: versions.JiraVersion) -> Finding | None:
+def scheme_mismatch(
+    creds: Credentials, version: versions.JiraVersion
+) -> codes.AuthWrongScheme | None:
     """What is wrong with the credentials for this deployment before any login is judged."""
     if version.cloud and creds.scheme == "bearer":
-        return finding(
-            "AUTH_WRONG_SCHEME",
+        return codes.AuthWrongScheme(
             secret_kind="token",
             scheme="bearer",
             deployment="Jira Cloud",
             reason="Cloud accepts API tokens only as basic authentication with the account's e-mail",
             advice="cloud_api_token",
-            **credential_words(creds.origin),
+            version=versions.shown(version.numbers),
+            via=via(creds.origin),
         )
     if not version.cloud and creds.scheme == "bearer" and not versions.has_pats(version.numbers):
-        return finding(
-            "AUTH_WRONG_SCHEME",
+        return codes.AuthWrongScheme(
             secret_kind="token",
             scheme="bearer",
             deployment=version.describe(),
             reason=f"personal access tokens exist only from Jira {versions.label(versions.PATS_SINCE)}",
             advice="no_pat",
             version=versions.shown(version.numbers),
-            **credential_words(creds.origin),
+            via=via(creds.origin),
         )
     return None
 
@@ -105,49 +113,49 @@ def test_authenticates(jira: JiraTarget) -> None:
     me, refused = login_refusal(jira)
     show(me, refused)
     if me.ok:
-        user = me.fact("user") or {}
+        user = me.facts.get("user") or {}
         who = user.get("name") or user.get("emailAddress") or user.get("accountId")
         note(f"logged in as {who} ({user.get('displayName')})")
         return
-    wrong = api.schema_finding(account.MYSELF, me)
+    wrong = api.schema_diagnosis(account.MYSELF, me)
     if wrong is not None:
         fail(wrong)  # Jira let the bot in; its answer has the wrong shape
     if refused is None:
         _fail_if_credentials_dropped(jira, me)
         fail_on_transport(jira, me)
-    found = api.finding_of(jira, refused or me)
+    found = recorded(jira, refused or me)
     if found is not None:
         fail(found)
     creds = jira.settings.credentials
+    status = me.facts.get("status")
     fail(
-        finding(
-            "AUTH_BAD_CREDENTIALS",
+        codes.AuthBadCredentials(
             secret_kind=creds.secret_kind if creds else "secret",
             user=jira.settings.user or "the token's owner",
-            status=me.fact("status"),
-            reason=f"{account.MYSELF} answered {me.fact('kind') or 'nothing usable'}",
+            status=status if status is not None else "no status",
+            reason=f"{account.MYSELF} answered {me.facts.get('kind') or 'nothing usable'}",
+            advice="cloud" if api.deployment(jira)[1] == "Cloud" else "data_center",
         )
     )
 
 
-def _fail_if_credentials_dropped(jira: JiraTarget, me: Evidence) -> None:
+def _fail_if_credentials_dropped(jira: JiraTarget, me: Evidence[MyselfFacts]) -> None:
     """The credentialed /myself was cut off while Jira answered the same address anonymously:
     something on the way drops requests that carry an Authorization header."""
-    if me.fact("failure") != "reset":
+    if me.facts.get("failure") != "reset":
         return
     info = jira.probe(api.server_info)
     status = jira.probe(network.status)
     answered = [
         what
         for what, evidence in (("serverInfo", info), ("/status", status))
-        if evidence.ok and (what == "/status" or info.fact("anonymous"))
+        if evidence.ok and (what == "/status" or info.facts.get("anonymous"))
     ]
     if answered:
         fail(
-            finding(
-                "NET_AUTH_BLOCKED",
+            codes.NetAuthBlocked(
                 endpoint=account.MYSELF,
-                error=me.fact("error") or "connection reset",
+                error=me.facts.get("error") or "connection reset",
                 answered=" and ".join(answered),
                 url=jira.url,
             )
@@ -164,41 +172,44 @@ def _fail_if_credentials_dropped(jira: JiraTarget, me: Evidence) -> None:
 def test_identity(jira: JiraTarget) -> None:
     me = jira.probe(account.myself)
     show(me)
-    user = me.fact("user") or {}
-    bot = user.get("name")
+    user = me.facts.get("user") or {}
+    bot = _text(user.get("name"))
     expected = jira.settings.user
     creds = jira.settings.credentials
-    user_variable = credential_words(creds.origin if creds else None)["user_variable"]
+    words = via(creds.origin if creds else None)
+    cloud = api.deployment(jira)[1] == "Cloud"
     known_as = {
         str(user[k]).lower() for k in ("name", "key", "emailAddress", "accountId") if user.get(k)
     }
-    actual = bot or user.get("emailAddress") or user.get("accountId")
+    actual = bot or _text(user.get("emailAddress")) or _text(user.get("accountId")) or "unknown"
     if expected and expected.lower() not in known_as:
-        if api.deployment(jira)[1] == "Cloud" and not user.get("emailAddress"):
+        if cloud and not user.get("emailAddress"):
             note(f"Cloud hides this account's e-mail address: {expected} cannot be compared")
         else:
             fail(
-                finding(
-                    "AUTH_USER_MISMATCH",
+                codes.AuthUserMismatch(
                     actual=actual,
                     expected=expected,
                     where=f"{account.MYSELF} answered {actual}",
-                    user_variable=user_variable,
+                    via=words,
+                    advice="cloud" if cloud else "data_center",
                 )
             )
     # The credentialed answers of the chain and of the bot's global permissions: the same
     # answers however the run fetched them.
-    headers = account.identity_headers(
-        jira, jira.probe(api.server_info), me, jira.probe(account.admin_rights)
+    chain: tuple[AnyEvidence, ...] = (
+        jira.probe(api.server_info),
+        me,
+        jira.probe(account.admin_rights),
     )
-    answers = headers.fact("answers")
+    headers = account.identity_headers(jira, *chain)
+    answers = headers.facts["answers"]
     checked = len(answers)
     for answer in answers:
         who, endpoint = answer["user"], answer["endpoint"]
         if who.lower() == "anonymous":
             fail(
-                finding(
-                    "AUTH_ANONYMOUS",
+                codes.AuthAnonymous(
                     reason=f"{endpoint} answered {answer['status']} with X-AUSERNAME: anonymous",
                 ),
                 evidence=[headers],
@@ -206,18 +217,22 @@ def test_identity(jira: JiraTarget) -> None:
         # Recorded headers are scrubbed of the secret (which may equal the user name).
         if bot and who not in (bot, jira.redactor.scrub(bot)):
             fail(
-                finding(
-                    "AUTH_USER_MISMATCH",
+                codes.AuthUserMismatch(
                     actual=who,
                     expected=bot,
                     where=f"X-AUSERNAME of {endpoint}",
-                    user_variable=user_variable,
+                    via=words,
+                    advice="cloud" if cloud else "data_center",
                 ),
                 evidence=[headers],
             )
     if checked:
         note(f"X-AUSERNAME names {bot} on all {checked} credentialed answers so far")
     note(f"Jira knows the bot as {actual} ({user.get('displayName')})")
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 @requirement(
@@ -231,20 +246,27 @@ def test_least_privilege(jira: JiraTarget) -> None:
     me = jira.probe(account.myself)
     rights = jira.probe(account.admin_rights)
     show(me, rights)
-    user = me.fact("user") or {}
-    who = user.get("name") or user.get("emailAddress") or jira.settings.user or "the bot"
-    groups = [g for g in me.fact("groups") or [] if g in account.ADMIN_GROUPS]
-    held = rights.fact("held") or []
+    user = me.facts.get("user") or {}
+    who = (
+        _text(user.get("name"))
+        or _text(user.get("emailAddress"))
+        or jira.settings.user
+        or "the bot"
+    )
+    groups = [g for g in me.facts.get("groups") or [] if g in account.ADMIN_GROUPS]
+    held = rights.facts.get("held") or []
     how = [f"holds {', '.join(held)}"] if held else []
     if groups:
         how.append(f"member of {', '.join(groups)}")
     if how:
-        warn(finding("AUTH_ADMIN_BOT", user=who, how="; ".join(how)))
+        warn(codes.AuthAdminBot(user=who, how="; ".join(how)))
         return
-    wrong = api.schema_finding(account.MY_PERMISSIONS, rights)
+    wrong = api.schema_diagnosis(account.MY_PERMISSIONS, rights)
     if wrong is not None:
         fail(wrong)
     if not rights.ok:
-        note(f"global permissions could not be read ({rights.fact('error') or rights.problem})")
+        note(
+            f"global permissions could not be read ({rights.facts.get('error') or rights.problem})"
+        )
         return
     note(f"{who} holds neither {' nor '.join(account.ADMIN_PERMISSIONS)}")

@@ -8,17 +8,22 @@ project and shared by the four checks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+from conformance import codes
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
-from conformance.diagnosis import rate_limit_finding, transport_finding
+from conformance.diagnosis import (
+    asked_of,
+    rate_limit_diagnosis,
+    recorded,
+    transport_diagnosis,
+)
 from conformance.evidence import Evidence, Problem
-from conformance.findings import Finding, finding
-from conformance.probes import facts_of, search
+from conformance.findings import Diagnosis
+from conformance.probes import search
+from conformance.probes.search import ImportSampleFacts
 from conformance.target import JiraTarget
 
 
-def _sample(jira: JiraTarget, project: str | None) -> Evidence:
+def _sample(jira: JiraTarget, project: str | None) -> Evidence[ImportSampleFacts]:
     if project is None:
         not_applicable("no project is known to import from")
     return jira.probe(search.import_sample, project)
@@ -34,7 +39,7 @@ def _sample(jira: JiraTarget, project: str | None) -> Evidence:
 def test_search(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
-    facts = facts_of(evidence, search.ImportSampleFacts)
+    facts = evidence.facts
     if facts.get("switched_after_410"):
         note("/rest/api/2/search answered 410 Gone (Cloud, CHANGE-2046): paged /search/jql instead")
     if not evidence.ok:
@@ -46,33 +51,34 @@ def test_search(jira: JiraTarget, project: str | None) -> None:
     )
 
 
-def _search_failure(jira: JiraTarget, evidence: Evidence) -> Finding:
-    facts = facts_of(evidence, search.ImportSampleFacts)
+def _search_failure(jira: JiraTarget, evidence: Evidence[ImportSampleFacts]) -> Diagnosis:
+    facts = evidence.facts
     failure = evidence.failure
     if failure is not None:
-        return transport_finding(jira, failure)
+        return transport_diagnosis(jira, failure, asked_of(jira, evidence))
     if evidence.problem is Problem.SCHEMA:
         field, problem = facts["schema"]
-        return finding(
-            "API_SCHEMA",
-            endpoint=facts.get("endpoint"),
+        return codes.ApiSchema(
+            endpoint=facts.get("endpoint", search.DC_SEARCH),
             field=f"{field} (at {facts.get('failed_at')})",
             problem=problem,
         )
+    answered_by = recorded(jira, evidence)
+    if isinstance(answered_by, codes.NetProxyAnswered | codes.AuthLoginLost):
+        return answered_by  # not Jira refusing the profile's JQL: who answered says what to fix
     status = facts.get("status")
-    return finding(
-        "IMP_SEARCH_FAILED",
-        project=facts["project"],
-        where=facts.get("failed_at"),
-        status=status,
-        message=facts.get("message"),
-        jql=facts.get("jql"),
+    return codes.ImpSearchFailed(
+        project=facts.get("project", ""),
+        where=facts.get("failed_at", "the first page"),
+        status=status if status is not None else "no status",
+        message=facts.get("message", "no message"),
+        jql=facts.get("jql", ""),
         advice=_SEARCH_ADVICE.get(status, "jira_failed"),
     )
 
 
 # IMP_SEARCH_FAILED's advice by the search's HTTP status; any other status is Jira failing.
-_SEARCH_ADVICE: dict[int | None, str] = {
+_SEARCH_ADVICE: dict[int | None, codes.SearchAdvice] = {
     400: "bad_jql",
     401: "no_browse",
     403: "no_browse",
@@ -81,7 +87,7 @@ _SEARCH_ADVICE: dict[int | None, str] = {
 }
 
 
-def _total_text(facts: Mapping[str, object]) -> str:
+def _total_text(facts: ImportSampleFacts) -> str:
     total = facts.get("total")
     if total is None:
         return "an unknown number"
@@ -98,7 +104,7 @@ def _total_text(facts: Mapping[str, object]) -> str:
 def test_pagination(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
-    facts = facts_of(evidence, search.ImportSampleFacts)
+    facts = evidence.facts
     asked, served = facts["page_size"], facts.get("server_page_size")
     if served is not None and served < asked:
         note(f"Jira clamps maxResults to {served} (asked {asked}): paging follows Jira's value")
@@ -106,7 +112,7 @@ def test_pagination(jira: JiraTarget, project: str | None) -> None:
         note(line)
     problems = facts.get("pagination_problems") or []
     if problems:
-        fail(*(finding("IMP_PAGINATION", project=project, problem=p) for p in problems))
+        fail(*(codes.ImpPagination(project=project or "", problem=p) for p in problems))
     scope = "the whole project" if facts.get("exhausted") else f"a sample of {facts['distinct']}"
     note(f"{facts['pages']} page(s), {facts['distinct']} distinct issue(s), {scope}, no repeats")
 
@@ -121,12 +127,12 @@ def test_pagination(jira: JiraTarget, project: str | None) -> None:
 def test_fields(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
-    facts = facts_of(evidence, search.ImportSampleFacts)
+    facts = evidence.facts
     inspected = facts["inspected"]
-    findings: list[Finding] = [
-        finding(
-            "IMP_FIELD_MISSING",
-            project=project,
+    key = project or ""
+    findings: list[Diagnosis] = [
+        codes.ImpFieldMissing(
+            project=key,
             field=name,
             missing="all",
             inspected=inspected,
@@ -136,19 +142,17 @@ def test_fields(jira: JiraTarget, project: str | None) -> None:
     ]
     for field_id, count in sorted(facts["missing_fields"].items()):
         findings.append(
-            finding(
-                "IMP_FIELD_MISSING",
-                project=project,
+            codes.ImpFieldMissing(
+                project=key,
                 field=field_id,
                 missing=count,
                 inspected=inspected,
-                example=facts["missing_example"].get(field_id),
+                example=facts["missing_example"].get(field_id, "none"),
             )
         )
     if facts["schema_errors"]:
         findings.append(
-            finding(
-                "API_SCHEMA",
+            codes.ApiSchema(
                 endpoint=facts["endpoint"],
                 field=f"{facts['schema_errors']} value(s) in {project}'s issues, e.g.",
                 problem="; ".join(facts["schema_examples"]),
@@ -173,7 +177,7 @@ def test_fields(jira: JiraTarget, project: str | None) -> None:
 def test_throughput(jira: JiraTarget, project: str | None) -> None:
     evidence = _sample(jira, project)
     show(evidence)
-    facts = facts_of(evidence, search.ImportSampleFacts)
+    facts = evidence.facts
     rate, total = facts.get("rate"), facts.get("total")
     if not rate:
         not_applicable(f"{project} has no issue matching the JQL: nothing to measure")
@@ -187,9 +191,8 @@ def test_throughput(jira: JiraTarget, project: str | None) -> None:
     note(f"projected full import of {_total_text(facts)} issue(s): {spoken}")
     if projected_s > limit_min * 60:
         warn(
-            finding(
-                "IMP_SLOW",
-                project=project,
+            codes.ImpSlow(
+                project=project or "",
                 projected=duration(projected_s),
                 rate=rate,
                 total=_total_text(facts),
@@ -219,9 +222,10 @@ def test_rate_limit(jira: JiraTarget) -> None:
     """One row for the whole run (the bucket is the bot's, not a project's), judged last."""
     seen = jira.probe(search.rate_limit)
     show(seen)
-    if not seen.fact("limited"):
-        limit = (seen.fact("bucket") or {}).get("limit")
+    facts = seen.facts
+    if not facts["limited"]:
+        limit = facts["bucket"].get("limit")
         bucket = f"a bucket of {limit} requests" if limit is not None else "no X-RateLimit headers"
         note(f"no request waited for Jira's rate limit ({bucket})")
         return
-    warn(rate_limit_finding(seen.facts))
+    warn(rate_limit_diagnosis(facts, facts["stated"]))

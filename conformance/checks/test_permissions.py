@@ -11,12 +11,14 @@ The engine's scheduler fetches every project's evidence concurrently before any 
 
 from __future__ import annotations
 
+from conformance import codes
 from conformance.check import Step, fail, not_applicable, note, requirement, show
-from conformance.diagnosis import transport_finding
-from conformance.evidence import Evidence
-from conformance.findings import Finding, finding
+from conformance.diagnosis import asked_of, recorded, transport_diagnosis
+from conformance.evidence import Evidence, Problem
+from conformance.findings import Diagnosis, explain
 from conformance.probes import account, api, projects
 from conformance.probes import permissions as perms
+from conformance.probes.permissions import EditmetaFacts
 from conformance.target import JiraTarget
 
 PURPOSES = {
@@ -27,33 +29,26 @@ PURPOSES = {
 
 def bot_user(jira: JiraTarget) -> str:
     """How to name the bot in a remediation: its Jira user name, else the login given."""
-    user = jira.probe(account.myself).fact("user") or {}
+    user = jira.probe(account.myself).facts.get("user") or {}
     return str(user.get("name") or user.get("displayName") or jira.settings.user or "the bot")
 
 
-def answer_problem(jira: JiraTarget, evidence: Evidence) -> Finding:
-    """The finding for a request that got no usable answer: the failing layer, or the shape."""
-    endpoint = evidence.fact("endpoint") or evidence.probe
-    found = api.schema_finding(endpoint, evidence) or api.finding_of(jira, evidence)
-    if found is not None:  # the probe's classified answer, or the refused login it waited on
+def answer_problem(
+    jira: JiraTarget, evidence: Evidence[api.AnswerFacts], endpoint: str
+) -> Diagnosis:
+    """What a request that got no usable answer was: the shape, what answered, or the layer."""
+    facts = evidence.facts
+    found = api.schema_diagnosis(endpoint, evidence) or recorded(jira, evidence)
+    if found is not None:  # the probe's reading of the answer, or the refused login it waited on
         return found
     failure = evidence.failure
     if failure is not None:
-        return transport_finding(jira, failure)
-    if evidence.problem == "not_json":
-        return finding(
-            "API_NOT_JSON",
-            endpoint=endpoint,
-            status=evidence.fact("status"),
-            kind="a body that is not JSON",
-            content_type=evidence.fact("content_type") or "none",
-            advice="intercepted",
-        )
-    return finding(
-        "API_SCHEMA",
+        return transport_diagnosis(jira, failure, asked_of(jira, evidence))
+    status = facts.get("status")
+    return codes.ApiSchema(
         endpoint=endpoint,
         field="the answer",
-        problem=f"is HTTP {evidence.fact('status')}: {evidence.fact('error')}",
+        problem=f"is HTTP {status}: {facts.get('error')}",
     )
 
 
@@ -79,13 +74,22 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
     if project is None:
         listing = jira.probe(projects.visible_projects)
         show(listing)
+        limit = listing.facts.get("suite_limit")
+        if listing.problem is Problem.SUITE_LIMIT and limit:
+            fail(
+                codes.RunSuiteLimit(
+                    endpoint=listing.facts.get("cut_endpoint", projects.PROJECT),
+                    what=limit,
+                    limit=projects.suite_limits(),
+                )
+            )
         if not listing.ok:
-            fail(answer_problem(jira, listing))
+            fail(answer_problem(jira, listing, listing.facts.get("endpoint", projects.PROJECT)))
         fail(
-            finding(
-                "PERM_PROJECT_INVISIBLE",
+            codes.PermProjectInvisible(
                 subject="any project",
-                reason=f"{listing.fact('endpoint')} lists no project at all for {bot_user(jira)}",
+                reason=f"{listing.facts.get('endpoint')} lists no project at all for "
+                f"{bot_user(jira)}",
                 user=bot_user(jira),
                 advice="every_project",
             )
@@ -94,19 +98,18 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
     show(evidence)
     if evidence.problem == "invisible":
         fail(
-            finding(
-                "PERM_PROJECT_INVISIBLE",
+            codes.PermProjectInvisible(
                 subject=f"project {project}",
-                reason=f'Jira answered "{str(evidence.fact("reason")).rstrip(".")}"',
+                reason=f'Jira answered "{str(evidence.facts.get("reason")).rstrip(".")}"',
                 user=bot_user(jira),
                 advice="one_project",
                 project=project,
             )
         )
     if not evidence.ok:
-        fail(answer_problem(jira, evidence))
+        fail(answer_problem(jira, evidence, evidence.facts.get("endpoint", evidence.probe)))
     known = jira.cached(projects.visible_projects)  # not fetched just for a name
-    name = known.fact("names", {}).get(project) if known is not None else None
+    name = known.facts.get("names", {}).get(project) if known is not None else None
     note(f"{project}{f' ({name})' if name else ''} is visible to the bot")
 
 
@@ -123,8 +126,9 @@ def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
     evidence = jira.probe(perms.project_permissions, project)
     show(evidence)
     if not evidence.ok:
-        fail(answer_problem(jira, evidence))
-    grants = perms.Grants(evidence.fact("granted"), frozenset(evidence.fact("via_alias")))
+        fail(answer_problem(jira, evidence, evidence.facts.get("endpoint", evidence.probe)))
+    facts = evidence.facts
+    grants = perms.Grants(facts.get("granted", {}), frozenset(facts.get("via_alias", [])))
     access = perms.access_of(jira, project)
     round_trip = project == jira.settings.write_project
     needed = perms.required_permissions(access, round_trip=round_trip)
@@ -149,14 +153,16 @@ def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
             if round_trip
             else PURPOSES[access]
         )
+        named = scheme.facts.get("name")
         fail(
-            finding(
-                "PERM_MISSING",
-                missing=perms.listing(perms.permission_name(k) for k in missing),
-                project=project,
-                purpose=purpose,
-                scheme=repr(scheme.fact("name")) if scheme.ok else "of the project",
-                user=bot_user(jira),
+            explain(
+                codes.PermMissing(
+                    missing=perms.listing(perms.permission_name(k) for k in missing),
+                    project=project,
+                    purpose=purpose,
+                    scheme=repr(named) if scheme.ok and named else "of the project",
+                    user=bot_user(jira),
+                ),
                 evidence={"missing": missing, "access": access},
             ),
             evidence=[scheme],
@@ -175,30 +181,24 @@ def test_create_fields(jira: JiraTarget, project: str | None) -> None:
     evidence = jira.probe(perms.create_metadata, key)
     show(evidence)
     if not evidence.ok:
-        fail(answer_problem(jira, evidence))
-    note(f"create metadata read through the {evidence.fact('form')} createmeta form")
-    offered: dict[str, str] = evidence.fact("issue_types") or {}
-    problems: list[Finding] = []
-    for issue_type in evidence.fact("wanted"):
-        fields = evidence.fact("fields", {}).get(issue_type)
+        fail(answer_problem(jira, evidence, evidence.facts.get("endpoint", evidence.probe)))
+    facts = evidence.facts
+    note(f"create metadata read through the {facts.get('form')} createmeta form")
+    offered = facts.get("issue_types") or {}
+    problems: list[Diagnosis] = []
+    for issue_type in facts.get("wanted", []):
+        fields = facts.get("fields", {}).get(issue_type)
         if fields is None:
             problems.append(
-                finding(
-                    "PERM_ISSUE_TYPE_MISSING",
-                    issue_type=issue_type,
-                    project=key,
-                    offered=", ".join(offered) or "none",
+                codes.PermIssueTypeMissing(
+                    issue_type=issue_type, project=key, offered=", ".join(offered) or "none"
                 )
             )
             continue
         blocking = perms.unfillable_required(fields, jira.profile.write_fields)
         problems += [
-            finding(
-                "PERM_REQUIRED_FIELD",
-                issue_type=issue_type,
-                project=key,
-                field=meta.name,
-                field_id=meta.id,
+            codes.PermRequiredField(
+                issue_type=issue_type, project=key, field=meta.name, field_id=meta.id
             )
             for meta in blocking
         ]
@@ -220,26 +220,44 @@ def test_edit_fields(jira: JiraTarget, project: str | None) -> None:
     key = write_project(jira, project)
     evidence = jira.probe(perms.edit_metadata, key)
     show(evidence)
-    if evidence.problem == "no_issue":
+    missing_types = _missing_issue_types(key, evidence)
+    if evidence.problem == "no_issue" and not missing_types:
         not_applicable(f"{key} has no issue to read the edit screen from")
-    if not evidence.ok:
-        fail(answer_problem(jira, evidence))
-    fields: list[perms.FieldMeta] = evidence.fact("fields")
+    if not evidence.ok and not missing_types:
+        fail(answer_problem(jira, evidence, evidence.facts.get("endpoint", evidence.probe)))
+    facts = evidence.facts
+    fields = facts.get("fields", [])
     absent = [
         name for name in jira.profile.write_fields if not any(f.matches([name]) for f in fields)
     ]
-    if absent:
-        fail(
-            *(
-                finding(
-                    "PERM_FIELD_NOT_EDITABLE",
-                    field=name,
-                    issue_type=evidence.fact("issue_type") or "the",
-                    project=key,
-                    issue=evidence.fact("issue"),
-                )
-                for name in absent
+    problems: list[Diagnosis] = list(missing_types)
+    if evidence.ok:
+        problems += [
+            codes.PermFieldNotEditable(
+                field=name,
+                issue_type=str(facts.get("issue_type") or "the"),
+                project=key,
+                issue=facts.get("issue", "an issue"),
             )
-        )
+            for name in absent
+        ]
+    if problems:
+        fail(*problems)
     written = ", ".join(jira.profile.write_fields) or "no field (the profile lists none)"
-    note(f"editable on {evidence.fact('issue')}: {written}")
+    note(f"editable on {facts.get('issue')}: {written}")
+
+
+def _missing_issue_types(
+    key: str, evidence: Evidence[EditmetaFacts]
+) -> list[codes.PermIssueTypeMissing]:
+    """Jira refused the profile's issue types in JQL (400) where it accepted the project: each
+    type it lacks, named with the types the project has."""
+    facts = evidence.facts
+    if "refused_because" not in facts:
+        return []
+    have = facts.get("project_issue_types")
+    offered = ", ".join(have) if have else f"unknown; Jira said: {facts['refused_because']}"
+    return [
+        codes.PermIssueTypeMissing(issue_type=name, project=key, offered=offered)
+        for name in facts.get("unknown_issue_types", [])
+    ]

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from conformance import codes
 from conformance.check import Step, fail, not_applicable, note, requirement, show, warn
 from conformance.diagnosis import fail_on_transport
-from conformance.evidence import Problem
-from conformance.findings import advice_keys, finding
+from conformance.evidence import Evidence, Problem
+from conformance.findings import Diagnosis
 from conformance.http import TIMEOUT_KINDS
-from conformance.probes import facts_of, network
+from conformance.probes import network
+from conformance.probes.network import TlsFacts
 from conformance.target import JiraTarget
 
 
 @requirement("reachability.url", "The Jira URL is a well-formed base URL", Step.REACH)
 def test_url(jira: JiraTarget) -> None:
     note(f"base URL: {jira.url}")
-    note(f"proxy: {jira.probe(network.proxy).fact('described')}")
+    note(f"proxy: {jira.probe(network.proxy).facts['described']}")
     if urlsplit(jira.url).scheme == "http":
-        warn(finding("NET_PLAIN_HTTP", url=jira.url))
+        warn(codes.NetPlainHttp(url=jira.url))
 
 
 @requirement(
@@ -31,10 +33,11 @@ def test_url(jira: JiraTarget) -> None:
 def test_dns(jira: JiraTarget) -> None:
     evidence = jira.probe(network.dns)
     show(evidence)
+    facts = evidence.facts
     if not evidence.ok:
-        fail(finding("NET_DNS", host=evidence.fact("host"), error=evidence.fact("error")))
-    what = "proxy" if evidence.fact("via_proxy") else "Jira host"
-    note(f"{what} {evidence.fact('host')} resolves to {', '.join(evidence.fact('addresses'))}")
+        fail(codes.NetDns(host=facts.get("host", ""), error=facts.get("error", "no answer")))
+    what = "proxy" if facts.get("via_proxy") else "Jira host"
+    note(f"{what} {facts.get('host')} resolves to {', '.join(facts.get('addresses', []))}")
 
 
 @requirement(
@@ -43,16 +46,17 @@ def test_dns(jira: JiraTarget) -> None:
 def test_tcp(jira: JiraTarget) -> None:
     evidence = jira.probe(network.tcp)
     show(evidence)
-    params = {"host": evidence.fact("host"), "port": evidence.fact("port")}
+    facts = evidence.facts
+    host, port = facts.get("host", ""), facts.get("port", 0)
     if evidence.problem == "timeout":
         fail(
-            finding("NET_TIMEOUT", timeout_s=jira.settings.timeout_s, stage="TCP connect", **params)
+            codes.NetTimeout(
+                host=host, port=port, timeout_s=jira.settings.timeout_s, stage="TCP connect"
+            )
         )
     if not evidence.ok:
-        fail(finding("NET_REFUSED", **params), evidence=[evidence])
-    note(
-        f"connected to {evidence.fact('address')}:{evidence.fact('port')} in {evidence.fact('connect_ms'):.0f} ms"
-    )
+        fail(codes.NetRefused(host=host, port=port), evidence=[evidence])
+    note(f"connected to {facts.get('address')}:{port} in {facts.get('connect_ms', 0):.0f} ms")
 
 
 @requirement(
@@ -66,59 +70,83 @@ def test_tls(jira: JiraTarget) -> None:
         not_applicable("the URL uses plain http: no TLS to verify")
     evidence = jira.probe(network.tls)
     show(evidence)
-    facts = facts_of(evidence, network.TlsFacts)
-    host = facts.get("host")
+    facts = evidence.facts
     if evidence.problem is Problem.PLAIN_HTTP:
         fail_on_transport(jira, evidence)  # NET_TLS_PLAIN_PORT: use http:// or the TLS port
-    if evidence.problem == "proxy":
-        fail(
-            finding(
-                "NET_PROXY",
-                proxy=facts.get("proxy"),
-                host=host,
-                port=facts.get("port"),
-                reason=f"CONNECT answered {facts.get('proxy_status')} {facts.get('proxy_reason')}",
-            )
-        )
-    if evidence.problem == "expired":
-        fail(
-            finding(
-                "NET_TLS_EXPIRED",
-                host=host,
-                reason=facts.get("verify_message"),
-                not_after=facts.get("not_after"),
-            )
-        )
-    if evidence.problem == "hostname":
-        fail(
-            finding(
-                "NET_TLS_HOSTNAME",
-                host=host,
-                reason=facts.get("verify_message"),
-                names=", ".join(facts.get("names") or []) or "none",
-            )
-        )
-    if evidence.problem == "untrusted":
-        issuer = facts.get("issuer", "unknown")
-        if facts.get("self_signed"):
-            issuer += ", self-signed"
-        fail(
-            finding(
-                "NET_TLS_UNTRUSTED", host=host, reason=facts.get("verify_message"), issuer=issuer
-            )
-        )
     if not evidence.ok:
-        fail(
-            finding(
-                "NET_TLS_UNTRUSTED",
-                host=host,
-                reason=facts.get("error"),
-                issuer=facts.get("issuer", "unknown"),
-            )
-        )
+        fail(tls_diagnosis(evidence))
     note(
-        f"certificate for {facts.get('subject')} issued by {facts.get('issuer')}, valid until {facts.get('not_after')}"
+        f"{facts.get('tls_version')}: certificate for {facts.get('subject')} issued by "
+        f"{facts.get('issuer')}, valid until {facts.get('not_after')}"
     )
+    if facts.get("certificate_requested"):
+        presented = facts.get("client_cert")
+        note(
+            "the server asks for a client certificate (mutual TLS)"
+            + (f"; presented {presented}" if presented else "; none was presented, none required")
+        )
+
+
+def tls_diagnosis(evidence: Evidence[TlsFacts]) -> Diagnosis:
+    """What a failed handshake (``network.tls``) says is wrong, each way with its own fix."""
+    facts = evidence.facts
+    host, port = facts.get("host", ""), facts.get("port", 443)
+    reason = facts.get("verify_message") or facts.get("error") or "no detail"
+    problem = evidence.problem
+    if problem is Problem.PROXY:
+        return codes.NetProxy(
+            proxy=facts.get("proxy") or "(proxy)",
+            host=host,
+            port=port,
+            reason=f"CONNECT answered {facts.get('proxy_status')} {facts.get('proxy_reason')}",
+        )
+    if problem is Problem.PLAIN_TUNNEL:
+        return codes.NetProxyPlainTunnel(
+            proxy=facts.get("proxy") or "(proxy)",
+            host=host,
+            port=port,
+            answered=facts.get("tunnel_answer") or reason,
+        )
+    if problem is Problem.INTERMEDIATE_EXPIRED:
+        expired = next(c for c in facts.get("chain", []) if c["expired"])
+        return codes.NetTlsIntermediateExpired(
+            host=host,
+            port=port,
+            subject=expired["subject"],
+            not_after=expired["not_after"],
+            leaf_not_after=facts.get("not_after", "unknown"),
+            issuer=facts.get("issuer", "unknown"),
+            reason=reason,
+        )
+    if problem is Problem.EXPIRED:
+        return codes.NetTlsExpired(
+            host=host, reason=reason, not_after=facts.get("not_after", "unknown")
+        )
+    if problem is Problem.HOSTNAME:
+        names = ", ".join(facts.get("names") or []) or "none"
+        return codes.NetTlsHostname(host=host, reason=reason, names=names)
+    if problem is Problem.CHAIN:
+        return codes.NetTlsChain(host=host, port=port, reason=reason)
+    if problem is Problem.TLS_VERSION:
+        offered = facts.get("offered", "a protocol older than TLS 1.2")
+        return codes.NetTlsVersion(host=host, port=port, offered=offered, reason=reason)
+    if problem is Problem.SNI:
+        return codes.NetTlsSni(host=host, port=port, reason=reason)
+    if problem is Problem.CLIENT_CERT:
+        presented = facts.get("client_cert")
+        return codes.NetTlsClientCert(
+            host=host,
+            port=port,
+            what=f"refused the one presented ({presented})" if presented else "none was presented",
+            reason=reason,
+            advice="refused" if presented else "missing",
+        )
+    if problem is Problem.TLS_RESET:
+        return codes.NetTlsReset(host=host, port=port, reason=reason)
+    issuer = facts.get("issuer", "unknown")
+    if facts.get("self_signed"):
+        issuer += ", self-signed"
+    return codes.NetTlsUntrusted(host=host, reason=reason, issuer=issuer)
 
 
 @requirement(
@@ -130,49 +158,47 @@ def test_tls(jira: JiraTarget) -> None:
 def test_running_jira(jira: JiraTarget) -> None:
     evidence = jira.probe(network.status)
     show(evidence)
-    state = evidence.fact("state")
+    facts = evidence.facts
+    state = facts.get("state")
     if evidence.ok:
         note(f"/status reports {state}")
         return
-    if evidence.fact("failure") in TIMEOUT_KINDS and _rest_api_answers(jira):
+    if facts.get("failure") in TIMEOUT_KINDS and _rest_api_answers(jira):
         note("/status did not answer in time, but serverInfo answers as Jira (reachability.status)")
         return
     fail_on_transport(jira, evidence)
-    status = evidence.fact("status")
+    status = facts.get("status")
     if isinstance(status, int) and 300 <= status < 400:
         _fail_if_sso_gateway(jira)
+    parts = urlsplit(jira.url)
     if status == 407:
         fail(
-            finding(
-                "NET_PROXY",
-                proxy=jira.probe(network.proxy).fact("proxy"),
+            codes.NetProxy(
+                proxy=jira.probe(network.proxy).facts["proxy"] or "(proxy)",
                 host=jira.settings.host,
-                port="",
+                port=parts.port or (443 if parts.scheme == "https" else 80),
                 reason="407 Proxy Authentication Required",
             )
         )
     if state:
-        advice = state if state in advice_keys("NET_NOT_RUNNING") else "UNKNOWN"
-        fail(finding("NET_NOT_RUNNING", url=jira.url, state=state, advice=advice))
+        fail(codes.NetNotRunning(url=jira.url, state=state, advice=codes.state_advice(state)))
+    proxy = facts.get("diagnosis")
+    if isinstance(proxy, codes.NetProxyAnswered):
+        fail(proxy)  # a proxy answered /status itself: Jira never saw it
     # /status missing: an old Jira (before 7.1), a wrong context path, or not Jira at all.
     info = jira.probe(network.server_info_anonymous)
     show(info)
     if info.ok:
-        note(f"/status is missing, but serverInfo answers (Jira {info.fact('version')})")
+        note(f"/status is missing, but serverInfo answers (Jira {info.facts.get('version')})")
         return
     moved = jira.probe(network.context_path)
     show(moved)
-    if moved.ok:
-        fail(
-            finding(
-                "NET_CONTEXT_PATH",
-                url=jira.url,
-                suggested=moved.fact("suggested"),
-                context_path=moved.fact("context_path"),
-            )
-        )
-    reason = f"/status answered {evidence.fact('status')} ({evidence.fact('content_type') or 'no content type'}) without a Jira state"
-    fail(finding("NET_NOT_JIRA", url=jira.url, reason=reason))
+    suggested, context = moved.facts.get("suggested"), moved.facts.get("context_path")
+    if moved.ok and suggested and context:
+        fail(codes.NetContextPath(url=jira.url, suggested=suggested, context_path=context))
+    kind = facts.get("content_type") or "no content type"
+    reason = f"/status answered {status} ({kind}) without a Jira state"
+    fail(codes.NetNotJira(url=jira.url, reason=reason))
 
 
 def _rest_api_answers(jira: JiraTarget) -> bool:
@@ -193,32 +219,24 @@ def _rest_api_answers(jira: JiraTarget) -> bool:
 def test_status_endpoint(jira: JiraTarget) -> None:
     evidence = jira.probe(network.status)
     show(evidence)
-    if evidence.fact("failure") in TIMEOUT_KINDS:
+    if evidence.facts.get("failure") in TIMEOUT_KINDS:
         fail(
-            finding(
-                "NET_STATUS_SLOW",
-                url=jira.url,
-                timeout_s=jira.settings.timeout_s,
-                error="timed out",
-            )
+            codes.NetStatusSlow(url=jira.url, timeout_s=jira.settings.timeout_s, error="timed out")
         )
     if not evidence.ok:
         not_applicable("/status is missing on this Jira; reachability.jira judged its answer")
-    note(f"/status answered in {evidence.fact('elapsed_ms'):.0f} ms")
+    note(f"/status answered in {evidence.facts.get('elapsed_ms', 0):.0f} ms")
 
 
 def _fail_if_sso_gateway(jira: JiraTarget) -> None:
     """/status redirected: follow the chain without credentials; an IdP at its end is a gateway."""
     chain = jira.probe(network.redirects, "/status")
     show(chain)
-    host = chain.fact("idp_host")
+    host = chain.facts.get("idp_host")
     if host is not None:
         fail(
-            finding(
-                "NET_SSO_GATEWAY",
-                idp_host=host,
-                path="/status",
-                hops="; ".join(chain.fact("hops")),
+            codes.NetSsoGateway(
+                idp_host=host, path="/status", hops="; ".join(chain.facts.get("hops", []))
             )
         )
 
@@ -228,9 +246,9 @@ def _fail_if_sso_gateway(jira: JiraTarget) -> None:
 )
 def test_latency(jira: JiraTarget) -> None:
     evidence = jira.probe(network.round_trip)
-    if not evidence.ok:
+    elapsed = evidence.facts.get("elapsed_ms")
+    if not evidence.ok or elapsed is None:
         not_applicable("no request has been answered yet")
-    elapsed = evidence.fact("elapsed_ms")
     note(f"fastest round trip: {elapsed:.0f} ms")
     if elapsed > jira.settings.slow_ms:
-        warn(finding("NET_SLOW", elapsed_ms=elapsed, limit_ms=jira.settings.slow_ms))
+        warn(codes.NetSlow(elapsed_ms=elapsed, limit_ms=jira.settings.slow_ms))

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from conformance import codes
 from conformance.check import Step, fail, note, requirement, show, warn
 from conformance.classify import PAGE_KINDS, Kind
-from conformance.diagnosis import fail_on_transport
+from conformance.diagnosis import fail_on_transport, recorded, refusal
 from conformance.evidence import Evidence
-from conformance.findings import Finding, finding
-from conformance.probes import account, api
+from conformance.findings import Diagnosis
+from conformance.probes import account, api, projects
+from conformance.probes.api import SearchFacts
+from conformance.probes.search import jql_string
 from conformance.target import JiraTarget
 
 
@@ -29,17 +32,20 @@ def test_json_answers(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
     fail_on_transport(jira, info)
-    if not info.fact("anonymous"):
-        refused = api.judged(jira, info.exchanges[0])
-        note(f"anonymous serverInfo was refused ({refused.detail}); asked with the bot's login")
+    first = info.exchanges[0].reading
+    if not info.facts.get("anonymous") and first is not None:
+        note(f"anonymous serverInfo was refused ({first.detail}); asked with the bot's login")
     me = jira.probe(account.myself)
     show(me)
     answered = [info.exchanges[-1], *(x for x in me.exchanges if x.status is not None)]
     for exchange in answered:
-        verdict = api.judged(jira, exchange)
-        if verdict.kind in PAGE_KINDS and verdict.finding is not None:
-            fail(verdict.finding)
-        note(f"{api.endpoint_of(jira, exchange.url)}: {exchange.status}, {verdict.detail}")
+        # Each answer as the probe that received it read it, whole: never the redacted copy.
+        reading = exchange.reading
+        if reading is None:
+            continue
+        if reading.kind in PAGE_KINDS and reading.diagnosis is not None:
+            fail(reading.diagnosis)
+        note(f"{api.endpoint_of(jira, exchange.url)}: {exchange.status}, {reading.detail}")
 
 
 @requirement(
@@ -52,15 +58,17 @@ def test_server_info(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
     fail_on_transport(jira, info)
-    wrong = api.schema_finding(api.SERVER_INFO, info)
+    wrong = api.schema_diagnosis(api.SERVER_INFO, info)
     if wrong is not None:
         fail(wrong)
-    if not info.ok:
+    body = info.facts.get("body")
+    if not info.ok or body is None:
         fail(
-            api.finding_of(jira, info)
-            or finding("API_V2_MISSING", url=jira.url, reason=f"serverInfo: {info.fact('kind')}")
+            recorded(jira, info)
+            or codes.ApiV2Missing(
+                url=jira.url, reason=f"serverInfo: {info.facts.get('kind', info.problem)}"
+            )
         )
-    body = info.fact("body")
     note(
         f"{body.get('serverTitle') or 'Jira'} {body.get('version')} "
         f"(deploymentType {body.get('deploymentType')}, build {body.get('buildNumber')})"
@@ -76,11 +84,11 @@ def test_server_info(jira: JiraTarget) -> None:
 def test_base_url(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
-    base_url = str(info.fact("body", {}).get("baseUrl", ""))
+    base_url = str(info.facts.get("body", {}).get("baseUrl", ""))
     note(f"base URL: {base_url}")
     if same_address(base_url, jira.url):
         return
-    warn(finding("API_BASEURL_MISMATCH", base_url=base_url, url=jira.url))
+    warn(codes.ApiBaseurlMismatch(base_url=base_url, url=jira.url))
 
 
 def same_address(left: str, right: str) -> bool:
@@ -116,34 +124,50 @@ def test_search_endpoint(jira: JiraTarget) -> None:
     _fail_unanswered(jira, classic)
     if version is None or not version.cloud:
         if not classic.ok:
-            fail(_search_finding(jira, classic))
-        note(f"/rest/api/2/search answers (total {classic.fact('total')})")
+            fail(_search_diagnosis(jira, classic))
+        note(f"/rest/api/2/search answers (total {classic.facts.get('total')})")
         return
-    if classic.fact("kind") == Kind.SEARCH_REMOVED:
-        warn(finding("API_SEARCH_REMOVED"))
+    if classic.facts.get("kind") == Kind.SEARCH_REMOVED:
+        warn(codes.ApiSearchRemoved())
     elif classic.ok:
         note("/rest/api/2/search still answers here, but Cloud is removing it (CHANGE-2046)")
-    enhanced = jira.probe(api.search, "/rest/api/3/search/jql")
+    enhanced = jira.probe(api.search, "/rest/api/3/search/jql", bounded_jql(jira))
     show(enhanced)
     _fail_unanswered(jira, enhanced)
     if not enhanced.ok:
-        fail(_search_finding(jira, enhanced))
-    note(f"/rest/api/3/search/jql answers ({enhanced.fact('issues')} issue(s) on the first page)")
+        fail(_search_diagnosis(jira, enhanced))
+    note(f"JQL: {enhanced.facts.get('jql')}")
+    note(
+        f"/rest/api/3/search/jql answers ({enhanced.facts.get('issues')} issue(s) on the first page)"
+    )
 
 
-def _fail_unanswered(jira: JiraTarget, evidence: Evidence) -> None:
+def bounded_jql(jira: JiraTarget) -> str:
+    """The suite's own query for Cloud's /search/jql, bounded as Cloud requires: by a project
+    the run checks (the first one known without asking Jira again), else by time."""
+    listed = jira.cached(projects.visible_projects)
+    keys = [
+        *jira.settings.projects,
+        *(spec.key for spec in jira.profile.projects or ()),
+        *(listed.facts.get("keys", []) if listed is not None else []),
+    ]
+    if keys:
+        return f"project = {jql_string(keys[0])} ORDER BY created DESC"
+    return api.RECENT_JQL
+
+
+def _fail_unanswered(jira: JiraTarget, evidence: Evidence[SearchFacts]) -> None:
     """No answer: the refused login the request waited on, else the layer that broke."""
-    latched = api.latched_finding(jira, evidence)
-    if latched is not None:
-        fail(latched, evidence=[evidence])
+    refused = refusal(evidence)
+    if refused is not None:
+        fail(refused, evidence=[evidence])
     fail_on_transport(jira, evidence)
 
 
-def _search_finding(jira: JiraTarget, evidence: Evidence) -> Finding:
+def _search_diagnosis(jira: JiraTarget, evidence: Evidence[SearchFacts]) -> Diagnosis:
+    path = evidence.facts.get("path", "the search")
     return (
-        api.schema_finding(evidence.fact("path"), evidence)
-        or api.finding_of(jira, evidence)
-        or finding(
-            "API_V2_MISSING", url=jira.url, reason=f"{evidence.fact('path')}: {evidence.problem}"
-        )
+        api.schema_diagnosis(path, evidence)
+        or recorded(jira, evidence)
+        or codes.ApiV2Missing(url=jira.url, reason=f"{path}: {evidence.problem}")
     )

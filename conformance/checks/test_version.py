@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conformance import versions
+from conformance import codes, versions
 from conformance.check import Step, fail, note, requirement, show, warn
-from conformance.findings import finding
 from conformance.probes import api
 from conformance.target import JiraTarget
 
@@ -18,7 +17,7 @@ from conformance.target import JiraTarget
 def known_version(jira: JiraTarget) -> versions.JiraVersion:
     version, reason = api.learned_version(jira)
     if version is None:
-        fail(finding("VER_UNKNOWN", reason=reason, url=jira.url))
+        fail(codes.VerUnknown(reason=reason, url=jira.url))
     return version
 
 
@@ -32,7 +31,7 @@ def test_known(jira: JiraTarget) -> None:
     info = jira.probe(api.server_info)
     show(info)
     version = known_version(jira)
-    build = (info.fact("body") or {}).get("buildNumber")
+    build = (info.facts.get("body") or {}).get("buildNumber")
     note(
         f"{version.describe()}, versionNumbers {list(version.numbers)}"
         + (f", build {build} (not used to tell the version)" if build is not None else "")
@@ -54,8 +53,7 @@ def test_supported(jira: JiraTarget) -> None:
     note(f"supported by {profile.source}: {supported}")
     if not ok:
         fail(
-            finding(
-                "VER_UNSUPPORTED",
+            codes.VerUnsupported(
                 version=version.label,
                 deployment="Cloud" if version.cloud else "self-managed",
                 supported=supported,
@@ -83,8 +81,7 @@ def test_support_window(jira: JiraTarget) -> None:
     if window.ended:
         server_note = f"; {window.server_note}" if window.server_note else ""
         warn(
-            finding(
-                "VER_EOL",
+            codes.VerEol(
                 version=version.label,
                 line=window.line,
                 eol=window.ends,

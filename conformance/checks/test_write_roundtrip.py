@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from conformance import codes
 from conformance.check import (
     CheckRecord,
     Outcome,
@@ -28,10 +29,10 @@ from conformance.check import (
     show,
 )
 from conformance.evidence import Evidence
-from conformance.findings import Finding, Severity, finding
+from conformance.findings import Finding, Severity, explain
 from conformance.http import TIMEOUT_KINDS
 from conformance.probes import write
-from conformance.probes.write import PERMISSION, Leftover, WriteRoundTrip
+from conformance.probes.write import PERMISSION, Leftover, RoundtripFacts, WriteRoundTrip
 from conformance.target import JiraTarget
 
 CHECK_ID = "write.roundtrip"
@@ -93,7 +94,7 @@ def judge(facts: Mapping[str, Any]) -> Judgement:
     return Judgement(Outcome.FAIL if found else Outcome.PASS, found, notes)
 
 
-def _apply(record: CheckRecord, evidence: Evidence) -> Judgement:
+def _apply(record: CheckRecord, evidence: Evidence[RoundtripFacts]) -> Judgement:
     """Write the judgement on the row. An interrupted test gets no report from pytest, and a
     preset INCOMPLETE must survive the plugin (finish_write_round_trip restores it anyway)."""
     judged = judge(evidence.facts)
@@ -135,36 +136,34 @@ def _findings(facts: Mapping[str, Any]) -> list[Finding]:
     found: list[Finding] = []
     failure = facts.get("failure")
     if isinstance(failure, dict):
-        step = failure["step"]
-        fix = _fix(step, failure, str(project), facts)
-        if step == "create":
-            found.append(
-                finding(
-                    "WRITE_CREATE_FAILED",
-                    issue_type=facts["issue_type"],
-                    status=failure["status"],
-                    message=failure["message"],
-                    **fix,
+        step = str(failure["step"])
+        advice, permission, own = _fix(step, failure, facts)
+        # The same facts, and the issue type (create) or the test issue's key (later steps).
+        failed = codes.WriteCreateFailed if step == "create" else codes.WriteEditFailed
+        named = facts["issue_type"] if step == "create" else facts["key"]
+        found.append(
+            explain(
+                failed(
+                    failure["status"],
+                    str(failure["message"]),
+                    step,
+                    str(project),
+                    permission,
+                    own,
+                    advice,
+                    str(named),
                 )
             )
-        else:
-            found.append(
-                finding(
-                    "WRITE_EDIT_FAILED",
-                    key=facts["key"],
-                    status=failure["status"],
-                    message=failure["message"],
-                    **fix,
-                )
-            )
+        )
     for mismatch in facts.get("mismatches") or []:
         found.append(
-            finding(
-                "WRITE_READBACK_MISMATCH",
-                key=facts["key"],
-                step=mismatch["step"],
-                difference=mismatch["difference"],
-                project=project,
+            explain(
+                codes.WriteReadbackMismatch(
+                    key=str(facts["key"]),
+                    step=str(mismatch["step"]),
+                    difference=str(mismatch["difference"]),
+                    project=str(project),
+                )
             )
         )
     return found + _cleanup_findings(facts)
@@ -177,14 +176,15 @@ def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
     project = str(facts["project"])
     if cleanup.get("maybe"):
         return [
-            finding(
-                "WRITE_MAYBE_LEFT",
+            explain(
+                codes.WriteMaybeLeft(
+                    project=project,
+                    create_answer=cleanup["create_answer"],
+                    run_label=cleanup["run_label"],
+                    waited_s=cleanup["waited_s"],
+                    jql=cleanup["jql"],
+                ),
                 evidence={"jql": cleanup["jql"]},
-                project=project,
-                create_answer=cleanup["create_answer"],
-                run_label=cleanup["run_label"],
-                waited_s=cleanup["waited_s"],
-                jql=cleanup["jql"],
             )
         ]
     hidden = cleanup.get("cause") == "issue_security" or "issue security" in str(
@@ -204,38 +204,38 @@ def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
     ]
 
 
-# What each reason an issue is still named (probes/write.LeftKind) becomes: code and advice.
-_LEFT_FINDING = {
-    "refused": ("WRITE_CLEANUP_FAILED", "visible"),
-    "hidden": ("WRITE_CLEANUP_FAILED", "hidden"),
-    "blocked": ("WRITE_CLEANUP_FAILED", "blocked"),
-    "vanished": ("WRITE_CLEANUP_UNPROVEN", "vanished"),
-    "unproven": ("WRITE_CLEANUP_UNPROVEN", "unanswered"),
-}
-CLEANUP_CODES = frozenset(code for code, _ in _LEFT_FINDING.values())
+def _left_diagnosis(
+    kind: str, key: str, project: str, link: str, reason: str
+) -> codes.WriteCleanupFailed | codes.WriteCleanupUnproven:
+    """What each reason an issue is still named (probes/write.LeftKind) becomes."""
+    facts = {"key": key, "reason": reason, "link": link or key, "project": project}
+    if kind == "vanished":
+        return codes.WriteCleanupUnproven(**facts, advice="vanished")
+    if kind == "unproven":
+        return codes.WriteCleanupUnproven(**facts, advice="unanswered")
+    advice: Literal["visible", "hidden", "blocked"] = (
+        "hidden" if kind == "hidden" else "blocked" if kind == "blocked" else "visible"
+    )
+    return codes.WriteCleanupFailed(**facts, advice=advice)
+
+
+CLEANUP_CODES = frozenset({codes.WriteCleanupFailed.code, codes.WriteCleanupUnproven.code})
 
 
 def cleanup_finding(key: str, project: str, link: str, reason: str, *, kind: str) -> Finding:
     """The finding that names one issue the round trip could not prove deleted, with its key."""
-    code, advice = _LEFT_FINDING[kind]
-    return finding(
-        code,
-        evidence={"key": key},
-        advice=advice,
-        key=key,
-        reason=reason,
-        link=link or key,
-        project=project,
-    )
+    return explain(_left_diagnosis(kind, key, project, link, reason), evidence={"key": key})
 
 
 def _fix(
-    step: str, failure: dict[str, Any], project: str, facts: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The key of the catalogue's advice that fits the failed step, and the facts it names."""
+    step: str, failure: Mapping[str, Any], facts: Mapping[str, Any]
+) -> tuple[codes.WriteAdvice, str, str]:
+    """The catalogue's advice that fits the failed step, the permission it needs, and the run's
+    own issue found by its label (what the advice texts name)."""
     status = failure.get("http_status")
     kind = failure.get("kind")
     deleted = ", ".join((facts.get("cleanup") or {}).get("deleted") or [])
+    key: codes.WriteAdvice
     if kind == "foreign":
         key = "foreign"
     elif kind in TIMEOUT_KINDS:
@@ -252,13 +252,7 @@ def _fix(
         key = "hidden" if step == "read" else "gone"
     else:
         key = "jira_failed"
-    return {
-        "advice": key,
-        "step": step,
-        "project": project,
-        "permission": PERMISSION.get(step, "the needed permission"),
-        "own": deleted or "none was found",
-    }
+    return key, PERMISSION.get(step, "the needed permission"), deleted or "none was found"
 
 
 # -- the session's end ---------------------------------------------------------------------------
@@ -297,7 +291,7 @@ def _names(found: Finding, key: str) -> bool:
 def _final_outcome(record: CheckRecord) -> Outcome:
     """The row's outcome from what holds at the end: an issue left behind fails it; else an
     interrupted or deadline-stopped round trip is incomplete; else its own findings decide."""
-    if any(f.code in CLEANUP_CODES or f.code == "WRITE_MAYBE_LEFT" for f in record.findings):
+    if any(f.code in CLEANUP_CODES | {codes.WriteMaybeLeft.code} for f in record.findings):
         return Outcome.FAIL
     facts = next((e.facts for e in record.evidence if e.probe == CHECK_ID), None)
     judged = (Outcome.PASS, Outcome.WARN, Outcome.FAIL, Outcome.INCOMPLETE)

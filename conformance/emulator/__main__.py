@@ -13,10 +13,13 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+from .blockpages import VENDORS
 from .demo import demo_setup
 from .faults import Fault
+from .proxy import PROXY_MODES
 from .scenarios import BOT_USER, SCENARIOS, project_layout
 from .server import EmulatorServer
+from .tlsfaults import TLS_FAULTS
 
 
 def _rate(spec: str) -> tuple[int, float]:
@@ -144,6 +147,28 @@ def parser() -> argparse.ArgumentParser:
         help="make /search report total off by N (a paging fault)",
     )
     p.add_argument(
+        "--tls-fault",
+        choices=TLS_FAULTS,
+        help="break the HTTPS this way (implies --tls): " + ", ".join(TLS_FAULTS),
+    )
+    p.add_argument(
+        "--front",
+        choices=sorted(VENDORS),
+        help="a firewall of this vendor in front refuses every credentialed /rest/ call",
+    )
+    p.add_argument(
+        "--forward-proxy",
+        metavar="MODE[:VENDOR]",
+        help=f"also serve a forward proxy ({', '.join(PROXY_MODES)}); its URL is printed as "
+        "'proxy: URL'",
+    )
+    p.add_argument(
+        "--reset-reused",
+        type=_bounded(0),
+        metavar="N",
+        help="reset the first N requests that arrive on kept-alive connections",
+    )
+    p.add_argument(
         "--search-repeat-page-at",
         type=_bounded(0),
         metavar="STARTAT",
@@ -210,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         search_total_offset=args.search_total_offset,
         search_repeat_page_at=args.search_repeat_page_at,
         broken_projects=args.broken_projects,
+        tls_fault=args.tls_fault,
+        front=args.front,
+        forward_proxy=args.forward_proxy,
+        reset_reused=args.reset_reused,
     )
     stop = threading.Event()
 
@@ -228,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     print(server.url, flush=True)
     if server.ca_path is not None:
         print(f"ca: {server.ca_path}", flush=True)
+    if server.client_cert_path is not None:
+        print(f"client certificate: {server.client_cert_path} {server.client_key_path}")
+    if server.proxy_url is not None:
+        print(f"proxy: {server.proxy_url}", flush=True)
     print(accounts_line(server), flush=True)
     while not stop.wait(0.5):
         pass

@@ -43,7 +43,7 @@ from .http_helpers import JIRA_404_HTML, BadBody, Ctx, DropConnection, errors
 from .log import LoggedRequest, RequestLog
 from .ratelimit import RateLimiter
 from .render import Renderer
-from .scenarios import ScenarioConfig
+from .scenarios import RATE_LIMITED_BUCKET, ScenarioConfig
 from .wizard import Wizard
 from .world import World
 
@@ -259,6 +259,7 @@ class JiraApp(
                 status,
                 entry["login_failed"],
                 entry["seq"],
+                entry["arrived"],
             )
         )
 
@@ -283,7 +284,11 @@ class JiraApp(
                         sock.shutdown(socket.SHUT_RDWR)
                 raise DropConnection()
             status = fault.status or 500
-            return errors([f"Injected fault: HTTP {status}"], status=status)
+            injected = errors([f"Injected fault: HTTP {status}"], status=status)
+            if status == 429:  # as Jira's rate limiter says it: the bucket, and when to retry
+                limiter = self.limiter or RateLimiter(*RATE_LIMITED_BUCKET)
+                injected.headers.update(limiter.headers(0, 1))
+            return injected
         if self.cfg.not_running and path != "/status":
             return Response(STARTING_HTML, status=503, content_type="text/html;charset=UTF-8")
         if self.wizard is not None and not self.wizard.done:

@@ -93,6 +93,53 @@ _SETUPS: dict[str, tuple[dict[str, str], str | None, str]] = {
         "NOT READY: PERM_MISSING (OPS: Add Comments) and PERM_REQUIRED_FIELD (MKT Task)",
     ),
     "first-run": (_PASSWORD, None, "NOT READY: Jira is before its setup wizard (FIRST_RUN)"),
+    "waf-blocks-login": (
+        _PASSWORD,
+        None,
+        "NOT READY: NET_PROXY_ANSWERED, a firewall in front refuses the bot's login before Jira "
+        "sees it",
+    ),
+    "proxy-refuses": (
+        _PASSWORD,
+        None,
+        "READY here (the demo connects directly); with HTTP_PROXY set to the proxy the emulator "
+        "prints, NET_PROXY_ANSWERED",
+    ),
+    "proxy-plain-tunnel": (
+        _PASSWORD,
+        None,
+        "NOT READY here on the private CA; with HTTPS_PROXY set to the proxy the emulator "
+        "prints, NET_PROXY_PLAIN_TUNNEL",
+    ),
+    "tls-1.0-only": (_PASSWORD, None, "NOT READY: NET_TLS_VERSION, the server speaks TLS 1.0"),
+    "tls-sni-refused": (_PASSWORD, None, "NOT READY: NET_TLS_SNI, the server refuses the name"),
+    "tls-handshake-reset": (
+        _PASSWORD,
+        None,
+        "NOT READY: NET_TLS_RESET, the handshake is reset after the ClientHello",
+    ),
+    "tls-long-chain": (
+        _PASSWORD,
+        None,
+        "NOT READY: the private CA is not trusted here; with --jira-ca-bundle, NET_TLS_CHAIN",
+    ),
+    "tls-expired-intermediate": (
+        _PASSWORD,
+        None,
+        "NOT READY: the private CA is not trusted here; with --jira-ca-bundle, "
+        "NET_TLS_INTERMEDIATE_EXPIRED",
+    ),
+    "mutual-tls": (
+        _PASSWORD,
+        None,
+        "NOT READY: the server requires a client certificate (NET_TLS_CLIENT_CERT once its CA "
+        "is trusted)",
+    ),
+    "idle-reset": (
+        _PASSWORD,
+        None,
+        "READY: the request reset on a kept-alive connection is sent again on a new one",
+    ),
 }
 
 

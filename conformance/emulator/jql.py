@@ -302,6 +302,22 @@ class _Parser:
         return Clause(name, op, [value.text])
 
 
+def restricts(node: Node | None) -> bool:
+    """Whether a query restricts its result, as Cloud's enhanced search demands (it refuses
+    "unbounded" queries): some clause compares a field with a value. ``X IS [NOT] EMPTY`` alone
+    does not (``created IS NOT EMPTY`` matches every issue); ORs need every branch restricted.
+    """
+    if node is None:
+        return False
+    if isinstance(node, Clause):
+        return node.op not in ("IS", "IS NOT")
+    if isinstance(node, NotNode):
+        return restricts(node.child)
+    if node.op == "AND":
+        return any(restricts(child) for child in node.children)
+    return all(restricts(child) for child in node.children)
+
+
 def parse(jql: str) -> Query:
     """Parse JQL or raise :class:`JqlError` with Jira's message."""
     return _Parser(jql or "").parse()

@@ -31,6 +31,7 @@ class LoggedRequest:
     status: int
     login_failed: bool = False
     seq: int = 0
+    arrived: float = 0.0  # time.monotonic() when the request arrived (benchmarks time phases)
 
     @property
     def mutating(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .personalities import PERSONALITIES, Personality
+from .tlsfaults import SNI_NAME
 from .world import FULL_USER_PERMISSIONS, READ_PERMISSIONS, Grant, World
 
 BOT_USER = "visor-bot"
@@ -41,6 +42,30 @@ SCENARIOS: dict[str, str] = {
     "not-running": "/status says STARTING and every /rest call answers 503",
     "mixed-permissions": "VIS full; OPS without ADD_COMMENTS; MKT Task needs Customer Impact",
     "first-run": "A fresh Jira before its setup wizard (/status FIRST_RUN until set up)",
+    "waf-blocks-login": "An F5-style firewall in front refuses every credentialed /rest/ call",
+    "proxy-refuses": "A squid forward proxy (server.proxy_url) refuses requests that log in",
+    "proxy-plain-tunnel": "HTTPS through a squid proxy that answers plain HTTP inside CONNECT",
+    "tls-1.0-only": "HTTPS that speaks only TLS 1.0",
+    "tls-sni-refused": f"HTTPS that refuses any SNI name but {SNI_NAME}",
+    "tls-handshake-reset": "HTTPS whose handshake is reset after the ClientHello",
+    "tls-long-chain": "HTTPS with a certificate chain longer than OpenSSL verifies",
+    "tls-expired-intermediate": "HTTPS whose intermediate CA certificate has expired",
+    "mutual-tls": "HTTPS that requires a client certificate (server.client_cert_path)",
+    "idle-reset": "A load balancer resets the first request sent on a kept-alive connection",
+}
+# Scenario -> the switches beyond the world: TLS fault, firewall in front, forward proxy mode,
+# kept-alive connections reset.
+NETWORK: dict[str, dict[str, object]] = {
+    "waf-blocks-login": {"front": "f5"},
+    "proxy-refuses": {"forward_proxy": "refuse"},
+    "proxy-plain-tunnel": {"forward_proxy": "plain-tunnel", "tls": True},
+    "tls-1.0-only": {"tls_fault": "tls1.0-only"},
+    "tls-sni-refused": {"tls_fault": "sni-refused"},
+    "tls-handshake-reset": {"tls_fault": "handshake-reset"},
+    "tls-long-chain": {"tls_fault": "long-chain"},
+    "tls-expired-intermediate": {"tls_fault": "expired-intermediate"},
+    "mutual-tls": {"tls_fault": "mutual"},
+    "idle-reset": {"reset_reused": 1},
 }
 
 
@@ -61,6 +86,10 @@ class ScenarioConfig:
     base_url: str | None = None
     rate_limit: tuple[int, float] | None = None
     captcha_users: set[str] = field(default_factory=set)
+    tls_fault: str | None = None  # tlsfaults.TLS_FAULTS
+    front: str | None = None  # a firewall in front refusing credentialed calls: a vendor
+    forward_proxy: str | None = None  # proxy.PROXY_MODES: a forward proxy to reach it through
+    reset_reused: int = 0  # requests on kept-alive connections to reset, as idle timeouts do
 
 
 def _grants(user: str, perms: frozenset[str] | set[str]) -> list[Grant]:
@@ -231,4 +260,8 @@ def build_scenario(
         cfg.rate_limit = rate_limit
     if name == "captcha":
         world.users[bot].captcha = True
+    for switch, value in NETWORK.get(name, {}).items():
+        setattr(cfg, switch, value)
+    if cfg.tls_fault:
+        cfg.tls = True
     return cfg

@@ -7,6 +7,7 @@ import contextlib
 import io
 import socket
 import ssl
+import struct
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -17,10 +18,15 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import JiraApp
+from .blockpages import Front
 from .faults import Fault, FaultSet
 from .log import RequestLog
+from .proxy import ForwardProxy
 from .scenarios import build_scenario
+from .tlsfaults import RAW_FAULTS, cut_handshake, server_tls
 from .world import World
+
+_LINGER_ZERO = struct.pack("ii", 1, 0)  # close with a TCP reset
 
 
 class _Handler(WSGIRequestHandler):
@@ -56,6 +62,10 @@ class _Handler(WSGIRequestHandler):
         Replaces werkzeug's version, which always closes the connection and then waits 10 ms
         draining the socket (fatal for keep-alive throughput).
         """
+        served = getattr(self, "served", 0)
+        self.served = served + 1
+        if served and self._reset_as_idle():
+            return
         if self.headers.get("Expect", "").lower().strip() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         environ = self.make_environ()
@@ -103,6 +113,21 @@ class _Handler(WSGIRequestHandler):
             self._headers_buffer.append(body)
         self.flush_headers()
 
+    def _reset_as_idle(self) -> bool:
+        """A load balancer that closed this kept-alive connection while it was idle: the request
+        arriving on it is reset, unanswered (``reset_reused`` such requests in all)."""
+        budget = getattr(self.server, "reset_reused", None)
+        if budget is None:
+            return False
+        with self.server.conn_lock:  # type: ignore[attr-defined]
+            if budget[0] <= 0:
+                return False
+            budget[0] -= 1
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+        self.close_connection = True
+        return True
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
@@ -135,6 +160,13 @@ class EmulatorServer:
     ``/search`` lie about ``total`` by +N; ``search_repeat_page_at`` makes the page at that
     ``startAt`` repeat the previous page's issues; ``broken_projects`` makes that many projects
     broken the way the scenario breaks one (see :func:`.scenarios.project_layout`).
+
+    The network in front of it: ``tls_fault`` (:data:`.tlsfaults.TLS_FAULTS`) breaks its TLS;
+    ``front`` (a vendor of :mod:`.blockpages`) puts a firewall before it that refuses every
+    credentialed /rest/ call; ``forward_proxy`` ("pass", "refuse", "plain-tunnel", optionally
+    ``MODE:VENDOR``) starts a forward proxy to reach it through (``proxy_url``);
+    ``reset_reused`` resets that many requests arriving on kept-alive connections. Scenarios
+    set these too (``scenarios.NETWORK``); arguments given here win.
     """
 
     def __init__(
@@ -158,6 +190,10 @@ class EmulatorServer:
         search_total_offset: int = 0,
         search_repeat_page_at: int | None = None,
         broken_projects: int | None = None,
+        tls_fault: str | None = None,
+        front: str | None = None,
+        forward_proxy: str | None = None,
+        reset_reused: int | None = None,
     ) -> None:
         self.scenario = scenario
         self.host = host
@@ -174,6 +210,12 @@ class EmulatorServer:
             rate_limit=rate_limit,
             broken_projects=broken_projects,
         )
+        cfg = self.config
+        cfg.tls_fault = tls_fault or cfg.tls_fault
+        cfg.tls = cfg.tls or cfg.tls_fault is not None
+        cfg.front = front or cfg.front
+        cfg.forward_proxy = forward_proxy or cfg.forward_proxy
+        cfg.reset_reused = cfg.reset_reused if reset_reused is None else reset_reused
         self.log = RequestLog()
         self.app = JiraApp(
             self.config,
@@ -186,6 +228,10 @@ class EmulatorServer:
             search_repeat_page_at=search_repeat_page_at,
         )
         self.ca_path: Path | None = None
+        self.client_cert_path: Path | None = None  # mutual TLS: a certificate the bot may use
+        self.client_key_path: Path | None = None
+        self.front: Front | None = None
+        self.proxy: ForwardProxy | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
@@ -206,36 +252,54 @@ class EmulatorServer:
             host = f"[{host}]"
         return f"{scheme}://{host}:{self._server.server_port}{self.config.context_path}"
 
-    def _ssl_context(self) -> ssl.SSLContext:
-        import trustme
+    @property
+    def idle_resets(self) -> int:
+        """How many requests on kept-alive connections were reset (``reset_reused``)."""
+        if self._server is None:
+            return 0
+        left: list[int] = self._server.reset_reused  # type: ignore[attr-defined]
+        return self.config.reset_reused - left[0]
 
-        ca = trustme.CA(organization_name="Visor Emulator Private CA")
+    @property
+    def proxy_url(self) -> str | None:
+        """The forward proxy's URL (for HTTP_PROXY/HTTPS_PROXY), when one was asked for."""
+        return self.proxy.url if self.proxy is not None else None
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
         names = ["127.0.0.1", "localhost"]
         if self.host not in names and self.host not in ("0.0.0.0", "::", ""):
             names.append(self.host)
-        cert = ca.issue_cert(*names)
         self._tmpdir = tempfile.TemporaryDirectory(prefix="jira-emulator-ca-")
-        self.ca_path = Path(self._tmpdir.name) / "private-ca.pem"
-        ca.cert_pem.write_to_path(str(self.ca_path))
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        cert.configure_cert(ctx)
-        return ctx
+        tls = server_tls(self.config.tls_fault, names, Path(self._tmpdir.name))
+        self.ca_path = tls.ca_path
+        self.client_cert_path, self.client_key_path = tls.client_cert_path, tls.client_key_path
+        return tls.context
 
     def start(self) -> EmulatorServer:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
         ctx = self._ssl_context() if self.config.tls else None
+        app: Any = _BodyDrain(self.app)
+        if self.config.front:
+            self.front = app = Front(app, self.config.front)
         srv = make_server(
             self.host,
             self.port,
-            _BodyDrain(self.app),
+            app,
             threaded=True,
             request_handler=_Handler,
             ssl_context=ctx,
         )
         srv.open_connections = set()  # type: ignore[attr-defined]
         srv.conn_lock = threading.Lock()  # type: ignore[attr-defined]
+        srv.reset_reused = [self.config.reset_reused]  # type: ignore[attr-defined]
+        fault = self.config.tls_fault
+        if fault in RAW_FAULTS:
+            srv.get_request = _cutting(srv, fault)  # type: ignore[method-assign]
+        if self.config.forward_proxy:
+            mode, _, vendor = self.config.forward_proxy.partition(":")
+            self.proxy = ForwardProxy(mode, vendor or "squid").start()
         self._server = srv
         self._thread = threading.Thread(
             target=srv.serve_forever,
@@ -251,6 +315,8 @@ class EmulatorServer:
         srv = self._server
         if srv is None:
             return
+        if self.proxy is not None:
+            self.proxy.stop()
         srv.shutdown()
         with srv.conn_lock:  # type: ignore[attr-defined]
             conns = list(srv.open_connections)  # type: ignore[attr-defined]
@@ -282,3 +348,16 @@ class EmulatorServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _cutting(server: BaseWSGIServer, fault: str) -> Any:
+    """``get_request`` for a TLS fault that cuts the handshake: every connection is read, then
+    reset or closed, and never reaches the application (socketserver skips an OSError)."""
+    accept = server.socket.accept
+
+    def get_request() -> Any:
+        conn, _ = accept()
+        threading.Thread(target=cut_handshake, args=(conn, fault), daemon=True).start()
+        raise OSError(f"emulator: {fault}")
+
+    return get_request

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.engine.plan import PlannedCheck
-from conformance.evidence import Evidence
+from conformance.evidence import AnyEvidence
 from conformance.http import TIMEOUT_KINDS
 from conformance.probes import account, api, network, projects
 
@@ -52,7 +52,7 @@ def _visible(target: JiraTarget) -> list[str]:
     if not dependent_chain(target):
         return []
     listing = target.probe(projects.visible_projects)
-    return [str(key) for key in listing.fact("keys") or []]
+    return [str(key) for key in listing.facts.get("keys") or []]
 
 
 def dependent_chain(target: JiraTarget) -> bool:
@@ -69,7 +69,7 @@ def dependent_chain(target: JiraTarget) -> bool:
 class Task:
     """One probe to fetch: what ``JiraTarget.probe`` is called with."""
 
-    fn: Callable[..., Evidence]
+    fn: Callable[..., AnyEvidence]
     args: tuple[Any, ...] = ()
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from conformance import codes
 from conformance.check import CheckRecord, Outcome
 from conformance.engine.verdict import RunState, RunVerdict, decide
-from conformance.findings import Finding, finding
+from conformance.findings import Finding, explain
 from conformance.http import RateLimitCounts
 from conformance.probes import account, api
 from conformance.profile import Profile
@@ -140,9 +141,8 @@ def identity_of(target: JiraTarget) -> Identity:
     run already has: a report sends nothing)."""
     info = target.cached(api.server_info)
     me = target.cached(account.myself)
-    body = info.fact("body") if info is not None else None
-    server = body if isinstance(body, dict) else {}
-    user = (me.fact("user") if me is not None and me.ok else None) or {}
+    server = (info.facts.get("body") if info is not None else None) or {}
+    user = (me.facts.get("user") if me is not None and me.ok else None) or {}
     build = server.get("buildNumber")
     return Identity(
         base_url=_text(server.get("baseUrl")),
@@ -166,9 +166,10 @@ def _deadline_finding(target: JiraTarget, state: RunState, verdict: RunVerdict) 
     if not state.deadline_passed:
         return None
     deadline = target.settings.deadline_s
-    return finding(
-        "RUN_DEADLINE",
-        deadline_s=deadline,
-        not_run=len(verdict.not_run),
-        suggested_s=max(deadline * 2, round(target.elapsed_s() * 3)),
+    return explain(
+        codes.RunDeadline(
+            deadline_s=deadline,
+            not_run=len(verdict.not_run),
+            suggested_s=max(deadline * 2, round(target.elapsed_s() * 3)),
+        )
     )

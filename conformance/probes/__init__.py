@@ -4,9 +4,12 @@ Probes never judge; the checks in ``conformance/checks/`` do. One module per are
 
 Each probe declares the facts it can set as a TypedDict next to it, named after the probe:
 ``AREA.NAME`` is ``conformance.probes.AREA.<Name>Facts``, the name in CamelCase ("network.tls"
-is ``network.TlsFacts``, "search.import_sample" is ``search.ImportSampleFacts``). A probe
-builds its facts as that type, so mypy checks every key where it is set;
-tests/unit/test_probe_facts.py checks that real runs set no key the type does not declare.
+is ``network.TlsFacts``, "search.import_sample" is ``search.ImportSampleFacts``), and returns
+``Evidence[<Name>Facts]``. A probe builds its facts as that type and a check reads them typed,
+so mypy checks every key where it is set and where it is read; tests/unit/test_probe_facts.py
+checks that real runs set no key the type does not declare. Probes state what they observed
+(facts, and a diagnosis record for an answer that was not what they asked for); checks build
+the findings.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
-    from conformance.evidence import Evidence
+    from conformance.evidence import AnyEvidence
 
 Facts = TypeVar("Facts")
 
@@ -29,8 +32,10 @@ def facts_type(probe: str) -> type:
     return declared
 
 
-def facts_of(evidence: Evidence, declared: type[Facts]) -> Facts:
-    """``evidence.facts`` typed as its probe declares them, for a check that computes with them.
+def facts_of(evidence: AnyEvidence, declared: type[Facts]) -> Facts:
+    """The facts of evidence whose probe is known only by name (a report row's evidence list),
+    typed as that probe declares them. A probe's own return is typed already
+    (``Evidence[<Name>Facts]``); this is for evidence reached without it.
 
     A view, not a copy or a validation: the probe built the facts as this type.
     """

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, get_args
 from urllib.parse import unquote
 
-from conformance.evidence import Evidence, Problem, record_failure
+from conformance.classify import Kind
+from conformance.evidence import AnyEvidence, Evidence, Problem, Reading, record_failure
 from conformance.probes import api
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class MyselfFacts(api.AnswerFacts, _IdentityHeaderFacts, total=False):
 
 class RejectionFacts(api.AnswerFacts, total=False):
     endpoint: str
+    detail: str  # the classifier's phrase for the refusal
 
 
 class IdentityAnswer(TypedDict):
@@ -67,7 +69,7 @@ class AdminFacts(api.AnswerFacts, total=False):
     held: list[str]  # the ADMIN_PERMISSIONS the bot holds
 
 
-def myself(target: JiraTarget) -> Evidence:
+def myself(target: JiraTarget) -> Evidence[MyselfFacts]:
     """``GET /rest/api/2/myself`` with the bot's credentials: the first credentialed request.
 
     serverInfo (anonymous) goes first, so that a refused login can be judged knowing the
@@ -109,7 +111,7 @@ def myself(target: JiraTarget) -> Evidence:
         facts["schema"] = ("(the answer)", f"is a JSON {api.json_type(body)}, not a user object")
         return Evidence("account.myself", False, facts, exchanges, problem=Problem.SCHEMA)
     answered_ok = result.status is not None and 200 <= result.status < 300
-    if answered_ok and facts.get("finding", {}).get("code") == "API_NOT_JSON":
+    if answered_ok and verdict.kind == Kind.NOT_JSON:
         return Evidence("account.myself", False, facts, exchanges, problem=Problem.NOT_JSON)
     return Evidence("account.myself", False, facts, exchanges, problem=Problem.REJECTED)
 
@@ -129,25 +131,41 @@ def _group_names(body: dict[str, Any]) -> list[str]:
     return [str(g["name"]) for g in items if isinstance(g, dict) and isinstance(g.get("name"), str)]
 
 
-def rejection(target: JiraTarget, evidence: Evidence) -> Evidence:
-    """The refused login a request of ``evidence`` waited on, classified (if it did).
+def rejection(target: JiraTarget, evidence: AnyEvidence) -> Evidence[RejectionFacts]:
+    """The refused login a request of ``evidence`` waited on, as it was read (if it did).
 
     A request not sent because Jira refused the bot's login earlier in the run carries that
-    refused answer in its failure (``Failure.refused``): the one cause its row should name.
+    refused answer in its failure (``Failure.refused``): the one cause its row should name. The
+    probe that received the refusal judged it from the whole answer (``Exchange.reading``).
     """
     rejected = evidence.failure.refused if evidence.failure is not None else None
+    nothing: RejectionFacts = {}
     if rejected is None:
-        return Evidence("account.rejection", False, {}, problem=Problem.NOTHING_REJECTED)
-    verdict = api.judged(target, rejected)
+        return Evidence("account.rejection", False, nothing, problem=Problem.NOTHING_REJECTED)
     facts: RejectionFacts = {
         "endpoint": api.endpoint_of(target, rejected.url),
         "status": rejected.status,
     }
-    api.with_verdict(facts, verdict)
+    reading = rejected.reading or unread(rejected.status)
+    facts["kind"] = reading.kind
+    facts["detail"] = reading.detail
+    if reading.diagnosis is not None:
+        facts["diagnosis"] = reading.diagnosis
     return Evidence("account.rejection", True, facts, [rejected])
 
 
-def identity_headers(target: JiraTarget, *evidence: Evidence | None) -> Evidence:
+def unread(status: int | None) -> Reading:
+    """What a refused login the run has not read yet is known as: a refusal, without words.
+
+    A request latched by a refusal that another thread received a moment earlier can reach a
+    check before that thread has judged it; the row then names the refusal without guessing.
+    """
+    return Reading(Kind.BAD_CREDENTIALS.value, None, f"refused with HTTP {status}")
+
+
+def identity_headers(
+    target: JiraTarget, *evidence: AnyEvidence | None
+) -> Evidence[IdentityHeadersFacts]:
     """Who Jira says answered each accepted credentialed request of ``evidence`` (X-AUSERNAME).
 
     The same evidence whichever way it was fetched (ahead by the scheduler, or when a check
@@ -174,7 +192,7 @@ def identity_headers(target: JiraTarget, *evidence: Evidence | None) -> Evidence
     return Evidence("account.identity_headers", True, facts, shown)
 
 
-def admin_rights(target: JiraTarget) -> Evidence:
+def admin_rights(target: JiraTarget) -> Evidence[AdminFacts]:
     """Global ``mypermissions`` for the administrator permissions (a least-privilege check)."""
     result = target.http.get(MY_PERMISSIONS, {"permissions": ",".join(ADMIN_PERMISSIONS)})
     facts: AdminFacts = {"status": result.status}

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from conformance import versions
+from conformance import codes, versions
 from conformance.classify import Asked, Kind, Verdict, judge
-from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
-from conformance.findings import Finding, FindingJson, Severity, finding
+from conformance.evidence import Evidence, FailureFacts, Problem, record_failure
+from conformance.findings import Diagnosis
 from conformance.http import HttpResult
 
 if TYPE_CHECKING:
@@ -31,19 +31,20 @@ SERVER_INFO = "/rest/api/2/serverInfo"
 # through, while a basic login meets the same redirect and would only repeat the request).
 RETRY_ANY_LOGIN = frozenset({Kind.LOGIN_REQUIRED})
 RETRY_BEARER = frozenset({Kind.SSO, Kind.LOGIN_PAGE})
-# The search the check asks once per run: one issue, one field; a bounded JQL for Cloud, which
-# refuses unbounded queries on /search/jql.
+# The search the check asks once per run: one issue, one field. Cloud's /search/jql refuses a
+# query it deems unbounded (400 "Unbounded JQL queries are not allowed here"), so the query there
+# is bounded by a project, else by time (what Atlassian's migration notes and clients do).
 SEARCH_PARAMS = {"maxResults": 1, "fields": "summary"}
-CLOUD_SEARCH_JQL = "created IS NOT EMPTY ORDER BY created DESC"
+RECENT_JQL = "created >= -30d ORDER BY created DESC"
 
 
 class AnswerFacts(FailureFacts, total=False):
     """The facts of one classified answer (``with_verdict``), shared by the probes that judge
-    answers with the classifier; ``schema`` is what ``schema_finding`` names."""
+    answers with the classifier; ``schema`` is what ``schema_diagnosis`` names."""
 
     status: int | None
     kind: str  # a classify.Kind value
-    finding: FindingJson
+    diagnosis: Diagnosis  # what the answer was, when it was not what was asked for
     schema: tuple[str, str]  # (field, what is wrong with it)
 
 
@@ -58,6 +59,7 @@ class ServerInfoFacts(AnswerFacts, total=False):
 
 class SearchFacts(AnswerFacts, total=False):
     path: str
+    jql: str  # the suite's own query (Cloud's /search/jql needs a bounded one)
     issues: int  # how many issues the page held
     total: int
 
@@ -66,12 +68,18 @@ class SearchFacts(AnswerFacts, total=False):
 
 
 def asked(
-    target: JiraTarget, endpoint: str, *, credentialed: bool, login_proven: bool = False
+    target: JiraTarget,
+    endpoint: str,
+    *,
+    credentialed: bool,
+    login_proven: bool = False,
+    from_profile: bool = False,
 ) -> Asked:
     """What the classifier needs to know about a request of this run."""
     creds = target.settings.credentials if credentialed else None
     # Only what serverInfo already answered: this runs inside serverInfo's own probe too.
     numbers, kind = instance_of(target.cached(server_info))
+    proxy = target.http.proxy
     return Asked(
         endpoint=endpoint,
         url=target.url,
@@ -84,6 +92,9 @@ def asked(
         deployment="Cloud" if kind == "Cloud" else ("Server" if kind else None),
         version=numbers,
         login_proven=login_proven and creds is not None,
+        from_profile=from_profile,
+        proxy=proxy.proxy,
+        proxy_source=proxy.source,
     )
 
 
@@ -94,25 +105,13 @@ def endpoint_of(target: JiraTarget, url: str) -> str:
     return path[len(base_path) :] if base_path and path.startswith(base_path) else path or url
 
 
-def judged(target: JiraTarget, exchange: Exchange) -> Verdict:
-    """Classify a recorded exchange in what the run knows now (deployment, version, scheme)."""
-    return judge(
-        exchange.status,
-        exchange.headers,
-        exchange.body_excerpt,
-        asked(
-            target,
-            endpoint_of(target, exchange.url),
-            credentialed=exchange.auth_scheme is not None,
-            login_proven=exchange.login_proven,
-        ),
-    )
-
-
-def judged_result(target: JiraTarget, result: HttpResult, endpoint: str) -> Verdict:
-    """Classify a live answer with its whole body and headers."""
+def judged_result(
+    target: JiraTarget, result: HttpResult, endpoint: str, *, from_profile: bool = False
+) -> Verdict:
+    """Classify a live answer with its whole body and headers, as Jira sent them (never the
+    redacted copy), and record the reading on its exchange for the checks."""
     response = result.response
-    return judge(
+    verdict = judge(
         result.status,
         dict(response.headers) if response is not None else {},
         response.content if response is not None else b"",
@@ -121,8 +120,11 @@ def judged_result(target: JiraTarget, result: HttpResult, endpoint: str) -> Verd
             endpoint,
             credentialed=result.exchange.auth_scheme is not None,
             login_proven=result.exchange.login_proven,
+            from_profile=from_profile,
         ),
     )
+    result.exchange.reading = verdict.reading
+    return verdict
 
 
 def json_type(value: Any) -> str:
@@ -133,48 +135,24 @@ def json_type(value: Any) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
-# -- findings carried as plain data in evidence ----------------------------------------------------
+# -- what an answer was, recorded as plain data in evidence ----------------------------------------
 
 
 def with_verdict(facts: Answer, verdict: Verdict) -> Answer:
-    """Record a classified answer in a probe's facts: its kind and, if any, its finding."""
+    """Record a classified answer in a probe's facts: its kind and, if any, its diagnosis."""
     facts["kind"] = verdict.kind.value
-    if verdict.finding is not None:
-        facts["finding"] = verdict.finding.as_json()
+    if verdict.diagnosis is not None:
+        facts["diagnosis"] = verdict.diagnosis
     return facts
 
 
-def finding_of(target: JiraTarget, evidence: Evidence) -> Finding | None:
-    """The finding a probe recorded for its answer (see ``with_verdict``), as a Finding.
-
-    A request not sent because the bot's login was refused earlier gets that refusal's finding,
-    so every row names the one real cause.
-    """
-    data = evidence.fact("finding")
-    if isinstance(data, dict):
-        return Finding(
-            code=str(data["code"]),
-            severity=Severity(data["severity"]),
-            summary=str(data["summary"]),
-            remediation=str(data["remediation"]),
-            links=tuple(data.get("links", ())),
-        )
-    rejected = evidence.failure.refused if evidence.failure is not None else None
-    return judged(target, rejected).finding if rejected is not None else None
-
-
-def latched_finding(target: JiraTarget, evidence: Evidence) -> Finding | None:
-    """For a request not sent because the bot's login was refused earlier: that refusal."""
-    return finding_of(target, evidence) if evidence.fact("failure") == "latched" else None
-
-
-def schema_finding(endpoint: str, evidence: Evidence) -> Finding | None:
+def schema_diagnosis(endpoint: str, evidence: Evidence[AnswerFacts]) -> codes.ApiSchema | None:
     """API_SCHEMA naming the field a probe found of the wrong type or missing, if it did."""
-    wrong = evidence.fact("schema")
+    wrong = evidence.facts.get("schema")
     if wrong is None:
         return None
     field, problem = wrong
-    return finding("API_SCHEMA", endpoint=endpoint, field=field, problem=problem)
+    return codes.ApiSchema(endpoint=endpoint, field=field, problem=problem)
 
 
 # -- serverInfo ------------------------------------------------------------------------------------
@@ -207,7 +185,7 @@ def schema_problem(name: str, value: Any) -> tuple[str, str] | None:
     return field or "(the answer)", f"is {shown}: {error.message[:160]}"
 
 
-def server_info(target: JiraTarget) -> Evidence:
+def server_info(target: JiraTarget) -> Evidence[ServerInfoFacts]:
     """serverInfo, anonymously first; learns the instance's identity for the whole run."""
     anonymous = target.http.get(SERVER_INFO, credentialed=False)
     exchanges = [anonymous.exchange]
@@ -263,11 +241,13 @@ def schema_problem_of_search(body: Any) -> tuple[str, str]:
     return "issues", f"is {json.dumps(issues)[:80]}, not a list"
 
 
-def instance_of(evidence: Evidence | None) -> tuple[tuple[int, ...] | None, str | None]:
+def instance_of(
+    evidence: Evidence[ServerInfoFacts] | None,
+) -> tuple[tuple[int, ...] | None, str | None]:
     """(versionNumbers, deploymentType) as a serverInfo evidence states them, each None where
     it does not (or there is no evidence yet)."""
-    body = evidence.fact("body") if evidence is not None else None
-    if not isinstance(body, dict):
+    body = evidence.facts.get("body") if evidence is not None else None
+    if body is None:
         return None, None
     version, _ = versions.learn(body)
     kind = body.get("deploymentType")
@@ -282,7 +262,7 @@ def deployment(target: JiraTarget) -> tuple[tuple[int, ...] | None, str | None]:
 def learned_version(target: JiraTarget) -> tuple[versions.JiraVersion | None, str]:
     """The version serverInfo told the run (asking it if nobody has yet), or why it is unknown."""
     evidence = target.probe(server_info)
-    body = evidence.fact("body")
+    body = evidence.facts.get("body")
     if body is None:
         return None, f"serverInfo could not be read ({evidence.problem or 'no answer'})"
     return versions.learn(body)
@@ -291,13 +271,21 @@ def learned_version(target: JiraTarget) -> tuple[versions.JiraVersion | None, st
 # -- search ----------------------------------------------------------------------------------------
 
 
-def search(target: JiraTarget, path: str) -> Evidence:
-    """One small search at ``path`` (one issue, one field), to show the endpoint answers."""
+def search(target: JiraTarget, path: str, jql: str | None = None) -> Evidence[SearchFacts]:
+    """One small search at ``path`` (one issue, one field), to show the endpoint answers.
+
+    ``jql`` is the suite's own query (``/search/jql`` needs one that is bounded: a project, else
+    the last 30 days); without it ``/search`` searches everything the bot may see.
+    """
     params: dict[str, Any] = dict(SEARCH_PARAMS)
-    if path.endswith("/search/jql"):
-        params["jql"] = CLOUD_SEARCH_JQL
+    if jql is None and path.endswith("/search/jql"):
+        jql = RECENT_JQL
+    if jql is not None:
+        params["jql"] = jql
     result = target.http.get(path, params)
     facts: SearchFacts = {"path": path, "status": result.status}
+    if jql is not None:
+        facts["jql"] = jql
     if result.failure is not None:
         record_failure(facts, result.failure)
         return Evidence(

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
-from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
+from conformance.classify import Kind
+from conformance.evidence import Evidence, Exchange, Problem, record_failure
 from conformance.http import HttpResult
 from conformance.probes import api
 from conformance.probes.search import jql_string
@@ -61,6 +62,7 @@ ASKED = (*WRITE_NEEDS, *ROUND_TRIP_NEEDS)
 ALWAYS_FILLED = ("project", "issuetype", "summary")
 PAGE_SIZE = 100
 MAX_PAGES = 20
+SEARCH = "/rest/api/2/search"
 CreatemetaForm = Literal["paged", "old", "unknown"]
 
 
@@ -175,10 +177,10 @@ def field_meta(raw: Mapping[str, Any], fallback_id: str = "") -> FieldMeta:
 # -- probes --------------------------------------------------------------------------------------
 
 
-class RequestFacts(FailureFacts, total=False):
-    """What ``_failed`` records of an answer that was not usable; shared by the probes here."""
+class RequestFacts(api.AnswerFacts, total=False):
+    """What ``_failed`` records of an answer that was not usable (its reading by the classifier
+    among them); shared by the probes here."""
 
-    status: int | None
     content_type: str
 
 
@@ -217,6 +219,11 @@ class EditmetaFacts(RequestFacts, total=False):
     issue_type: object
     endpoint: str
     fields: list[FieldMeta]
+    # Jira refused the profile's issue types in JQL (400) where the project alone was accepted:
+    # the types this Jira does not know, its words, and the types the project has.
+    unknown_issue_types: list[str]
+    refused_because: str
+    project_issue_types: list[str]
 
 
 class SurveyFacts(TypedDict):
@@ -224,21 +231,30 @@ class SurveyFacts(TypedDict):
     fetched: list[str]  # the probes the survey ran
 
 
-def _failed(name: str, facts: RequestFacts, result: HttpResult) -> Evidence:
-    """Evidence of a request that got no usable answer, classified for the checks."""
+Request = TypeVar("Request", bound=RequestFacts)
+
+
+def _failed(
+    target: JiraTarget, name: str, facts: Request, result: HttpResult, endpoint: str
+) -> Evidence[Request]:
+    """Evidence of a request that got no usable answer, read by the classifier for the checks
+    (who answered, and what: Jira's own error, a proxy's page, a lost login...)."""
     facts["status"] = result.status
     if result.failure is not None:
         record_failure(facts, result.failure)
         return Evidence(
             name, False, facts, [result.exchange], failure=result.failure, problem=Problem.TRANSPORT
         )
-    body, error = result.json()
     facts["content_type"] = result.content_type
-    if error is not None:
-        facts["error"] = error
-        return Evidence(name, False, facts, [result.exchange], problem=Problem.NOT_JSON)
-    facts["error"] = _jira_message(body) or f"HTTP {result.status}"
-    return Evidence(name, False, facts, [result.exchange], problem=Problem.UNEXPECTED)
+    verdict = api.judged_result(target, result, endpoint)
+    api.with_verdict(facts, verdict)
+    if verdict.passed:  # JSON Jira answered as asked, but not of the shape the probe reads
+        facts["schema"] = ("(the answer)", f"is a JSON {api.json_type(verdict.value)}")
+        return Evidence(name, False, facts, [result.exchange], problem=Problem.SCHEMA)
+    body, error = result.json()
+    facts["error"] = error or _jira_message(body) or f"HTTP {result.status}"
+    problem = Problem.NOT_JSON if error is not None else Problem.UNEXPECTED
+    return Evidence(name, False, facts, [result.exchange], problem=problem)
 
 
 def _jira_message(body: Any) -> str:
@@ -254,7 +270,7 @@ def _jira_message(body: Any) -> str:
     return "; ".join(messages)
 
 
-def project_permissions(target: JiraTarget, key: str) -> Evidence:
+def project_permissions(target: JiraTarget, key: str) -> Evidence[ProjectFacts]:
     """``GET /mypermissions?projectKey=KEY&permissions=...``: the bot's grants in one project.
 
     Jira answers 404 "No project could be found" when the bot lacks Browse Projects, exactly as
@@ -271,7 +287,7 @@ def project_permissions(target: JiraTarget, key: str) -> Evidence:
             "permissions.project", False, facts, [result.exchange], problem=Problem.INVISIBLE
         )
     if result.status != 200:
-        return _failed("permissions.project", facts, result)
+        return _failed(target, "permissions.project", facts, result, path)
     body, error = result.json()
     grants = read_grants(body) if error is None else None
     if grants is None:
@@ -290,7 +306,7 @@ def project_permissions(target: JiraTarget, key: str) -> Evidence:
     return Evidence("permissions.project", True, facts, [result.exchange])
 
 
-def permission_scheme(target: JiraTarget, key: str) -> Evidence:
+def permission_scheme(target: JiraTarget, key: str) -> Evidence[SchemeFacts]:
     """The name of the project's permission scheme, to say where to grant (often admin-only)."""
     result = target.http.get(f"/rest/api/2/project/{key}/permissionscheme")
     body, error = result.json()
@@ -323,7 +339,7 @@ def _pages(
     return values, exchanges, None
 
 
-def create_metadata(target: JiraTarget, key: str) -> Evidence:
+def create_metadata(target: JiraTarget, key: str) -> Evidence[CreatemetaFacts]:
     """The issue types the bot may create in ``key`` and the create-screen fields of Visor's.
 
     Jira 8.4+ (and Cloud) serve ``/issue/createmeta/{key}/issuetypes[/{id}]``, paged; 9.0 removed
@@ -334,7 +350,7 @@ def create_metadata(target: JiraTarget, key: str) -> Evidence:
     facts: CreatemetaFacts = {"project": key, "wanted": list(wanted)}
     if form in ("paged", "unknown"):
         evidence = _paged_create_metadata(target, key, wanted, facts)
-        if form == "paged" or evidence.ok or evidence.fact("status") != 404:
+        if form == "paged" or evidence.ok or evidence.facts.get("status") != 404:
             return evidence
         facts = {"project": key, "wanted": list(wanted), "paged_404": True}
         old = _old_create_metadata(target, key, facts)
@@ -345,13 +361,13 @@ def create_metadata(target: JiraTarget, key: str) -> Evidence:
 
 def _paged_create_metadata(
     target: JiraTarget, key: str, wanted: tuple[str, ...], facts: CreatemetaFacts
-) -> Evidence:
+) -> Evidence[CreatemetaFacts]:
     base = f"/rest/api/2/issue/createmeta/{key}/issuetypes"
     facts["form"] = "paged"
     facts["endpoint"] = base
     types, exchanges, failed = _pages(target, base, ("values", "issueTypes"))
     if failed is not None:
-        evidence = _failed("permissions.createmeta", facts, failed)
+        evidence = _failed(target, "permissions.createmeta", facts, failed, base)
         evidence.exchanges = exchanges
         return evidence
     offered = {str(t.get("name")): str(t.get("id")) for t in types if isinstance(t, dict)}
@@ -364,7 +380,7 @@ def _paged_create_metadata(
         values, more, failed = _pages(target, f"{base}/{type_id}", ("values", "fields"))
         exchanges += more
         if failed is not None:
-            evidence = _failed("permissions.createmeta", facts, failed)
+            evidence = _failed(target, "permissions.createmeta", facts, failed, f"{base}/{type_id}")
             evidence.exchanges = exchanges
             return evidence
         fields[name] = [field_meta(v) for v in values if isinstance(v, dict)]
@@ -372,14 +388,16 @@ def _paged_create_metadata(
     return Evidence("permissions.createmeta", True, facts, exchanges)
 
 
-def _old_create_metadata(target: JiraTarget, key: str, facts: CreatemetaFacts) -> Evidence:
+def _old_create_metadata(
+    target: JiraTarget, key: str, facts: CreatemetaFacts
+) -> Evidence[CreatemetaFacts]:
     path = "/rest/api/2/issue/createmeta"
     facts["form"] = "old"
     facts["endpoint"] = path
     result = target.http.get(path, {"projectKeys": key, "expand": "projects.issuetypes.fields"})
     body, error = result.json()
     if result.status != 200 or error is not None or not isinstance(body, dict):
-        return _failed("permissions.createmeta", facts, result)
+        return _failed(target, "permissions.createmeta", facts, result, path)
     project = next(
         (p for p in body.get("projects") or [] if isinstance(p, dict) and p.get("key") == key), {}
     )
@@ -407,30 +425,36 @@ def _lookup(offered: Mapping[str, str], *names: str) -> str | None:
     return None
 
 
-def edit_metadata(target: JiraTarget, key: str) -> Evidence:
+def edit_metadata(target: JiraTarget, key: str) -> Evidence[EditmetaFacts]:
     """The edit screen of one existing issue in ``key`` (preferably of a type Visor uses).
 
     ``editmeta`` needs an issue; the newest one is found with the search Visor imports with
-    (``/search``, or ``/search/jql`` where Cloud answers 410).
+    (``/search``, or ``/search/jql`` where Cloud answers 410). Jira refuses (400) a JQL that
+    names an issue type it does not have; when the project alone is accepted, the profile's
+    issue types are what it refused, and the project's own types are read to name them.
     """
     facts: EditmetaFacts = {"project": key}
-    types = ", ".join(jql_string(t) for t in target.profile.issue_types_for(key))
+    wanted = target.profile.issue_types_for(key)
+    typed = (
+        f"project = {key} AND issuetype in ({', '.join(map(jql_string, wanted))}) ORDER BY key DESC"
+    )
     exchanges: list[Exchange] = []
     issue = None
-    for jql in (
-        f"project = {key} AND issuetype in ({types}) ORDER BY key DESC",
-        f"project = {key} ORDER BY key DESC",
-    ):
+    for jql in (typed, f"project = {key} ORDER BY key DESC"):
         found = _first_issue(target, jql)
         exchanges += found.exchanges
+        if not found.ok and jql == typed and _refused_query(found):
+            facts["refused_because"] = str(found.facts.get("error") or "HTTP 400")
+            continue
         if not found.ok:
-            found.exchanges = exchanges
-            return found
-        issue = found.fact("issue")
+            return _search_failed(found, facts, exchanges)
+        issue = found.facts.get("issue")
         if issue is not None:
             facts["issue"] = issue
-            facts["issue_type"] = found.fact("issue_type")
+            facts["issue_type"] = found.facts.get("issue_type")
             break
+    if "refused_because" in facts:
+        _name_unknown_types(target, key, wanted, facts, exchanges)
     if issue is None:
         return Evidence("permissions.editmeta", False, facts, exchanges, problem=Problem.NO_ISSUE)
     path = f"/rest/api/2/issue/{issue}/editmeta"
@@ -438,7 +462,7 @@ def edit_metadata(target: JiraTarget, key: str) -> Evidence:
     facts["endpoint"] = path
     body, error = result.json()
     if result.status != 200 or error is not None or not isinstance(body, dict):
-        evidence = _failed("permissions.editmeta", facts, result)
+        evidence = _failed(target, "permissions.editmeta", facts, result, path)
         evidence.exchanges[:0] = exchanges
         return evidence
     raw: dict[str, Any] = body["fields"] if isinstance(body.get("fields"), dict) else {}
@@ -446,15 +470,65 @@ def edit_metadata(target: JiraTarget, key: str) -> Evidence:
     return Evidence("permissions.editmeta", True, facts, [*exchanges, result.exchange])
 
 
-def _first_issue(target: JiraTarget, jql: str) -> Evidence:
+def _refused_query(found: Evidence[SearchFacts]) -> bool:
+    """Jira's own 400 to a search: it refused the query as it was written."""
+    return found.facts.get("status") == 400 and found.facts.get("kind") == Kind.JIRA_ERROR
+
+
+def _search_failed(
+    found: Evidence[SearchFacts], facts: EditmetaFacts, exchanges: list[Exchange]
+) -> Evidence[EditmetaFacts]:
+    """The edit screen could not be read because the search for an issue failed: that search's
+    answer, as this probe's."""
+    for name in ("status", "content_type", "kind", "diagnosis", "schema", "failure", "error"):
+        if name in found.facts:
+            facts[name] = found.facts[name]
+    facts["endpoint"] = SEARCH
+    return Evidence(
+        "permissions.editmeta",
+        False,
+        facts,
+        exchanges,
+        problem=found.problem,
+        failure=found.failure,
+    )
+
+
+def _name_unknown_types(
+    target: JiraTarget,
+    key: str,
+    wanted: tuple[str, ...],
+    facts: EditmetaFacts,
+    exchanges: list[Exchange],
+) -> None:
+    """The profile's issue types the project lacks, and those it has (``/project/KEY``)."""
+    result = target.http.get(f"/rest/api/2/project/{key}")
+    exchanges.append(result.exchange)
+    body, _ = result.json()
+    types = body.get("issueTypes") if isinstance(body, dict) else None
+    names = [str(t["name"]) for t in types or [] if isinstance(t, dict) and t.get("name")]
+    if result.status == 200 and names:
+        facts["project_issue_types"] = names
+        have = {n.casefold() for n in names}
+        facts["unknown_issue_types"] = [t for t in wanted if t.casefold() not in have]
+    else:
+        # Jira's message names the type in the one language every locale keeps: the value.
+        said = facts.get("refused_because", "")
+        named = [t for t in wanted if f"'{t}'" in said or f'"{t}"' in said]
+        facts["unknown_issue_types"] = named or list(wanted)
+
+
+def _first_issue(target: JiraTarget, jql: str) -> Evidence[SearchFacts]:
     params = {"jql": jql, "maxResults": 1, "fields": "issuetype"}
-    result = target.http.get("/rest/api/2/search", params)
+    path = SEARCH
+    result = target.http.get(path, params)
     if result.status == 410:  # Cloud removed /search (CHANGE-2046)
-        result = target.http.get("/rest/api/2/search/jql", params)
+        path = SEARCH + "/jql"
+        result = target.http.get(path, params)
     body, error = result.json()
     if result.status != 200 or error is not None or not isinstance(body, dict):
         failed: SearchFacts = {"jql": jql}
-        return _failed("permissions.search", failed, result)
+        return _failed(target, "permissions.search", failed, result, path)
     issues = [i for i in body.get("issues") or [] if isinstance(i, dict) and i.get("key")]
     facts: SearchFacts = {"jql": jql, "issue": None}
     if issues:
@@ -464,7 +538,7 @@ def _first_issue(target: JiraTarget, jql: str) -> Evidence:
     return Evidence("permissions.search", True, facts, [result.exchange])
 
 
-def survey(target: JiraTarget, key: str) -> Evidence:
+def survey(target: JiraTarget, key: str) -> Evidence[SurveyFacts]:
     """Everything the permission checks need about one project, as one dependent pipeline.
 
     Prefetched across projects: grants for every project; for projects Visor writes, the create
@@ -475,7 +549,7 @@ def survey(target: JiraTarget, key: str) -> Evidence:
     access = access_of(target, key)
     round_trip = key == target.settings.write_project
     fetched = [grants.probe]
-    granted = grants.fact("granted") or {}
+    granted = grants.facts.get("granted") or {}
     if grants.ok and Grants(granted).missing(required_permissions(access, round_trip=round_trip)):
         fetched.append(target.probe(permission_scheme, key).probe)
     if grants.ok and access == "write":

@@ -23,6 +23,7 @@ import fastjsonschema
 import jsonschema
 
 from conformance.evidence import Evidence, Exchange, FailureFacts, Problem, record_failure
+from conformance.findings import Diagnosis
 from conformance.http import HttpResult, RateLimitCounts
 from conformance.probes import api, network
 
@@ -234,7 +235,7 @@ def deployment_type(target: JiraTarget) -> str | None:
     if known:
         return known
     anonymous = target.probe(network.server_info_anonymous)
-    kind = anonymous.fact("deploymentType")
+    kind = anonymous.facts.get("deploymentType")
     return str(kind) if kind else None
 
 
@@ -318,9 +319,11 @@ class ImportSampleFacts(FailureFacts, total=False):
     schema: tuple[str, str]
     status: int | None
     message: str  # Jira's words for the failed page
+    kind: str  # the failed page's answer, as the classifier read it (a classify.Kind value)
+    diagnosis: Diagnosis  # ... and what it was, when it was not Jira refusing the query
 
 
-def import_sample(target: JiraTarget, project: str) -> Evidence:
+def import_sample(target: JiraTarget, project: str) -> Evidence[ImportSampleFacts]:
     """Read the profile's sample of ``project`` as Visor's import would, and measure it."""
     settings = target.profile.import_settings
     jql = settings.jql.replace("{project}", project)
@@ -397,6 +400,11 @@ def import_sample(target: JiraTarget, project: str) -> Evidence:
         facts["message"] = error_messages(failure)
         if failure.failure is not None:
             record_failure(facts, failure.failure)
+        else:  # who answered: Jira refusing the profile's JQL, or a proxy, a lost login...
+            verdict = api.judged_result(target, failure, facts["endpoint"], from_profile=True)
+            facts["kind"] = verdict.kind.value
+            if verdict.diagnosis is not None:
+                facts["diagnosis"] = verdict.diagnosis
         return Evidence(
             "search.import_sample",
             False,
@@ -518,13 +526,14 @@ class _Pages:
 
 class RateLimitFacts(RateLimitCounts):
     limited: bool  # some request was refused with 429, paced or told to wait
+    stated: dict[str, str]  # the last X-RateLimit-* headers an answer carried
 
 
-def rate_limit(target: JiraTarget) -> Evidence:
+def rate_limit(target: JiraTarget) -> Evidence[RateLimitFacts]:
     """How Jira's rate limit shaped the run so far: 429s, paced requests, waits, the bucket."""
     seen = target.http.counters.rate_limit_json()
     limited = bool(seen["answered_429"] or seen["paced_requests"] or seen["retry_after_waits"])
-    facts: RateLimitFacts = {**seen, "limited": limited}
+    facts: RateLimitFacts = {**seen, "limited": limited, "stated": dict(target.http.rate_limit)}
     return Evidence("search.rate_limit", True, facts)
 
 

@@ -273,7 +273,7 @@ class WriteRoundTrip:
 
     # -- the machine -------------------------------------------------------------------------
 
-    def run(self) -> Evidence:
+    def run(self) -> Evidence[RoundtripFacts]:
         """Run every step; whatever happens, delete what was created. Re-raises interrupts."""
         self.issue_type = self.target.profile.issue_types_for(self.project)[0]
         try:
@@ -328,7 +328,7 @@ class WriteRoundTrip:
             for number, previous in replaced.items():
                 signal.signal(number, _handler(number, previous))
 
-    def evidence(self) -> Evidence:
+    def evidence(self) -> Evidence[RoundtripFacts]:
         failure: Mapping[str, object] = self.failure or {}
         if self.interrupted:
             incomplete: Literal["interrupted", "deadline"] | None = "interrupted"

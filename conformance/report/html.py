@@ -37,7 +37,7 @@ from conformance.settings import describe_settings
 
 if TYPE_CHECKING:
     from conformance.engine.result import RunResult
-    from conformance.evidence import Evidence, Exchange
+    from conformance.evidence import AnyEvidence, Exchange
     from conformance.secrets import Redactor
     from conformance.target import JiraTarget
 
@@ -92,7 +92,7 @@ def environment(redactor: Redactor) -> jinja2.Environment:
     return env
 
 
-def evidence_label(ev: Evidence, record: CheckRecord) -> str:
+def evidence_label(ev: AnyEvidence, record: CheckRecord) -> str:
     """What a piece of evidence says about the row: "as expected" only on a row that passed."""
     if not ev.ok:
         return ev.problem or "problem"

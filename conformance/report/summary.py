@@ -135,7 +135,13 @@ class Plan:
             )
             self.by_root.setdefault(id(record), item)
             return
+        # Fixes are changes: a warning on a failing row (API_SEARCH_REMOVED, "nothing to change
+        # in Jira") goes with the warnings, unless the row has nothing else to show.
+        errors = [f for f in record.findings if f.severity is Severity.ERROR]
         for found in record.findings:
+            if errors and found.severity is not Severity.ERROR:
+                self._group_finding(self.warnings, self._warning_keys, record, found)
+                continue
             item = self._group_finding(self.fixes, self._keys, record, found)
             self.by_root.setdefault(id(record), item)
 

@@ -12,6 +12,7 @@ import requests
 
 from conformance.emulator import SCENARIOS, EmulatorServer, Fault
 from conformance.emulator import app as emulator_app
+from conformance.emulator.scenarios import NETWORK
 from tests.emulator.conftest import ADMIN, BOT, Emulator, bearer
 
 CONTRACT = {
@@ -41,10 +42,17 @@ def test_every_contract_scenario_exists() -> None:
     assert all(SCENARIOS[n] for n in SCENARIOS)
 
 
+BROKEN_TLS = {name for name, switches in NETWORK.items() if switches.get("tls_fault")}
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_scenario_starts_and_answers_status(jira_emulator, name) -> None:
     server = jira_emulator(name)
     verify = str(server.ca_path) if server.ca_path else True
+    if name in BROKEN_TLS:  # its TLS is broken on purpose: the handshake fails
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(f"{server.url}/status", verify=verify, timeout=5)
+        return
     r = requests.get(f"{server.url}/status", verify=verify, timeout=5)
     expected = {"not-running": "STARTING", "first-run": "FIRST_RUN"}.get(name, "RUNNING")
     assert r.status_code == 200 and r.json() == {"state": expected}

@@ -32,8 +32,11 @@ def make_target(*, strict: bool = False, url: str = "https://jira.example.com") 
 def filled(code: str, params: dict[str, object]) -> dict[str, object]:
     """Every placeholder of the code's templates: the given values, else a visible sample."""
     spec = CATALOGUE[code]
+    advice = min(spec.advice, default=None)  # an entry with advice texts: the first of them
     wanted = placeholders(spec.summary) | placeholders(spec.remediation)
-    return {name: params.get(name, f"sample-{name}") for name in wanted}
+    wanted |= placeholders(spec.advice[advice]) if advice else set()
+    sample = {name: params.get(name, f"sample-{name}") for name in wanted}
+    return {**sample, "advice": advice} if advice else sample
 
 
 def add(

@@ -72,6 +72,13 @@ ALLOWED: dict[str, str] = {
     "report to Visor support.": SUPPORT,
     "Send this report to Visor support if it persists.": SUPPORT,
     "Send this report to Visor support with the proxy's details.": SUPPORT,
+    "Jira refused a request the suite makes on its own (nothing from the integration profile "
+    "is in it), so there is nothing to correct in the profile or in Jira: send this report to "
+    "Visor support.": SUPPORT,
+    "Narrow the run to the projects you will work with in Visor: --jira-project KEY "
+    "(repeatable), or the projects list of the integration profile (--jira-profile).": (
+        "guide: the Jira Projects you would like to work with in Visor"
+    ),
     # {purpose} is the access mode the profile gives the project ("read (import) its issues").
     "The bot lacks <missing> in project <project>, which Visor needs to <purpose>.": "profile",
 }

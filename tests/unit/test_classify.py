@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.classify import LOGIN_KINDS, PAGE_KINDS, Asked, Kind, Verdict, judge
-from conformance.findings import Finding
+from conformance.findings import Finding, explain
 
 JSON = {"Content-Type": "application/json;charset=UTF-8"}
 HTML = {"Content-Type": "text/html;charset=UTF-8"}
@@ -34,8 +34,14 @@ SERVER_INFO = {
 }
 
 
+def shown(verdict: Verdict) -> Finding:
+    """The finding a check would show for a verdict's diagnosis."""
+    assert verdict.diagnosis is not None, verdict
+    return explain(verdict.diagnosis)
+
+
 def code(verdict: Verdict) -> str | None:
-    return verdict.finding.code if verdict.finding else None
+    return shown(verdict).code if verdict.diagnosis else None
 
 
 # -- Jira's own answers ----------------------------------------------------------------------------
@@ -65,8 +71,8 @@ def test_wrong_password_is_bad_credentials_with_the_seraph_reason() -> None:
     headers = {**HTML, "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}
     verdict = judge(401, headers, page, DC_BASIC)
     assert code(verdict) == "AUTH_BAD_CREDENTIALS"
-    assert "AUTHENTICATED_FAILED" in verdict.finding.summary
-    assert "visor-bot" in verdict.finding.summary
+    assert "AUTHENTICATED_FAILED" in shown(verdict).summary
+    assert "visor-bot" in shown(verdict).summary
 
 
 @pytest.mark.parametrize("status", [403, 401, 200])
@@ -77,24 +83,24 @@ def test_captcha_is_recognised_by_its_headers_whatever_the_status(status: int) -
     }
     verdict = judge(status, headers, "", DC_BASIC)
     assert code(verdict) == "AUTH_CAPTCHA"
-    assert f"{BASE}/login.jsp" in verdict.finding.remediation
-    assert "personal access token" in verdict.finding.remediation
+    assert f"{BASE}/login.jsp" in shown(verdict).remediation
+    assert "personal access token" in shown(verdict).remediation
 
 
 def test_basic_auth_disabled_advice_names_the_token_and_the_setting() -> None:
     body = {"message": "Basic Authentication has been disabled on this instance."}
     verdict = judge(403, JSON, json.dumps(body), DC_BASIC)
     assert code(verdict) == "AUTH_BASIC_DISABLED"
-    assert "personal access token" in verdict.finding.remediation
-    assert "Authentication methods" in verdict.finding.remediation
-    assert "Jira 11" not in verdict.finding.remediation
+    assert "personal access token" in shown(verdict).remediation
+    assert "Authentication methods" in shown(verdict).remediation
+    assert "Jira 11" not in shown(verdict).remediation
 
 
 def test_basic_auth_disabled_on_jira_11_says_it_is_the_default() -> None:
     body = {"message": "Basic Authentication has been disabled on this instance."}
     asked = Asked(**{**DC_BASIC.__dict__, "version": (11, 3, 12)})
     verdict = judge(403, JSON, json.dumps(body), asked)
-    assert "Jira 11 disables basic authentication by default" in verdict.finding.remediation
+    assert "Jira 11 disables basic authentication by default" in shown(verdict).remediation
 
 
 def test_pat_sent_as_basic_password_on_data_center_is_a_wrong_scheme() -> None:
@@ -102,7 +108,7 @@ def test_pat_sent_as_basic_password_on_data_center_is_a_wrong_scheme() -> None:
     headers = {**HTML, "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}
     verdict = judge(401, headers, "<html>Unauthorized</html>", asked)
     assert code(verdict) == "AUTH_WRONG_SCHEME"
-    assert "Unset JIRA_USER" in verdict.finding.remediation
+    assert "Unset JIRA_USER" in shown(verdict).remediation
 
 
 def bearer_on(deployment: str, version: tuple[int, ...]) -> Asked:
@@ -123,7 +129,7 @@ def test_bearer_on_cloud_is_a_wrong_scheme_pointing_at_api_tokens() -> None:
     body = {"message": "Client must be authenticated to access this resource.", "status-code": 401}
     verdict = judge(401, JSON, json.dumps(body), asked)
     assert code(verdict) == "AUTH_WRONG_SCHEME"
-    assert "API token" in verdict.finding.remediation
+    assert "API token" in shown(verdict).remediation
 
 
 def test_cloud_password_deprecation_is_a_wrong_scheme() -> None:
@@ -131,7 +137,7 @@ def test_cloud_password_deprecation_is_a_wrong_scheme() -> None:
     text = "Basic authentication with passwords is deprecated.  For more information, see: ..."
     verdict = judge(401, {"Content-Type": "text/plain"}, text, asked)
     assert code(verdict) == "AUTH_WRONG_SCHEME"
-    assert "password" in verdict.finding.summary
+    assert "password" in shown(verdict).summary
 
 
 def test_bearer_before_8_14_is_a_wrong_scheme_saying_there_are_no_tokens() -> None:
@@ -139,7 +145,7 @@ def test_bearer_before_8_14_is_a_wrong_scheme_saying_there_are_no_tokens() -> No
     body = {"message": "Client must be authenticated to access this resource.", "status-code": 401}
     verdict = judge(401, {**JSON, "X-AUSERNAME": "anonymous"}, json.dumps(body), asked)
     assert code(verdict) == "AUTH_WRONG_SCHEME"
-    assert "7.13.18 has no personal access tokens" in verdict.finding.remediation
+    assert "7.13.18 has no personal access tokens" in shown(verdict).remediation
 
 
 def test_credentials_dropped_on_the_way_read_as_anonymous() -> None:
@@ -160,7 +166,7 @@ def test_redirect_to_an_identity_provider_is_sso() -> None:
     location = "https://login.microsoftonline.com/tenant/saml2?SAMLRequest=abc&RelayState=x"
     verdict = judge(302, {"Location": location}, b"", DC_BASIC)
     assert code(verdict) == "AUTH_SSO_REDIRECT" and verdict.kind in PAGE_KINDS
-    assert "SAMLRequest" not in verdict.finding.summary  # the opaque query is left out
+    assert "SAMLRequest" not in shown(verdict).summary  # the opaque query is left out
 
 
 def test_redirect_to_the_login_page_is_not_json() -> None:
@@ -171,7 +177,7 @@ def test_redirect_to_the_login_page_is_not_json() -> None:
 def test_jira_login_page_served_with_200() -> None:
     page = '<html><head><title>Log in - Jira</title></head><form id="login-form"></form></html>'
     verdict = judge(200, HTML, page, DC_BASIC)
-    assert verdict.kind is Kind.LOGIN_PAGE and "login page" in verdict.finding.summary
+    assert verdict.kind is Kind.LOGIN_PAGE and "login page" in shown(verdict).summary
 
 
 def test_identity_provider_page_served_with_200() -> None:
@@ -194,13 +200,13 @@ def test_identity_provider_page_served_with_200() -> None:
 def test_proxy_error_pages(status: int, page: str) -> None:
     verdict = judge(status, HTML, page, Asked(url=BASE))
     assert verdict.kind is Kind.PROXY_PAGE and code(verdict) == "API_NOT_JSON"
-    assert "proxy" in verdict.finding.remediation
+    assert "proxy" in shown(verdict).remediation
 
 
 def test_missing_rest_api_is_v2_missing() -> None:
     body = {"message": f"null for uri: {BASE}/rest/api/2/serverInfo", "status-code": 404}
     verdict = judge(404, JSON, json.dumps(body), Asked(url=BASE))
-    assert code(verdict) == "API_V2_MISSING" and "null for uri" in verdict.finding.summary
+    assert code(verdict) == "API_V2_MISSING" and "null for uri" in shown(verdict).summary
 
 
 def test_cloud_search_removed_is_a_warning_not_an_error() -> None:
@@ -213,7 +219,7 @@ def test_cloud_search_removed_is_a_warning_not_an_error() -> None:
         "errors": {},
     }
     verdict = judge(410, JSON, json.dumps(body), Asked(endpoint="/rest/api/2/search", url=BASE))
-    assert code(verdict) == "API_SEARCH_REMOVED" and verdict.finding.severity == "warning"
+    assert code(verdict) == "API_SEARCH_REMOVED" and shown(verdict).severity == "warning"
 
 
 @pytest.mark.parametrize(
@@ -227,12 +233,12 @@ def test_cloud_search_removed_is_a_warning_not_an_error() -> None:
 )
 def test_bodies_that_are_not_json(body: bytes, words: str) -> None:
     verdict = judge(200, JSON if body.startswith(b"{") else {}, body, Asked(url=BASE))
-    assert code(verdict) == "API_NOT_JSON" and words in verdict.finding.summary
+    assert code(verdict) == "API_NOT_JSON" and words in shown(verdict).summary
 
 
 def test_rate_limit_is_a_warning() -> None:
     verdict = judge(429, {"Retry-After": "5", "X-RateLimit-Limit": "20"}, "", DC_BASIC)
-    assert code(verdict) == "RATE_LIMITED" and "20" in verdict.finding.summary
+    assert code(verdict) == "RATE_LIMITED" and "20" in shown(verdict).summary
 
 
 # -- anything at all -------------------------------------------------------------------------------
@@ -329,14 +335,14 @@ def test_any_answer_gives_a_pass_or_a_finding_and_never_raises(
 ) -> None:
     verdict = judge(status, headers, body, asked)
     assert isinstance(verdict.kind, Kind)
-    assert verdict.finding is None or isinstance(verdict.finding, Finding)
-    if verdict.finding is None:
+    assert verdict.diagnosis is None or isinstance(shown(verdict), Finding)
+    if verdict.diagnosis is None:
         assert verdict.kind in (Kind.JSON, Kind.LOGIN_REQUIRED)
     else:
-        assert verdict.finding.summary and verdict.finding.remediation
-        assert "{" + "advice}" not in verdict.finding.remediation
+        assert shown(verdict).summary and shown(verdict).remediation
+        assert "{" + "advice}" not in shown(verdict).remediation
     if verdict.kind in LOGIN_KINDS:
-        assert verdict.finding is not None and verdict.finding.code.startswith("AUTH_")
+        assert verdict.diagnosis is not None and shown(verdict).code.startswith("AUTH_")
 
 
 @settings(max_examples=150, deadline=None)
@@ -357,4 +363,45 @@ def test_captcha_headers_always_win(status: int, body: bytes | str) -> None:
 @pytest.mark.parametrize("status", [None, "abc", 10**30, 200.5])
 def test_garbage_inputs_of_the_wrong_types(headers: object, status: object) -> None:
     verdict = judge(status, headers, None, None)
-    assert verdict.finding is not None or verdict.kind is Kind.JSON
+    assert verdict.diagnosis is not None or verdict.kind is Kind.JSON
+
+
+# -- who answered: a proxy's marks and none of Jira's ------------------------------------------------
+
+SQUID_403 = {
+    "Server": "squid/3.1.10",
+    "Content-Type": "text/html",
+    "X-Squid-Error": "ERR_ACCESS_DENIED 0",
+    "X-Cache": "MISS from localhost",
+    "Via": "1.0 localhost (squid/3.1.10)",
+}
+
+
+def test_a_squid_refusal_of_the_first_login_is_the_proxys() -> None:
+    page = "<html><title>ERROR: The requested URL could not be retrieved</title>Access Denied"
+    verdict = judge(403, SQUID_403, page, DC_BASIC)
+    assert verdict.kind is Kind.PROXY_ANSWER and code(verdict) == "NET_PROXY_ANSWERED"
+    assert (
+        "squid/3.1.10" in shown(verdict).summary and "ERR_ACCESS_DENIED" in shown(verdict).summary
+    )
+
+
+def test_jira_behind_nginx_refusing_basic_auth_is_still_jira() -> None:
+    """A reverse proxy adds its Server header to Jira's own answers: Jira's marks decide."""
+    headers = {"Server": "nginx/1.24.0", "X-AREQUESTID": "1x2", **JSON}
+    body = json.dumps({"message": "Basic Authentication has been disabled on this instance."})
+    assert code(judge(403, headers, body, DC_BASIC)) == "AUTH_BASIC_DISABLED"
+
+
+def test_jiras_json_error_shape_marks_jiras_answer_even_without_its_headers() -> None:
+    headers = {"Server": "nginx", **JSON}
+    body = json.dumps({"errorMessages": ["Issue Does Not Exist"], "errors": {}})
+    verdict = judge(404, headers, body, Asked(endpoint="/rest/api/2/issue/X-1", url=BASE))
+    assert code(verdict) == "API_JIRA_ERROR" and "Issue Does Not Exist" in shown(verdict).summary
+
+
+def test_a_gateway_error_of_a_proxy_keeps_its_own_advice() -> None:
+    """502: the proxy could not reach Jira; not a refusal to let the request through."""
+    page = "<html><head><title>502 Bad Gateway</title></head><center>nginx</center></html>"
+    verdict = judge(502, {"Server": "nginx", **HTML}, page, Asked(url=BASE))
+    assert verdict.kind is Kind.PROXY_PAGE and code(verdict) == "API_NOT_JSON"

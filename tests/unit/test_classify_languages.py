@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from conformance.classify import Kind, judge
-from tests.unit.test_classify import BASE, DC_BASIC, HTML, JSON
+from tests.unit.test_classify import BASE, DC_BASIC, HTML, JSON, shown
 
 TEXT = {"Content-Type": "text/plain;charset=UTF-8"}
 CLOUD_PASSWORD = replace(DC_BASIC, deployment="Cloud", user="bot@example.com", version=(1001,))
@@ -57,21 +57,21 @@ def json_body(message: str | None, **extra: object) -> str:
 def test_basic_auth_disabled_in_any_language_is_auth_basic_disabled(lang: str) -> None:
     message = BASIC_DISABLED[lang]
     verdict = judge(403, JSON, json_body(message).encode(), DC_BASIC)
-    assert verdict.kind is Kind.BASIC_DISABLED and verdict.finding is not None
-    assert verdict.finding.code == "AUTH_BASIC_DISABLED"
-    assert "personal access token" in verdict.finding.remediation
+    assert verdict.kind is Kind.BASIC_DISABLED and verdict.diagnosis is not None
+    assert shown(verdict).code == "AUTH_BASIC_DISABLED"
+    assert "personal access token" in shown(verdict).remediation
     if message is not None:
-        assert message.rstrip(".。") in verdict.finding.summary
+        assert message.rstrip(".。") in shown(verdict).summary
     else:
-        assert "without a message" in verdict.finding.summary
+        assert "without a message" in shown(verdict).summary
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_403_to_a_bearer_login_is_a_refused_token_in_any_language(lang: str) -> None:
     asked = replace(DC_BASIC, scheme="bearer", secret_kind="token", user=None)
     verdict = judge(403, JSON, json_body(NOT_AUTHENTICATED[lang]), asked)
-    assert verdict.finding is not None and verdict.finding.code == "AUTH_BAD_CREDENTIALS"
-    assert "personal access token" in verdict.finding.summary
+    assert verdict.diagnosis is not None and shown(verdict).code == "AUTH_BAD_CREDENTIALS"
+    assert "personal access token" in shown(verdict).summary
 
 
 @pytest.mark.parametrize("status", [403, 401])
@@ -81,8 +81,8 @@ def test_captcha_from_the_seraph_header_alone_when_a_proxy_strips_the_denied_rea
 ) -> None:
     headers = {**JSON, "X-Seraph-LoginReason": "AUTHENTICATION_DENIED"}
     verdict = judge(status, headers, json_body(NOT_AUTHENTICATED[lang]), DC_BASIC)
-    assert verdict.finding is not None and verdict.finding.code == "AUTH_CAPTCHA"
-    assert f"{BASE}/login.jsp" in verdict.finding.remediation
+    assert verdict.diagnosis is not None and shown(verdict).code == "AUTH_CAPTCHA"
+    assert f"{BASE}/login.jsp" in shown(verdict).remediation
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -91,61 +91,61 @@ def test_wrong_password_from_the_seraph_header_in_any_language(lang: str) -> Non
     body = f"<html><body><p>{page}</p></body></html>" if page else ""
     headers = {**HTML, "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}
     verdict = judge(401, headers, body.encode(), DC_BASIC)
-    assert verdict.finding is not None and verdict.finding.code == "AUTH_BAD_CREDENTIALS"
-    assert "AUTHENTICATED_FAILED" in verdict.finding.summary
+    assert verdict.diagnosis is not None and shown(verdict).code == "AUTH_BAD_CREDENTIALS"
+    assert "AUTHENTICATED_FAILED" in shown(verdict).summary
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_credentials_not_seen_by_jira_from_the_body_structure_in_any_language(lang: str) -> None:
     body = json_body(NOT_AUTHENTICATED[lang], **{"status-code": 401})
     verdict = judge(401, JSON, body, DC_BASIC)
-    assert verdict.finding is not None and verdict.finding.code == "AUTH_ANONYMOUS"
+    assert verdict.diagnosis is not None and shown(verdict).code == "AUTH_ANONYMOUS"
 
 
 @pytest.mark.parametrize("lang", ["de", "pt", "ja", "none"])
 def test_anonymous_header_decides_without_any_message(lang: str) -> None:
     headers = {**JSON, "X-AUSERNAME": "anonymous"}
     verdict = judge(401, headers, json_body(NOT_AUTHENTICATED[lang]), DC_BASIC)
-    assert verdict.finding is not None and verdict.finding.code == "AUTH_ANONYMOUS"
+    assert verdict.diagnosis is not None and shown(verdict).code == "AUTH_ANONYMOUS"
 
 
 @pytest.mark.parametrize("lang", ["en", "de", "pt", "ja"])
 def test_cloud_refusing_a_password_in_any_language_is_a_wrong_scheme(lang: str) -> None:
     text = CLOUD_DEPRECATED[lang] + " https://developer.atlassian.com/cloud/jira/platform/x"
     verdict = judge(401, TEXT, text.encode(), CLOUD_PASSWORD)
-    assert verdict.finding is not None and verdict.finding.code == "AUTH_WRONG_SCHEME"
-    assert "API token" in verdict.finding.remediation
+    assert verdict.diagnosis is not None and shown(verdict).code == "AUTH_WRONG_SCHEME"
+    assert "API token" in shown(verdict).remediation
 
 
 def test_cloud_refusing_a_password_without_a_message_still_asks_for_an_api_token() -> None:
     verdict = judge(401, TEXT, b"", CLOUD_PASSWORD)
-    assert verdict.finding is not None and verdict.finding.code == "AUTH_BAD_CREDENTIALS"
-    assert "API token" in verdict.finding.summary
+    assert verdict.diagnosis is not None and shown(verdict).code == "AUTH_BAD_CREDENTIALS"
+    assert "API token" in shown(verdict).summary
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_401_after_an_accepted_login_is_the_login_lost_mid_run(lang: str) -> None:
     asked = replace(DC_BASIC, endpoint="/rest/api/2/project", login_proven=True)
     verdict = judge(401, JSON, json_body(NOT_AUTHENTICATED[lang], **{"status-code": 401}), asked)
-    assert verdict.kind is Kind.LOGIN_LOST and verdict.finding is not None
-    assert verdict.finding.code == "AUTH_LOGIN_LOST"
-    assert "/rest/api/2/project" in verdict.finding.summary
-    assert "stopped being accepted mid-run" in verdict.finding.summary
+    assert verdict.kind is Kind.LOGIN_LOST and verdict.diagnosis is not None
+    assert shown(verdict).code == "AUTH_LOGIN_LOST"
+    assert "/rest/api/2/project" in shown(verdict).summary
+    assert "stopped being accepted mid-run" in shown(verdict).summary
 
 
 def test_a_403_after_an_accepted_login_is_not_a_login_problem() -> None:
     asked = replace(DC_BASIC, endpoint="/rest/api/2/project", login_proven=True)
     body = json.dumps({"errorMessages": ["Sie haben keine Berechtigung."], "errors": {}})
     verdict = judge(403, JSON, body, asked)
-    assert verdict.finding is not None and verdict.finding.code == "API_JIRA_ERROR"
-    assert "Sie haben keine Berechtigung." in verdict.finding.summary
+    assert verdict.diagnosis is not None and shown(verdict).code == "API_JIRA_ERROR"
+    assert "Sie haben keine Berechtigung." in shown(verdict).summary
 
 
 def test_basic_disabled_on_one_path_after_an_accepted_login_says_so() -> None:
     asked = replace(DC_BASIC, endpoint="/rest/api/2/project", login_proven=True)
     verdict = judge(403, JSON, json_body(BASIC_DISABLED["en"]), asked)
-    assert verdict.finding is not None and verdict.finding.code == "AUTH_BASIC_DISABLED"
-    assert "after it accepted the bot's login" in verdict.finding.summary
+    assert verdict.diagnosis is not None and shown(verdict).code == "AUTH_BASIC_DISABLED"
+    assert "after it accepted the bot's login" in shown(verdict).summary
 
 
 @pytest.mark.parametrize(
@@ -160,10 +160,10 @@ def test_basic_disabled_on_one_path_after_an_accepted_login_says_so() -> None:
 def test_jira_400_with_error_messages_is_jiras_answer_quoted(body: dict[str, object]) -> None:
     asked = replace(DC_BASIC, endpoint="/rest/api/2/search", login_proven=True)
     verdict = judge(400, JSON, json.dumps(body, ensure_ascii=False), asked)
-    assert verdict.kind is Kind.JIRA_ERROR and verdict.finding is not None
-    assert verdict.finding.code == "API_JIRA_ERROR"
+    assert verdict.kind is Kind.JIRA_ERROR and verdict.diagnosis is not None
+    assert shown(verdict).code == "API_JIRA_ERROR"
     quoted = body.get("errorMessages") or [f"{k}: {v}" for k, v in body["errors"].items()]  # type: ignore[union-attr]
-    assert str(quoted[0]) in verdict.finding.summary  # type: ignore[index]
+    assert str(quoted[0]) in shown(verdict).summary  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
@@ -201,11 +201,11 @@ def test_jira_redirects_are_not_identity_providers(location: str) -> None:
 def test_prompted_credentials_get_prompt_advice_not_environment_variables() -> None:
     headers = {"X-Seraph-LoginReason": "AUTHENTICATION_DENIED"}
     prompted = replace(DC_BASIC, secret_origin="prompt")
-    captcha = judge(403, headers, b"", prompted).finding
-    disabled = judge(403, JSON, json_body(None), prompted).finding
+    captcha = shown(judge(403, headers, b"", prompted))
+    disabled = shown(judge(403, JSON, json_body(None), prompted))
     assert captcha is not None and disabled is not None
     for found in (captcha, disabled):
         assert "leave the user name empty at the prompt" in found.remediation
         assert "JIRA_USER" not in found.remediation
-    from_env = judge(403, headers, b"", DC_BASIC).finding
+    from_env = shown(judge(403, headers, b"", DC_BASIC))
     assert from_env is not None and "JIRA_TOKEN" in from_env.remediation

@@ -218,11 +218,11 @@ def test_invisible_project_is_told_apart_from_a_missing_permission(
     ops = target.probe(perms.project_permissions, "OPS")
     nope = target.probe(perms.project_permissions, "NOPE")
     assert ops.ok
-    assert perms.Grants(ops.fact("granted")).missing(perms.required_permissions("write")) == [
+    assert perms.Grants(ops.facts.get("granted")).missing(perms.required_permissions("write")) == [
         "ADD_COMMENTS"
     ]
     assert not nope.ok and nope.problem == "invisible"
-    assert "No project could be found" in nope.fact("reason")
+    assert "No project could be found" in nope.facts.get("reason")
 
 
 def test_cloud_gets_the_mandatory_permissions_parameter(jira_emulator: Emulator) -> None:
@@ -245,10 +245,10 @@ def test_createmeta_without_a_known_version_finds_the_form_jira_serves(
     evidence = target.probe(perms.create_metadata, "MKT")
     assert api.deployment(target) == (None, None)  # serverInfo told the run nothing
     assert evidence.ok, evidence.facts
-    assert evidence.fact("form") == form
-    assert evidence.fact("paged_404", False) is (form == "old")
-    assert "Task" in evidence.fact("issue_types")
-    ids = {f.id for f in evidence.fact("fields")["Task"]}
+    assert evidence.facts.get("form") == form
+    assert evidence.facts.get("paged_404", False) is (form == "old")
+    assert "Task" in evidence.facts.get("issue_types")
+    ids = {f.id for f in evidence.facts.get("fields")["Task"]}
     assert {"summary", "issuetype", "project"} <= ids
 
 
@@ -256,7 +256,7 @@ def test_createmeta_follows_the_learned_version_without_trying(jira_emulator: Em
     server = jira_emulator("dc-7.13")
     target = make_target(server.url, profile="visor-two-way")
     assert api.deployment(target) == ((7, 13, 18), "Server")  # serverInfo, asked first
-    assert target.probe(perms.create_metadata, "VIS").fact("form") == "old"
+    assert target.probe(perms.create_metadata, "VIS").facts.get("form") == "old"
     paths = [e.path for e in server.log.entries]
     assert not any("/createmeta/" in p for p in paths), paths
 
@@ -264,7 +264,7 @@ def test_createmeta_follows_the_learned_version_without_trying(jira_emulator: Em
 def test_required_custom_field_is_seen_in_create_metadata(jira_emulator: Emulator) -> None:
     server = jira_emulator("mixed-permissions")
     target = make_target(server.url, profile="visor-two-way")
-    fields = target.probe(perms.create_metadata, "MKT").fact("fields")["Task"]
+    fields = target.probe(perms.create_metadata, "MKT").facts.get("fields")["Task"]
     blocking = perms.unfillable_required(fields, target.profile.write_fields)
     assert [(f.id, f.name) for f in blocking] == [("customfield_10100", "Customer Impact")]
 

@@ -41,6 +41,9 @@ RUNS: dict[str, dict[str, Any]] = {
     "read-only-bot": {},
     "no-project-access": {},
     "tls-self-signed": {"tls": True},
+    "tls-expired-intermediate": {},
+    "mutual-tls": {},
+    "tls-1.0-only": {},
     "dc-healthy, no answers": {"faults": [Fault("*", r"^/rest/api/2/(?!serverInfo)", drop=True)]},
     "dc-healthy, refusals": {"faults": [Fault("*", r"^/rest/api/2/(?!serverInfo)", status=500)]},
 }
@@ -79,7 +82,7 @@ def every_probe(target: JiraTarget) -> Iterator[Evidence]:
         yield target.probe(probe)
     yield api.search(target, "/rest/api/2/search")
     yield api.search(target, "/rest/api/3/search/jql")
-    keys = target.probe(projects.visible_projects).fact("keys") or ["VIS"]
+    keys = target.probe(projects.visible_projects).facts.get("keys") or ["VIS"]
     for key in keys[:3]:
         yield target.probe(permissions.survey, key)
         for probe in (

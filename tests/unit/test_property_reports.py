@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from conformance.check import Outcome
 from conformance.classify import Asked, judge
 from conformance.engine.result import Identity
+from conformance.findings import explain
 from conformance.report import html, json_result, terminal
 from tests.unit.report_fixtures import add, evidence, exchange, finished, make_target
 
@@ -79,8 +80,8 @@ def test_any_answer_reaches_every_report_whole_and_harmless(
     verdict = judge(status, answer_headers, body, Asked(endpoint="/rest/api/2/myself"))
     target = make_target()
     record = add(target, "auth.authenticates", Outcome.FAIL, findings=("NET_REFUSED",))
-    if verdict.finding is not None:
-        record.findings = [verdict.finding]
+    if verdict.diagnosis is not None:
+        record.findings = [explain(verdict.diagnosis)]
     record.project = project or None
     record.notes.append(note)
     text = body.decode("utf-8", errors="replace")

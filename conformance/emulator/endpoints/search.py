@@ -102,7 +102,7 @@ class SearchEndpoints(EndpointBase):
         prm = self._search_params(ctx)
         jql_text = str(prm["jql"] or "")
         query = jqlmod.parse(jql_text)
-        if query.where is None:
+        if not jqlmod.restricts(query.where):
             return errors(
                 [
                     "Unbounded JQL queries are not allowed here. Please add a search "
