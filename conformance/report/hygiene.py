@@ -79,7 +79,9 @@ class ScrubbingStream:
         if not self.closed_by_reader:
             try:
                 self.stream.write(self.redactor.scrub(text))
-            except (OSError, ValueError):
+            except UnicodeError:
+                raise  # the encoding lacks a character: pytest's writer escapes and writes again
+            except (OSError, ValueError):  # a reader that went away, a stream closed under us
                 self._reader_gone()
         return len(text)
 

@@ -70,7 +70,8 @@ def test_no_encoded_form_survives_scrubbing(secret: str, before: str, after: str
         repr(before + secret + after),
     ]
     for sample in samples:
-        scrubbed = redactor.scrub(sample)
+        # The mask's own characters are no leak (a secret of asterisks is found in it).
+        scrubbed = redactor.scrub(sample).replace(MASK, "\0")
         for form in encoded_forms(secret):
             assert form not in scrubbed
 
