@@ -378,6 +378,8 @@ class JiraHttp:
         self._stopped = False
         self._session_cookie: str | None = None
         self._sessions_seen = False  # Jira opened a session: a password request is a login
+        self._sessions_work = True  # False once a session was lost without ever being honoured
+        self._session_honoured = False  # a request with the current session was answered
         self.pacer = Pacer()
         self.counters.bucket = self.pacer.stats.bucket
         creds = settings.credentials
@@ -613,6 +615,7 @@ class JiraHttp:
             return None, exchange
         result = send(exchange, cookie=cookie)
         if not self._session_lost(result, cookie):
+            self._session_honoured = True
             return result, exchange
         return None, _fresh(exchange)
 
@@ -644,6 +647,9 @@ class JiraHttp:
             if self._session_cookie == cookie:
                 self._session_cookie = None
                 self.counters.sessions_lost += 1
+                # A session never honoured once (a proxy that drops cookies): stop sending them,
+                # which would cost a wasted request each time. Logins then go one at a time.
+                self._sessions_work = self._sessions_work and self._session_honoured
                 if self.login_state == "proven":
                     self.login_state = "unknown"
         return True
@@ -986,8 +992,9 @@ class JiraHttp:
             if sessions:
                 self.redactor.register(*sessions)
                 self._sessions_seen = True
-                if self._session_cookie is None:
+                if self._session_cookie is None and self._sessions_work:
                     self._session_cookie = sessions[0]
+                    self._session_honoured = False
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
