@@ -515,9 +515,10 @@ def _login_refusal(answer: _Answer, asked: Asked) -> Verdict | None:
 
 def _captcha(answer: _Answer, asked: Asked, reason: str, denied: str) -> Verdict:
     login_url = _login_url(denied) or (asked.url + "/login.jsp" if asked.url else "login.jsp")
-    why = f"X-Seraph-LoginReason: {reason or 'none'}"
+    # The header values are Jira's own constants; the customer's view says them in words.
+    why = f"Jira's login reason {reason or 'none'}"
     if denied:
-        why += f", X-Authentication-Denied-Reason: {denied}"
+        why += f", denied for {denied}"
     return Verdict(
         Kind.CAPTCHA,
         codes.AuthCaptcha(
@@ -642,7 +643,7 @@ def _rejected_401(answer: _Answer, asked: Asked) -> Verdict:
                     if _message(answer)
                     else "without a reason"
                 )
-                + (" with X-AUSERNAME: anonymous" if anonymous else ""),
+                + (" and named the user anonymous" if anonymous else ""),
             ),
             detail="credentials not seen by Jira",
         )
@@ -666,7 +667,7 @@ def _bad_credentials(answer: _Answer, asked: Asked, reason: str) -> Verdict:
 def _seraph_or_message(answer: _Answer, reason: str) -> str:
     """Seraph's login reason (a constant, never translated), else Jira's message as it came."""
     if reason:
-        return f"X-Seraph-LoginReason: {reason}"
+        return f"Jira's login reason {reason}"
     message = _message(answer)
     return f'Jira said "{message}"' if message else "no reason given"
 
@@ -778,7 +779,7 @@ def _json_answer(answer: _Answer, asked: Asked, value: Any) -> Verdict:
             return Verdict(
                 Kind.ANONYMOUS,
                 codes.AuthAnonymous(
-                    reason=f"{asked.endpoint} answered {status} with X-AUSERNAME: anonymous",
+                    reason=f"{asked.endpoint} answered {status} as the user anonymous",
                 ),
                 value=value,
                 detail="answered as anonymous",

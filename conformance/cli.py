@@ -32,7 +32,7 @@ from conformance.engine.result import RunResult
 from conformance.handoff import new_identity, short_fingerprint
 from conformance.options import OPTIONS, SEAL_FOR_HELP, Values, build_settings
 from conformance.profile import load_profile
-from conformance.report import terminal, writers
+from conformance.report import compare, progress, terminal, writers
 from conformance.report.files import check_output_paths, validate_output
 from conformance.settings import (
     MISSING_CREDENTIALS,
@@ -224,7 +224,7 @@ def check_inputs(options: argparse.Namespace, env: dict[str, str]) -> Settings |
         values["system-trust"] = (options.system_trust, "--jira-system-trust")
         values["strict"] = (options.strict, "--jira-strict")
         settings = build_settings(values, env, require_credentials=False, check_output=False)
-        load_profile(settings.profile)
+        compare.check_profile(settings.compare, load_profile(settings.profile))
         if settings.credentials is None and not sys.stdin.isatty():
             raise UsageProblem(
                 MISSING_CREDENTIALS + "; or run this command in a terminal to be asked for them"
@@ -263,26 +263,57 @@ def ask_for_credentials(
 
 
 class _RunWatcher:
-    """Keeps hold of the run's result and report paths, and tells the plugin that this command
-    prints the verdict itself."""
+    """Keeps hold of the run's result and report paths, tells the plugin that this command
+    prints the verdict itself, and shows the run's progress (without pytest's own output)."""
 
-    def __init__(self) -> None:
+    def __init__(self, show_progress: bool) -> None:
         self.result: RunResult | None = None
         self.paths: dict[str, Path] = {}
-        self.unwritten: dict[str, str] = {}
         self.hold: held_interrupts | None = None  # the run's hold on signals, which we end
+        self.missing: dict[str, str] = {}
+        self.progress = progress.CustomerProgress(sys.stdout) if show_progress else None
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[terminal.VERDICT_OWNED] = True
-        self.unwritten = writers.unwritten(config)  # filled as the reports are written
+
+    def pytest_collection(self, session: pytest.Session) -> None:
+        target = session.config.stash.get(plugin.TARGET_KEY, None)
+        if self.progress is not None and target is not None:
+            settings = target.settings
+            mode = (
+                f"write round trip in {settings.write_project}"
+                if settings.write_project
+                else ("read-only")
+            )
+            self.progress.begin(
+                f"Checking {target.url} for Visor ({mode}; profile {target.profile.name})"
+            )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        run = session.config.stash.get(plugin.RUN_KEY, None)
+        if self.progress is not None and run is not None:
+            self.progress.start(run.selected)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "conformance_record", None)
+        if self.progress is not None and record is not None and report.when == "call":
+            self.progress.judged(record)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        if self.progress is not None:
+            self.progress.end()
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.progress is not None:
+            self.progress.end()
         self.result = session.config.stash.get(writers.RESULT_KEY, None)
         self.hold = session.config.stash.get(plugin.HOLD_KEY, None)
         none: dict[str, Path] = {}
         found: dict[str, Path] = session.config.stash.get(plugin.PATHS_KEY, none)
         self.paths = dict(found)
+        self.missing = writers.not_written(session.config)
 
 
 def printable_streams() -> None:
@@ -340,7 +371,7 @@ def main(argv: Sequence[str] | None = None, *, hold_to_exit: bool = False) -> in
     except (KeyboardInterrupt, EOFError):
         print("\nCancelled.", file=sys.stderr)
         return CANCELLED
-    watcher = _RunWatcher()
+    watcher = _RunWatcher(show_progress=not extra)
     # The URL as resolved (the argument, --jira-url or JIRA_URL); a hand-over brings its own.
     url = settings.url if settings is not None and settings.handoff is None else None
     with tempfile.TemporaryDirectory(prefix="visor-jira-check-") as scratch:
@@ -357,7 +388,7 @@ def main(argv: Sequence[str] | None = None, *, hold_to_exit: bool = False) -> in
                 return CANCELLED
             code = int(watcher.result.verdict.exit_code)
     if watcher.result is not None:  # printed whole: the run's hold on signals still holds
-        say("\n".join(terminal.verdict_lines(watcher.result, watcher.paths, watcher.unwritten)))
+        say("\n".join(terminal.verdict_lines(watcher.result, watcher.paths, watcher.missing)))
     if watcher.hold is not None:
         if hold_to_exit:
             watcher.hold.ignore_to_the_exit()

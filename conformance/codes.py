@@ -615,7 +615,10 @@ class WriteCleanupFailed(Diagnosis):
     reason: str
     link: str
     project: str
-    advice: Literal["visible", "hidden", "blocked"]
+    # What Jira's refusal is explained by: the survey showed the bot without Delete Issues
+    # ("permission"), holding it ("held"), did not survey it ("unknown"); or Jira hid the issue;
+    # or the delete was answered as done while the issue still reads back ("blocked").
+    advice: Literal["permission", "held", "unknown", "hidden", "blocked"]
 
 
 @dataclass(frozen=True)

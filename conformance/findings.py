@@ -929,11 +929,20 @@ _SPECS = [
         E,
         "The test issue {key} could not be deleted ({reason}): it is still in Jira at {link}.",
         "Delete {key} by hand (it is labelled visor-conformance and its summary says it is a "
-        "conformance check and safe to delete), and grant the bot Delete Issues in {project} "
-        "(Project settings > Permissions > Delete Issues) so the next run cleans up after itself."
-        "{advice}",
-        advice={  # by why it is left (probes/write.LeftKind)
-            "visible": "",
+        "conformance check and safe to delete).{advice}",
+        advice={
+            # The survey showed the bot without Delete Issues in the project.
+            "permission": " Grant the bot Delete Issues in {project} (Project settings > "
+            "Permissions > Delete Issues) so the next run cleans up after itself.",
+            # The survey showed the bot holding Delete Issues: the grant is not what is missing.
+            "held": " The bot holds Delete Issues in {project}, so the grant is not what is "
+            "missing: Jira's answer above says what refused the delete, and atlassian-jira.log "
+            "names it if the answer does not.",
+            # The permissions were not surveyed (a selection left them out).
+            "unknown": " Jira's answer above says what refused the delete; if it is the "
+            "permission, grant the bot Delete Issues in {project} (Project settings > "
+            "Permissions > Delete Issues) so the next run cleans up after itself.",
+            # Jira hid the issue from the bot.
             "hidden": " Check {project}'s issue security (Project settings > Issue security): a "
             "default security level the bot is not in hides the issues it creates from it.",
             "blocked": " The delete was answered as done, yet the issue is still there: "

@@ -18,10 +18,12 @@ import gc
 import os
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from conformance import nodeids
 from conformance.check import AREAS, CheckRecord, Outcome, requirement_of
 from conformance.engine import fetch
 from conformance.engine.plan import EACH_PROJECT, PlannedCheck, discover_checks
@@ -29,7 +31,8 @@ from conformance.engine.result import RunResult
 from conformance.engine.run import Run, start
 from conformance.options import add_options, is_active, resolve_settings
 from conformance.profile import load_profile
-from conformance.report import writers
+from conformance.report import compare, progress, summary, writers
+from conformance.report.terminal import terminal_width, wrap
 from conformance.report.terminal_text import failure_text, skip_reason, terminal_safe
 from conformance.secrets import Redactor
 from conformance.settings import SettingsError, describe_settings
@@ -96,14 +99,32 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{area}: Visor conformance checks of {AREA_HELP[area]}")
     if not is_active(config) or hasattr(config, "workerinput"):
         return
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args[:] = [str(CHECKS_DIR)]
+    selections = _selections(config)
     if informational(config):
-        config.pluginmanager.register(CollectOnly(config), PLUGIN_NAME)
+        config.pluginmanager.register(CollectOnly(config, selections), PLUGIN_NAME)
         return
-    run = ConformanceRun.configure(config)
+    run = ConformanceRun.configure(config, selections)
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(run, PLUGIN_NAME)
+
+
+def _selections(config: pytest.Config) -> list[nodeids.Selection]:
+    """The packaged checks as what pytest collects, and the node ids among the arguments as
+    selections of their rows: a node id the suite printed selects that row from any directory.
+    An argument that is neither a path nor a node id of a check is a usage error, before
+    anything is sent or written."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args[:] = [str(CHECKS_DIR)]
+        return []
+    try:
+        kept, selections = nodeids.split_arguments(
+            config.args, config.invocation_params.dir, CHECKS_DIR, discover_checks()
+        )
+    except nodeids.SelectionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if selections or not kept:
+        config.args[:] = [*kept, str(CHECKS_DIR)]
+    return selections
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -146,6 +167,11 @@ class CheckItem(pytest.Item):
             self.add_marker(pytest.mark.conformance(req))
             self.add_marker(getattr(pytest.mark, req.area))
 
+    @property
+    def param(self) -> str | None:
+        """What the node id holds in brackets: the project key (or a placeholder), if any."""
+        return self.name.partition("[")[2].removesuffix("]") or None
+
     def runtest(self) -> None:
         self.config.stash[RUN_KEY].judge(self)  # its outcome is set in makereport
 
@@ -156,8 +182,9 @@ class CheckItem(pytest.Item):
 class _Collection:
     """One row per project for checks taking ``project``; ids are the project keys themselves."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, selections: list[nodeids.Selection]) -> None:
         self.config = config
+        self.selections = selections
         self._specs = {spec.id: spec for spec in discover_checks()}
 
     def projects(self) -> list[str]:
@@ -175,15 +202,40 @@ class _Collection:
         if spec is None or getattr(obj, "__module__", None) != getattr(module, "__name__", ""):
             return None  # not a check, or a check imported into another module
         keys: list[str | None] = ([*self.projects()] or [None]) if spec.per_project else [None]
-        return [
-            CheckItem.from_parent(
-                collector,
-                name=f"{name}[{key or self.no_project_id}]" if spec.per_project else name,
-                function=spec.function,
-                project=key,
+        items = []
+        for key in keys:
+            item_name = f"{name}[{key or self.no_project_id}]" if spec.per_project else name
+            # The node id given as text, so that pytest reads "[OPS]" as the row's parameter,
+            # as it does in the ids its cache keeps (--lf, --ff, --sw compare the two).
+            items.append(
+                CheckItem.from_parent(
+                    collector,
+                    name=item_name,
+                    nodeid=f"{collector.nodeid}::{item_name}",
+                    function=spec.function,
+                    project=key,
+                )
             )
-            for key in keys
-        ]
+        return items
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Rows the node ids among the arguments do not name are deselected."""
+        if not self.selections:
+            return
+        kept: list[pytest.Item] = []
+        dropped: list[pytest.Item] = []
+        for item in items:
+            chosen = not isinstance(item, CheckItem) or any(
+                s.selects(item.path.name, item.function.__name__, item.param)
+                for s in self.selections
+            )
+            (kept if chosen else dropped).append(item)
+        if dropped:
+            items[:] = kept
+            config.hook.pytest_deselected(items=dropped)
 
 
 class CollectOnly(_Collection):
@@ -193,6 +245,7 @@ class CollectOnly(_Collection):
 
     def projects(self) -> list[str]:
         keys = list(self.config.getoption("jira_project", None) or [])
+        keys = keys or nodeids.project_keys(self.selections, self._specs.values()) or []
         if not keys:
             try:
                 profile = load_profile(self.config.getoption("jira_profile", None))
@@ -209,24 +262,34 @@ class ConformanceRun(_Collection):
     """A conformance run: its target, its engine run, its report paths, its signals."""
 
     def __init__(
-        self, config: pytest.Config, target: JiraTarget, paths: dict[str, Path], emulator: Any
+        self,
+        config: pytest.Config,
+        selections: list[nodeids.Selection],
+        target: JiraTarget,
+        paths: dict[str, Path],
+        emulator: Any,
     ) -> None:
-        super().__init__(config)
+        super().__init__(config, selections)
         self.target = target
         self.paths = paths
         self.emulator = emulator
         self.run: Run | None = None
         self._keys: list[str] | None = None
         self._items: dict[str, PlannedCheck] = {}
+        self._selected: list[PlannedCheck] = []
         self.signals = StopSignals(self._interrupted)
         self.prefetch: fetch.Prefetch | None = None
         self.result: RunResult | None = None
         self._signal: str | None = None
         self._hold: held_interrupts | None = None
         self.reports_wanted = True
+        self.plan = summary.Plan()  # the fix numbers, as the rows come: "fix #2" in FAILURES
+        self.progress: progress.PytestProgress | None = None
 
     @classmethod
-    def configure(cls, config: pytest.Config) -> ConformanceRun:
+    def configure(
+        cls, config: pytest.Config, selections: list[nodeids.Selection]
+    ) -> ConformanceRun:
         from conformance.report import files
 
         demo = config.getoption("jira_demo", None)
@@ -239,6 +302,8 @@ class ConformanceRun(_Collection):
                 demo_env=setup.env if setup is not None else None,
             )
             profile = load_profile(settings.profile or (setup.profile if setup else None))
+            compare.check_profile(settings.compare, profile)
+            paths = writers.plan_paths(config, files.report_paths(settings))
         except SettingsError as exc:
             if emulator is not None:
                 emulator.stop()
@@ -249,7 +314,6 @@ class ConformanceRun(_Collection):
         target = JiraTarget(settings, redactor, profile)
         if settings.handoff is not None:
             target.notices += filter(None, [settings.handoff.profile_notice(profile)])
-        paths = files.report_paths(settings)
         if getattr(config.option, "dist", "no") != "no" or getattr(
             config.option, "numprocesses", None
         ):
@@ -259,18 +323,19 @@ class ConformanceRun(_Collection):
             target.notices.append(
                 "-n was ignored: a conformance run is one process, so that the bot logs in once"
             )
-        run = cls(config, target, paths, emulator)
+        run = cls(config, selections, target, paths, emulator)
         _no_collection_at_exit()
         config.stash[TARGET_KEY] = target
         config.stash[PATHS_KEY] = paths
-        writers.register(config, target, paths)
+        writers.register(config, target)
         return run
 
     # -- collection ------------------------------------------------------------------------------
 
     def projects(self) -> list[str]:
         if self._keys is None:
-            self._keys = fetch.discover_projects(self.target)
+            named = nodeids.project_keys(self.selections, self._specs.values())
+            self._keys = fetch.discover_projects(self.target, named)
             self.run = start(self.target, self._keys)
             if self._signal is not None:  # Ctrl-C while the projects were being found
                 self.run.interrupted(self._signal)
@@ -283,25 +348,35 @@ class ConformanceRun(_Collection):
         self.prefetch = fetch.Prefetch(self.target, fetch.tasks_for(rows)).start()
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        """What the run will use, each line wrapped to the terminal's width; the settings that
+        are not defaults only (the HTML report's "This run" lists every one)."""
         s = self.target.settings
         creds = s.credentials
+        chosen = [line for line in describe_settings(s) if not line.endswith("(from default)")]
         lines = [
             f"jira: {s.url} (from {s.sources.get('url')})",
             f"bot: {creds.describe() if creds else 'none'}",
             f"profile: {self.target.profile.source}",
             f"proxy: {self.target.http.proxy.describe()}",
             f"mode: {'write round trip in ' + s.write_project if s.write_project else 'read-only'}",
-            "settings: " + "; ".join(describe_settings(s)),
+            "settings: " + ("; ".join(chosen) or "all defaults"),
             *self.target.notices,
             *self.target.http.notes,  # e.g. a REQUESTS_CA_BUNDLE naming a missing file
         ]
-        return [terminal_safe(self.target.redactor.scrub(line)) for line in lines]
+        width = terminal_width()
+        return [
+            wrapped
+            for line in lines
+            for wrapped in wrap(terminal_safe(self.target.redactor.scrub(line)), width, "", "  ")
+        ]
 
-    @pytest.hookimpl(trylast=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        """Items in plan order, each tied to its planned row; an empty selection is a usage error."""
+        """Items in plan order, each tied to its planned row, before anything else narrows or
+        reorders them (-k, -m, --deselect, --lf, --ff, --sw work on the plan's order)."""
+        _Collection.pytest_collection_modifyitems(self, session, config, items)
         run = self._engine()
         position = {planned.label: n for n, planned in enumerate(run.plan)}
         by_label = {planned.label: planned for planned in run.plan}
@@ -311,17 +386,30 @@ class ConformanceRun(_Collection):
             if label in by_label:
                 self._items[item.nodeid] = by_label[label]
                 mine.append((position[label], item))
-        if not mine:
-            total = len(run.plan)
+        others = [item for item in items if item.nodeid not in self._items]
+        items[:] = [item for _, item in sorted(mine, key=lambda pair: pair[0])] + others
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The rows left once every plugin has narrowed the selection; none is a usage error."""
+        self._selected = [self._items[i.nodeid] for i in session.items if i.nodeid in self._items]
+        if not self._selected:
+            total = len(self._engine().plan)
             self.reports_wanted = False
             writers.withdraw(self.config)
             pytest.exit(
-                f"the selection (-k, -m, node ids or --deselect) matches none of the {total} "
-                f"checks; areas you can select with -m: {', '.join(AREAS)}",
+                f"the selection (-k, -m, node ids, --deselect or --lf) matches none of the "
+                f"{total} checks; areas you can select with -m: {', '.join(AREAS)}",
                 returncode=int(pytest.ExitCode.USAGE_ERROR),
             )
-        others = [item for item in items if item.nodeid not in self._items]
-        items[:] = [item for _, item in sorted(mine, key=lambda pair: pair[0])] + others
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and progress.grouped(self.config):
+            self.progress = progress.PytestProgress(reporter, self._selected)
+            self.config.pluginmanager.register(self.progress, "conformance-progress")
+
+    @property
+    def selected(self) -> list[PlannedCheck]:
+        """The planned rows this run judges, in order (once collection is done)."""
+        return list(self._selected)
 
     def _engine(self) -> Run:
         self.projects()
@@ -336,7 +424,7 @@ class ConformanceRun(_Collection):
         pytest judge each item as its evidence arrives."""
         self.signals.trap()
         if self.prefetch is None:
-            self._start_prefetch(self._items.values())  # only what the selection kept
+            self._start_prefetch(self._selected)  # only what the selection kept
         try:
             return (yield)
         finally:
@@ -391,8 +479,11 @@ class ConformanceRun(_Collection):
             )
         report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
         ihook.pytest_runtest_logreport(report=report)
+        # The teardown report names the row as the call's does (pytest 9's structured id, which
+        # JUnit keys its test cases by; the node id string on older pytest).
+        same_row = getattr(report, "id", report.nodeid)
         done = pytest.TestReport(
-            item.nodeid, item.location, report.keywords, "passed", None, "teardown", [], 0.0
+            same_row, item.location, report.keywords, "passed", None, "teardown", [], 0.0
         )
         ihook.pytest_runtest_logreport(report=done)
         os.environ.pop("PYTEST_CURRENT_TEST", None)  # what pytest's teardown phase would do
@@ -411,14 +502,38 @@ class ConformanceRun(_Collection):
             return report
         report.conformance_record = record  # type: ignore[attr-defined]
         report.duration = record.duration_s
-        if record.outcome in (Outcome.FAIL, Outcome.ERROR):
+        # A certification run does not accept a warning or a blocked row: a failure to pytest,
+        # JUnit and CI too, as the verdict counts it.
+        strict = self.target.settings.strict and record.outcome in STRICT_FAILING
+        if record.outcome in (Outcome.FAIL, Outcome.ERROR) or strict:
             report.outcome = "failed"
-            report.longrepr = self.target.redactor.scrub(failure_text(record))
+            # The finding once, wrapped, and which numbered fix of the closing block changes
+            # it: the remediation itself is printed once, there.
+            found = self.plan.update(self.target.records)
+            text = failure_text(
+                record, found.fix_for(record), strict=strict, width=terminal_width()
+            )
+            report.longrepr = FailureText(  # type: ignore[assignment]
+                self.target.redactor.scrub(text), _crash_line(item.nodeid, record)
+            )
         elif record.outcome in (Outcome.SKIPPED, Outcome.BLOCKED, Outcome.INCOMPLETE):
             path, line, _ = item.reportinfo()
             report.outcome = "skipped"
             report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {skip_reason(record)}")
         return report
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, str | tuple[str, dict[str, bool]]] | None:
+        """Our outcome words in pytest's counts ("35 passed, 1 warn, 5 blocked"), so that its
+        summary line and the closing block's agree; nothing per row while rows are grouped."""
+        record: CheckRecord | None = getattr(report, "conformance_record", None)
+        if record is None or report.when != "call":
+            return None
+        category, letter, word = progress.status(record, failed=report.failed)
+        if self.progress is not None and self.progress.in_loop:
+            return category, "", ""
+        return category, letter, word
 
     def _interrupted(self, signal_name: str) -> None:
         self._signal = self._signal or signal_name
@@ -441,9 +556,15 @@ class ConformanceRun(_Collection):
         from conformance.report import files, json_result
 
         self._stop_prefetch()  # the session ended before the loop (a collection error, say)
+        if exitstatus == pytest.ExitCode.USAGE_ERROR and self.run is None:
+            self.reports_wanted = False  # e.g. a path pytest cannot find: nothing sent, no report
         if not self.reports_wanted:
+            writers.withdraw(self.config)
             return
         self._hold_to_the_end()
+
+        if self.run is not None and (stop := _stopped_by(session)) is not None:
+            self.run.stopped(stop)
         # The run's one result: the finishers run (the round trip's safety net), then the verdict
         # is decided once; the JSON, JUnit, HTML, terminal and exit code all read it.
         result = self.result = self._engine().finish()
@@ -474,18 +595,19 @@ class ConformanceRun(_Collection):
             if sealed is not None:
                 result = self.result = dataclasses.replace(result, handoff=sealed)
                 self.config.stash[writers.RESULT_KEY] = result
+            writers.write_html(self.config, result, self.paths)
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
         session.exitstatus = int(result.verdict.exit_code)
 
     def _hold_to_the_end(self) -> None:
-        from conformance.report import terminal
-
         """From now on (the safety net, the verdict, every report, the closing words) Ctrl-C,
         SIGTERM and SIGHUP are held: the rows are judged, and what remains is finished whole.
         The hold ends after pytest's last unconfigure; when this process is the ``pytest``
         command, it lasts until the process exits, so that a signal in its last milliseconds
         changes neither the exit code nor the output (nothing remains to interrupt)."""
+        from conformance.report import terminal
+
         if self._hold is not None:
             return
         self.signals.restore()  # the run-time handlers go; the hold keeps the originals
@@ -496,6 +618,15 @@ class ConformanceRun(_Collection):
             self.config.add_cleanup(self._hold.ignore_to_the_exit)
         elif not driven:
             self.config.add_cleanup(self._hold.release)
+
+    @pytest.hookimpl(specname="pytest_sessionfinish", wrapper=True, trylast=True)
+    def pytest_sessionfinish_quiet(self) -> Generator[None, None, None]:
+        """Once every writer has written (JUnit's own session end, then ours), before pytest's
+        terminal summary: the closing block lists the reports, each path on a line of its own,
+        so the writers' own one-line notices (wider than a terminal) are left out."""
+        yield
+        if self.result is not None:
+            writers.quiet(self.config)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from conformance.report import terminal
@@ -526,12 +657,58 @@ def _no_collection_at_exit() -> None:
     atexit.register(gc.freeze)
 
 
+class FailureText:
+    """A failing row's text for pytest: printed whole under FAILURES and in JUnit's failure,
+    with the finding codes as its one-line message (the short summary and JUnit's ``message``)
+    only when ``FAILED <node id> - <codes>`` fits the terminal. pytest would otherwise trim the
+    text's first line to a width it miscounts when colours are on."""
+
+    def __init__(self, text: str, crash: str | None) -> None:
+        self.text = text
+        if crash is not None:
+            self.reprcrash = SimpleNamespace(message=crash)
+
+    def toterminal(self, out: Any) -> None:
+        for line in self.text.splitlines():
+            out.line(line)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _crash_line(nodeid: str, record: CheckRecord) -> str | None:
+    codes = ", ".join(f.code for f in record.findings) or record.outcome.value
+    fits = len(f"FAILED {nodeid} - {codes}") <= terminal_width()
+    return codes if fits else None
+
+
+STRICT_FAILING = (Outcome.WARN, Outcome.BLOCKED)
+
+
+def _stopped_by(session: pytest.Session) -> str | None:
+    """The option that made pytest stop at a failure: -x, --maxfail=N, or --sw."""
+    if session.shouldfail:
+        maxfail = int(session.config.getoption("maxfail", 0) or 0)
+        return "-x" if maxfail == 1 else f"--maxfail={maxfail}"
+    if session.shouldstop and session.config.getoption("stepwise", False):
+        return "--sw"
+    return None
+
+
 def _selects_everything(config: pytest.Config) -> bool:
     """No -k, -m, --deselect, --ignore, node ids or last-failed: every planned row will run."""
     option = config.option
     narrowed = (
         getattr(option, name, None)
-        for name in ("keyword", "markexpr", "deselect", "ignore", "ignore_glob", "lf", "stepwise")
+        for name in (
+            "keyword",
+            "markexpr",
+            "deselect",
+            "ignore",
+            "ignore_glob",
+            "lf",
+            "stepwise",
+        )
     )
     return config.args_source != pytest.Config.ArgsSource.ARGS and not any(narrowed)
 

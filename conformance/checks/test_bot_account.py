@@ -41,7 +41,7 @@ def login_refusal(
 
 @requirement(
     "auth.credentials",
-    "The bot's credentials are of the kind this deployment accepts",
+    "Kind of credentials against what this deployment accepts",
     Step.BOT,
 )
 def test_credentials(jira: JiraTarget) -> None:
@@ -105,7 +105,7 @@ def scheme_mismatch(
 
 @requirement(
     "auth.authenticates",
-    "The bot account can log in",
+    "Login of the bot account",
     Step.API,
     after=["reachability.jira", "api.json_answers", "auth.credentials"],
 )
@@ -164,7 +164,7 @@ def _fail_if_credentials_dropped(jira: JiraTarget, me: Evidence[MyselfFacts]) ->
 
 @requirement(
     "auth.identity",
-    "Jira answers as the bot, never as anonymous or another user",
+    "Who Jira answers as: the bot, anonymous or another user",
     Step.BOT,
     after=["auth.authenticates"],
     probes=[account.admin_rights],
@@ -210,7 +210,7 @@ def test_identity(jira: JiraTarget) -> None:
         if who.lower() == "anonymous":
             fail(
                 codes.AuthAnonymous(
-                    reason=f"{endpoint} answered {answer['status']} with X-AUSERNAME: anonymous",
+                    reason=f"{endpoint} answered {answer['status']} as the user anonymous",
                 ),
                 evidence=[headers],
             )
@@ -220,7 +220,7 @@ def test_identity(jira: JiraTarget) -> None:
                 codes.AuthUserMismatch(
                     actual=who,
                     expected=bot,
-                    where=f"X-AUSERNAME of {endpoint}",
+                    where=f"the user Jira named in its answer to {endpoint}",
                     via=words,
                     advice="cloud" if cloud else "data_center",
                 ),
@@ -237,7 +237,7 @@ def _text(value: object) -> str | None:
 
 @requirement(
     "auth.least_privilege",
-    "The bot account is not a Jira administrator",
+    "Administrator rights of the bot account",
     Step.BOT,
     after=["auth.authenticates"],
     probes=[account.admin_rights],

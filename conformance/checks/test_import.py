@@ -31,7 +31,7 @@ def _sample(jira: JiraTarget, project: str | None) -> Evidence[ImportSampleFacts
 
 @requirement(
     "import.search",
-    "The bot can search each project with the profile's JQL",
+    "Search of the project with the profile's JQL",
     Step.IMPORT,
     after=["permissions.visible"],
     probes=[search.import_sample],
@@ -96,7 +96,7 @@ def _total_text(facts: ImportSampleFacts) -> str:
 
 @requirement(
     "import.pagination",
-    "Paging through each project returns every issue exactly once",
+    "Paging through the project: every issue exactly once",
     Step.IMPORT,
     after=["import.search"],
     probes=[search.import_sample],
@@ -119,7 +119,7 @@ def test_pagination(jira: JiraTarget, project: str | None) -> None:
 
 @requirement(
     "import.fields",
-    "Imported issues have Jira's shape and carry every field the profile reads",
+    "Shape and read fields of the imported issues",
     Step.IMPORT,
     after=["import.search"],
     probes=[search.import_sample],
@@ -169,7 +169,7 @@ def test_fields(jira: JiraTarget, project: str | None) -> None:
 
 @requirement(
     "import.throughput",
-    "A full import of each project finishes within the profile's limit",
+    "Time of a full import of the project against the profile's limit",
     Step.IMPORT,
     after=["import.search"],
     probes=[search.import_sample],
@@ -214,7 +214,7 @@ def duration(seconds: float) -> str:
 
 @requirement(
     "import.rate_limit",
-    "Jira's rate limit lets the import run without refusals",
+    "Jira's rate limit during the import",
     Step.IMPORT,
     after=["auth.authenticates"],
 )

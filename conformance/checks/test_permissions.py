@@ -65,7 +65,7 @@ def write_project(jira: JiraTarget, project: str | None) -> str:
 
 @requirement(
     "permissions.visible",
-    "The bot can see the project",
+    "Visibility of the project to the bot",
     Step.PROJECTS,
     after=["auth.authenticates"],
     probes=[perms.survey],
@@ -115,7 +115,7 @@ def test_project_visible(jira: JiraTarget, project: str | None) -> None:
 
 @requirement(
     "permissions.granted",
-    "The bot holds every permission its access mode needs in the project",
+    "The bot's permissions in the project for its access mode",
     Step.PROJECTS,
     after=["permissions.visible"],
     probes=[perms.survey],
@@ -171,7 +171,7 @@ def test_permissions_granted(jira: JiraTarget, project: str | None) -> None:
 
 @requirement(
     "permissions.create_fields",
-    "Creating the profile's issue types asks for no field the profile does not fill",
+    "Fields required to create the profile's issue types",
     Step.PROJECTS,
     after=["permissions.granted"],
     probes=[perms.survey],
@@ -211,7 +211,7 @@ def test_create_fields(jira: JiraTarget, project: str | None) -> None:
 
 @requirement(
     "permissions.edit_fields",
-    "The fields the profile writes are on the edit screen",
+    "The profile's write fields on the edit screen",
     Step.PROJECTS,
     after=["permissions.granted"],
     probes=[perms.survey],

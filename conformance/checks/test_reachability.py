@@ -19,7 +19,7 @@ from conformance.probes.network import TlsFacts
 from conformance.target import JiraTarget
 
 
-@requirement("reachability.url", "The Jira URL is a well-formed base URL", Step.REACH)
+@requirement("reachability.url", "Form of the Jira base URL", Step.REACH)
 def test_url(jira: JiraTarget) -> None:
     note(f"base URL: {jira.url}")
     note(f"proxy: {jira.probe(network.proxy).facts['described']}")
@@ -28,7 +28,7 @@ def test_url(jira: JiraTarget) -> None:
 
 
 @requirement(
-    "reachability.dns", "The Jira host name resolves", Step.REACH, after=["reachability.url"]
+    "reachability.dns", "DNS lookup of the Jira host name", Step.REACH, after=["reachability.url"]
 )
 def test_dns(jira: JiraTarget) -> None:
     evidence = jira.probe(network.dns)
@@ -40,9 +40,7 @@ def test_dns(jira: JiraTarget) -> None:
     note(f"{what} {facts.get('host')} resolves to {', '.join(facts.get('addresses', []))}")
 
 
-@requirement(
-    "reachability.tcp", "A TCP connection to Jira opens", Step.REACH, after=["reachability.dns"]
-)
+@requirement("reachability.tcp", "TCP connection to Jira", Step.REACH, after=["reachability.dns"])
 def test_tcp(jira: JiraTarget) -> None:
     evidence = jira.probe(network.tcp)
     show(evidence)
@@ -61,7 +59,7 @@ def test_tcp(jira: JiraTarget) -> None:
 
 @requirement(
     "reachability.tls",
-    "Jira's TLS certificate is valid and trusted",
+    "Jira's TLS certificate: validity and trust",
     Step.REACH,
     after=["reachability.tcp"],
 )
@@ -151,7 +149,7 @@ def tls_diagnosis(evidence: Evidence[TlsFacts]) -> Diagnosis:
 
 @requirement(
     "reachability.jira",
-    "A running Jira answers at this base URL",
+    "What answers at this base URL: a running Jira or something else",
     Step.REACH,
     after=["reachability.tls", "reachability.tcp"],
 )
@@ -210,7 +208,7 @@ def _rest_api_answers(jira: JiraTarget) -> bool:
 
 @requirement(
     "reachability.status",
-    "Jira's /status health endpoint answers in time",
+    "Jira's /status health endpoint",
     Step.REACH,
     # Its own row: a slow /status alone fails here and blocks nothing else, because
     # reachability.jira passes when the REST API answers.
@@ -242,7 +240,7 @@ def _fail_if_sso_gateway(jira: JiraTarget) -> None:
 
 
 @requirement(
-    "reachability.latency", "Jira answers quickly enough", Step.REACH, after=["reachability.jira"]
+    "reachability.latency", "Jira's response time", Step.REACH, after=["reachability.jira"]
 )
 def test_latency(jira: JiraTarget) -> None:
     evidence = jira.probe(network.round_trip)

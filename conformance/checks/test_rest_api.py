@@ -22,7 +22,7 @@ from conformance.target import JiraTarget
 
 @requirement(
     "api.json_answers",
-    "Jira's REST API answers JSON, not a login, single sign-on or proxy page",
+    "REST API answers: JSON, or a login, single sign-on or proxy page",
     Step.API,
     # reachability.jira passes when /status is only slow but serverInfo answers as Jira (the
     # slow /status is reachability.status's own finding), so it blocks the API only for cause.
@@ -50,7 +50,7 @@ def test_json_answers(jira: JiraTarget) -> None:
 
 @requirement(
     "api.server_info",
-    "serverInfo answers JSON of Jira's shape",
+    "Shape of the serverInfo answer",
     Step.API,
     after=["reachability.jira", "api.json_answers"],
 )
@@ -77,7 +77,7 @@ def test_server_info(jira: JiraTarget) -> None:
 
 @requirement(
     "api.base_url",
-    "Jira's configured base URL is the URL the bot uses",
+    "Jira's configured base URL against the URL the bot uses",
     Step.VERSION,
     after=["api.server_info"],
 )
@@ -113,7 +113,7 @@ def same_address(left: str, right: str) -> bool:
 
 @requirement(
     "api.search_endpoint",
-    "The search endpoint this deployment needs answers",
+    "The search endpoint this deployment needs",
     Step.API,
     after=["auth.authenticates"],
 )

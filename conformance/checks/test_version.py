@@ -23,7 +23,7 @@ def known_version(jira: JiraTarget) -> versions.JiraVersion:
 
 @requirement(
     "version.known",
-    "Jira's version and deployment type are known",
+    "Jira's version and deployment type",
     Step.VERSION,
     after=["api.server_info"],
 )
@@ -42,7 +42,7 @@ def test_known(jira: JiraTarget) -> None:
 
 @requirement(
     "version.supported",
-    "The profile supports this Jira version",
+    "Jira version against the profile's supported versions",
     Step.VERSION,
     after=["version.known"],
 )
@@ -64,7 +64,7 @@ def test_supported(jira: JiraTarget) -> None:
 
 @requirement(
     "version.support_window",
-    "Atlassian still supports this Jira version",
+    "Atlassian's support window for this Jira version",
     Step.VERSION,
     after=["version.known"],
 )

@@ -31,7 +31,7 @@ from conformance.check import (
 from conformance.evidence import Evidence
 from conformance.findings import Finding, Severity, explain
 from conformance.http import TIMEOUT_KINDS
-from conformance.probes import write
+from conformance.probes import permissions, write
 from conformance.probes.write import PERMISSION, Leftover, RoundtripFacts, WriteRoundTrip
 from conformance.target import JiraTarget
 
@@ -44,13 +44,22 @@ def finish_write_round_trip(target: JiraTarget, records: Iterable[CheckRecord]) 
     leftovers = write.cleanup_leftovers(target)
     for record in records:
         if record.id == CHECK_ID:
-            after_cleanup(record, leftovers)
+            after_cleanup(record, leftovers, granted=delete_granted(target, record.project))
     return leftovers
+
+
+def delete_granted(target: JiraTarget, project: str | None) -> bool | None:
+    """Whether the project's permission survey showed the bot holding Delete Issues (None: not
+    surveyed), so that a refused delete is explained by what Jira answered, not by a grant the
+    report lists as held."""
+    grants = target.cached(permissions.project_permissions, project) if project else None
+    granted = grants.facts.get("granted") if grants is not None and grants.ok else None
+    return granted.get("DELETE_ISSUES") if granted is not None else None
 
 
 @requirement(
     CHECK_ID,
-    "The bot can create, edit, comment on, transition and delete an issue, leaving none behind",
+    "Write round trip: create, edit, comment, transition and delete an issue, leaving none behind",
     Step.IMPORT,
     # A permission or field check that predicts the round trip's failure blocks it: one cause,
     # one row (the round trip's row belongs to the write project).
@@ -62,13 +71,14 @@ def test_write_roundtrip(jira: JiraTarget) -> None:
     if project is None:
         not_applicable("not requested (add --jira-write-project KEY to run it)")
     machine = WriteRoundTrip(jira, project)
+    granted = delete_granted(jira, project)
     try:
         evidence = machine.run()
     except KeyboardInterrupt:
         # pytest makes no report for an interrupted test: write the row here, then stop.
-        _apply(current(), machine.evidence())
+        _apply(current(), machine.evidence(), granted)
         raise
-    judged = _apply(current(), evidence)
+    judged = _apply(current(), evidence, granted)
     if judged.outcome is Outcome.FAIL:
         fail(*judged.findings)
     if judged.outcome is Outcome.INCOMPLETE:
@@ -82,22 +92,25 @@ class Judgement:
     notes: list[str] = field(default_factory=list)
 
 
-def judge(facts: Mapping[str, Any]) -> Judgement:
+def judge(facts: Mapping[str, Any], granted: bool | None = None) -> Judgement:
     """The row for one round trip's facts: interrupted or stopped by the deadline is
-    incomplete (a transient condition is no configuration fault); else pass or fail."""
+    incomplete (a transient condition is no configuration fault); else pass or fail.
+    ``granted``: whether the survey showed the bot holding Delete Issues."""
     notes = _notes(facts)
     incomplete = facts.get("incomplete")
     if incomplete:
-        cleanup = _cleanup_findings(facts)
+        cleanup = _cleanup_findings(facts, granted)
         return Judgement(Outcome.FAIL if cleanup else Outcome.INCOMPLETE, cleanup, notes)
-    found = _findings(facts)
+    found = _findings(facts, granted)
     return Judgement(Outcome.FAIL if found else Outcome.PASS, found, notes)
 
 
-def _apply(record: CheckRecord, evidence: Evidence[RoundtripFacts]) -> Judgement:
+def _apply(
+    record: CheckRecord, evidence: Evidence[RoundtripFacts], granted: bool | None
+) -> Judgement:
     """Write the judgement on the row. An interrupted test gets no report from pytest, and a
     preset INCOMPLETE must survive the plugin (finish_write_round_trip restores it anyway)."""
-    judged = judge(evidence.facts)
+    judged = judge(evidence.facts, granted)
     show(evidence)
     record.notes.extend(judged.notes)
     record.outcome = judged.outcome
@@ -131,7 +144,7 @@ def _notes(facts: Mapping[str, Any]) -> list[str]:
     return notes
 
 
-def _findings(facts: Mapping[str, Any]) -> list[Finding]:
+def _findings(facts: Mapping[str, Any], granted: bool | None) -> list[Finding]:
     project = facts["project"]
     found: list[Finding] = []
     failure = facts.get("failure")
@@ -166,10 +179,10 @@ def _findings(facts: Mapping[str, Any]) -> list[Finding]:
                 )
             )
         )
-    return found + _cleanup_findings(facts)
+    return found + _cleanup_findings(facts, granted)
 
 
-def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
+def _cleanup_findings(facts: Mapping[str, Any], granted: bool | None) -> list[Finding]:
     cleanup = facts.get("cleanup") or {}
     if not isinstance(cleanup, dict) or cleanup.get("ok", True):
         return []
@@ -199,32 +212,38 @@ def _cleanup_findings(facts: Mapping[str, Any]) -> list[Finding]:
             str(links.get(key) or cleanup.get("link") or ""),
             str(cleanup.get("reason")),
             kind=kinds.get(key) or ("hidden" if hidden else "refused"),
+            granted=granted,
         )
         for key in cleanup.get("left") or [cleanup["key"]]
     ]
 
 
-def _left_diagnosis(
-    kind: str, key: str, project: str, link: str, reason: str
-) -> codes.WriteCleanupFailed | codes.WriteCleanupUnproven:
-    """What each reason an issue is still named (probes/write.LeftKind) becomes."""
-    facts = {"key": key, "reason": reason, "link": link or key, "project": project}
-    if kind == "vanished":
-        return codes.WriteCleanupUnproven(**facts, advice="vanished")
-    if kind == "unproven":
-        return codes.WriteCleanupUnproven(**facts, advice="unanswered")
-    advice: Literal["visible", "hidden", "blocked"] = (
-        "hidden" if kind == "hidden" else "blocked" if kind == "blocked" else "visible"
-    )
-    return codes.WriteCleanupFailed(**facts, advice=advice)
-
-
 CLEANUP_CODES = frozenset({codes.WriteCleanupFailed.code, codes.WriteCleanupUnproven.code})
 
 
-def cleanup_finding(key: str, project: str, link: str, reason: str, *, kind: str) -> Finding:
-    """The finding that names one issue the round trip could not prove deleted, with its key."""
-    return explain(_left_diagnosis(kind, key, project, link, reason), evidence={"key": key})
+def cleanup_finding(
+    key: str, project: str, link: str, reason: str, *, kind: str, granted: bool | None
+) -> Finding:
+    """The finding that names one issue the round trip could not prove deleted, with its key,
+    by why it is still named (probes/write.LeftKind): gone from the bot's view or not proven
+    gone (WRITE_CLEANUP_UNPROVEN); hidden by issue security, a delete answered in Jira's place,
+    or a refusal, with the grant only when the survey showed the bot without Delete Issues
+    (never when the report lists it as held)."""
+    facts = {"key": key, "reason": reason, "link": link or key, "project": project}
+    diagnosis: codes.WriteCleanupFailed | codes.WriteCleanupUnproven
+    if kind in ("vanished", "unproven"):
+        unproven: Literal["vanished", "unanswered"] = (
+            "vanished" if kind == "vanished" else "unanswered"
+        )
+        diagnosis = codes.WriteCleanupUnproven(**facts, advice=unproven)
+    else:
+        advice: Literal["permission", "held", "unknown", "hidden", "blocked"]
+        if kind in ("hidden", "blocked"):
+            advice = "hidden" if kind == "hidden" else "blocked"
+        else:
+            advice = "unknown" if granted is None else "held" if granted else "permission"
+        diagnosis = codes.WriteCleanupFailed(**facts, advice=advice)
+    return explain(diagnosis, evidence={"key": key})
 
 
 def _fix(
@@ -258,7 +277,9 @@ def _fix(
 # -- the session's end ---------------------------------------------------------------------------
 
 
-def after_cleanup(record: CheckRecord, leftovers: list[Leftover]) -> None:
+def after_cleanup(
+    record: CheckRecord, leftovers: list[Leftover], granted: bool | None = None
+) -> None:
     """Tell the write.roundtrip row what the session-end safety net did: an issue it deleted
     is no longer reported as left in Jira; one it could not delete fails the row, by key."""
     for left in leftovers:
@@ -275,7 +296,9 @@ def after_cleanup(record: CheckRecord, leftovers: list[Leftover]) -> None:
             if not named:
                 kind = left.kind or ("hidden" if "issue security" in left.reason else "refused")
                 record.findings.append(
-                    cleanup_finding(left.key, left.project, left.link, left.reason, kind=kind)
+                    cleanup_finding(
+                        left.key, left.project, left.link, left.reason, kind=kind, granted=granted
+                    )
                 )
             record.notes.append(
                 f"cleanup: the session-end safety net could not delete {left.key} either "

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 WAIT_SLICE_S = 0.2
 
 
-def discover_projects(target: JiraTarget) -> list[str]:
-    """The projects to check: --jira-project, else the profile's list, else every visible one.
+def discover_projects(target: JiraTarget, named: Sequence[str] | None = None) -> list[str]:
+    """The projects to check: --jira-project, else the projects the selection's node ids name
+    (``named``), else the profile's list, else every visible one.
 
     The --jira-write-project is always among them: its permissions explain the round trip. The
     visible projects are asked for only if Jira answers at all (a dead host costs one timeout,
@@ -38,6 +39,8 @@ def discover_projects(target: JiraTarget) -> list[str]:
     """
     if target.settings.projects:
         keys = list(target.settings.projects)
+    elif named:
+        keys = list(named)
     elif target.profile.projects is not None:
         keys = [spec.key for spec in target.profile.projects]
     else:

@@ -108,6 +108,7 @@ def conclude(target: JiraTarget, state: RunState | None = None) -> RunResult:
         strict=target.settings.strict,
         interrupted_by=state.interrupted_by,
         deadline_passed=state.deadline_passed,
+        stopped_by=state.stopped_by,
     )
     counters = target.http.counters
     return RunResult(

@@ -127,6 +127,12 @@ class Run:
             self.state.interrupted_by = signal_name
         self.target.http.stop()
 
+    def stopped(self, option: str) -> None:
+        """pytest stopped the run at a failure (``-x``, ``--maxfail``, ``--sw``): the rows after
+        it were not judged, and the verdict says why."""
+        if self.state.stopped_by is None:
+            self.state.stopped_by = option
+
     def finish(self) -> RunResult:
         """The run's end: each declared finisher runs once (the write round trip's safety net
         deletes what it left), then the result is decided, once. A Ctrl-C meanwhile is held:

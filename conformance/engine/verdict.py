@@ -1,8 +1,8 @@
 """The verdict: ready only when every required check ran to completion and passed.
 
-A run that was interrupted, hit its deadline, or whose selection (``-k``, ``-m``, node ids,
-``--deselect``) left required checks out is ``incomplete``, never ``ready``: a READY that is
-not true costs more than no answer. The exit code, the terminal's last line, the HTML banner,
+A run that was interrupted, hit its deadline, stopped at a failure (``-x``, ``--maxfail``,
+``--sw``), or whose selection (``-k``, ``-m``, node ids, ``--deselect``, ``--lf``) left required
+checks out is ``incomplete``, never ``ready``: a READY that is not true costs more than no answer. The exit code, the terminal's last line, the HTML banner,
 JUnit and the JSON result all read this one decision.
 """
 
@@ -33,6 +33,7 @@ class IncompleteReason(StrEnum):
     INTERRUPTED = "interrupted"
     DEADLINE = "deadline"
     SELECTION = "selection"
+    STOPPED = "stopped"  # pytest stopped the run at a failure: -x, --maxfail, --sw
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class RunVerdict:
     not_run: tuple[str, ...] = ()  # labels of required checks that did not run to completion
     signal: str | None = None
     strict_blockers: int = 0
+    stopped_by: str | None = None  # the option that stopped the run at a failure: "-x", ...
 
     @property
     def word(self) -> str:
@@ -60,6 +62,8 @@ class RunState:
     interrupted_by: str | None = None  # "SIGINT", "SIGTERM", "SIGHUP"
     deadline_passed: bool = False
     required: list[str] = field(default_factory=list)  # labels of the planned checks
+    # The option that made pytest stop at a failure ("-x", "--maxfail=3", "--sw"), once it did.
+    stopped_by: str | None = None
 
 
 def decide(
@@ -69,6 +73,7 @@ def decide(
     strict: bool,
     interrupted_by: str | None = None,
     deadline_passed: bool = False,
+    stopped_by: str | None = None,
 ) -> RunVerdict:
     """One verdict from the rows, the plan and what happened to the run."""
     done = {r.label for r in records if r.outcome is not Outcome.INCOMPLETE}
@@ -79,16 +84,20 @@ def decide(
     cut_short = deadline_passed or any(r.outcome is Outcome.INCOMPLETE for r in records)
     if cut_short and interrupted_by is None:
         reasons.append(IncompleteReason.DEADLINE)
+    if not_run and stopped_by is not None and not reasons:
+        reasons.append(IncompleteReason.STOPPED)
     if not_run and not reasons:
         reasons.append(IncompleteReason.SELECTION)
     outcomes = {r.outcome for r in records}
     blockers = sum(1 for r in records if r.outcome in (Outcome.WARN, Outcome.BLOCKED))
     failed = Outcome.FAIL in outcomes or (strict and blockers > 0)
     if reasons:
-        # A failure already seen stays a failure: what did not run cannot make it ready.
-        verdict = Verdict.NOT_READY if Outcome.FAIL in outcomes else Verdict.INCOMPLETE
+        # A failure already seen stays a failure (in a strict run, a warning or a blocked row
+        # too): what did not run cannot make it ready.
+        verdict = Verdict.NOT_READY if failed else Verdict.INCOMPLETE
         code = ExitCode.NOT_READY if verdict is Verdict.NOT_READY else ExitCode.INCOMPLETE
-        return RunVerdict(verdict, code, tuple(reasons), not_run, interrupted_by, blockers)
+        stopped = stopped_by if IncompleteReason.STOPPED in reasons else None
+        return RunVerdict(verdict, code, tuple(reasons), not_run, interrupted_by, blockers, stopped)
     if not records:
         return RunVerdict(Verdict.INCOMPLETE, ExitCode.INCOMPLETE, (IncompleteReason.SELECTION,))
     if failed:

@@ -77,6 +77,9 @@ def asked(
 ) -> Asked:
     """What the classifier needs to know about a request of this run."""
     creds = target.settings.credentials if credentialed else None
+    # How this run's person hands over credentials (the prompt or a variable) is the same for
+    # an anonymous request: the advice of its findings is in those words.
+    given = target.settings.credentials
     # Only what serverInfo already answered: this runs inside serverInfo's own probe too.
     numbers, kind = instance_of(target.cached(server_info))
     proxy = target.http.proxy
@@ -86,7 +89,7 @@ def asked(
         credentialed=creds is not None,
         scheme=creds.scheme if creds else None,
         secret_kind=creds.secret_kind if creds else None,
-        secret_origin=creds.origin if creds else None,
+        secret_origin=given.origin if given else None,
         user=creds.user if creds else None,
         # Data Center answers "Server" (and nothing here depends on Server vs Data Center).
         deployment="Cloud" if kind == "Cloud" else ("Server" if kind else None),

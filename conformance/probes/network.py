@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from urllib.parse import urljoin, urlsplit
 
 from conformance.classify import Kind, idp_host
@@ -141,23 +140,49 @@ class DnsFacts(EndpointFacts, total=False):
     elapsed_ms: float
 
 
+AddressInfo = list[tuple[Any, Any, int, str, tuple[Any, ...]]]
+
+
+def _getaddrinfo(host: str, port: int, timeout_s: float) -> AddressInfo:
+    """``socket.getaddrinfo`` within ``timeout_s`` (it has no timeout of its own).
+
+    It runs in a daemon thread, never a pool's: a resolver that never answers, or a Ctrl-C that
+    lands while the lookup starts, must not keep the process from exiting (a pool's worker is
+    joined at exit, and one left without its shutdown waits forever).
+    """
+    answer: list[AddressInfo] = []
+    failed: list[BaseException] = []
+    done = threading.Event()
+
+    def resolve() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller, which raises it
+            failed.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=resolve, name="dns", daemon=True).start()
+    if not done.wait(timeout_s):
+        raise TimeoutError(f"getaddrinfo({host!r}) did not return within {timeout_s:g} s")
+    if failed:
+        raise failed[0]
+    return answer[0]
+
+
 def dns(target: JiraTarget) -> Evidence[DnsFacts]:
     """Resolve the host this machine connects to, with the run's timeout (getaddrinfo has none)."""
     ep = endpoint(target)
     started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(socket.getaddrinfo, ep.host, ep.port, type=socket.SOCK_STREAM)
     facts: DnsFacts = {"host": ep.host, "port": ep.port, "via_proxy": ep.via_proxy}
     try:
-        infos = future.result(timeout=target.settings.timeout_s)
-    except FutureTimeout:
+        infos = _getaddrinfo(ep.host, ep.port, target.settings.timeout_s)
+    except TimeoutError:
         facts["error"] = f"no answer from the DNS resolver within {target.settings.timeout_s:g} s"
         return Evidence("network.dns", False, facts, problem=Problem.TIMEOUT)
     except (OSError, UnicodeError) as exc:
         facts["error"] = f"{type(exc).__name__}: {exc}"
         return Evidence("network.dns", False, facts, problem=Problem.UNRESOLVED)
-    finally:
-        pool.shutdown(wait=False)
     addresses = sorted({str(info[4][0]) for info in infos})
     facts["addresses"] = addresses
     facts["elapsed_ms"] = (time.monotonic() - started) * 1000

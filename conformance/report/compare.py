@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from conformance.check import CheckRecord, Outcome
+from conformance.settings import SettingsError
 
 FAILING = ("fail", "error")
 # Outcomes that say nothing about whether an earlier failure is gone.
@@ -21,6 +22,8 @@ CRASH = "ERROR"  # the code of a failing row that left no finding (the check cra
 
 if TYPE_CHECKING:
     from conformance.engine.result import RunResult
+    from conformance.profile import Profile
+    from conformance.settings import Comparison as EarlierRun
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,30 @@ class Comparison:
         if self.not_rechecked:
             parts.append(f"{len(self.not_rechecked)} not checked again")
         return ", ".join(parts)
+
+
+def check_profile(earlier: EarlierRun | None, profile: Profile) -> None:
+    """Refuse to compare with a run of another profile (a usage error, before anything is
+    sent): what a profile requires decides which rows fail, so a change of profile would read
+    as fixes or new failures in Jira that nobody made."""
+    if earlier is None:
+        return
+    run = earlier.previous.get("run")
+    run = run if isinstance(run, dict) else {}
+    name, digest = run.get("profile"), run.get("profile_sha256")
+    other_name = isinstance(name, str) and name != profile.name
+    other_text = isinstance(digest, str) and digest and profile.sha256 and digest != profile.sha256
+    if not (other_name or other_text):
+        return
+    what = f"the profile {name}" if isinstance(name, str) else "another profile"
+    if not other_name:
+        what += " as it was then (its text has changed since)"
+    raise SettingsError(
+        f"--jira-compare {str(earlier.path)!r} is a run with {what}, and this run checks "
+        f"against {profile.name} ({profile.source}): a different profile requires different "
+        "things, so the comparison would call rows fixed or new that no change in Jira made. "
+        "Run again with the earlier run's profile (--jira-profile), or leave out --jira-compare"
+    )
 
 
 def _previous_failures(result: Any) -> dict[tuple[Any, ...], Change]:

@@ -1,16 +1,20 @@
-"""The HTML report attached to support tickets: pytest-html, shaped into a readable verdict.
+"""The HTML report attached to support tickets: one self-contained page, written from the run's
+one result when the run ends.
 
 The page answers, top to bottom: is this Jira ready for Visor; what to change first, one item per
-change (however many projects it fixes); a project by area matrix for multi-project runs; the
-warnings; the facts step 2 of the guide asks for; then one row per check. Failing, blocked and
-warning rows open to their evidence, the redacted HTTP exchanges and a ``curl`` command that
-repeats them; passing rows stay compact (their evidence is left out, so a 200-project run stays
-a small attachment).
+change (however many projects it fixes); what the write round trip did in Jira; a project by area
+matrix for multi-project runs; the warnings; the facts step 2 of the guide asks for (and a block
+to paste into the ticket); then the checks, with a filter whose counts are the banner's. Failing,
+blocked and warning rows open to their evidence, the redacted HTTP exchanges and a ``curl``
+command that repeats them; in a run of several projects the rows that passed (or did not apply)
+per project are summarised in the matrix rather than listed, so the page stays an attachment
+(under 1 MB at 203 projects, under 10 MB at 10,000: ``benchmarks/bench_report_size.py``); the
+JSON result keeps every row.
 
-Markup comes from Jinja2 templates (``templates/``) with autoescape; every value is scrubbed of
-the secret and of lone surrogates before it is escaped (pytest-html inserts our cells, summary
-and log with ``innerHTML``: pytest-html#1024). The fix list is planned incrementally, once per
-row, so rendering is linear in the number of rows.
+Nothing is rendered while rows are judged: the page costs no work per row during the run, and
+only the rows it shows at its end. Markup comes from Jinja2 templates (``templates/``) with
+autoescape; every value is scrubbed of the secret and of lone surrogates before it is escaped.
+The stylesheet is inlined and there is no script: the page renders offline, inside a ticket.
 """
 
 from __future__ import annotations
@@ -20,17 +24,18 @@ import platform
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-import pytest
 from markupsafe import Markup
 
 from conformance import __version__
 from conformance.check import CheckRecord, Outcome
 from conformance.engine.verdict import Verdict
-from conformance.report import compare, summary
+from conformance.report import compare, summary, write_record
+from conformance.report.files import atomic_write_text
 from conformance.report.summary import Plan, plural
 from conformance.report.terminal_text import no_surrogates
 from conformance.settings import describe_settings
@@ -39,7 +44,6 @@ if TYPE_CHECKING:
     from conformance.engine.result import RunResult
     from conformance.evidence import AnyEvidence, Exchange
     from conformance.secrets import Redactor
-    from conformance.target import JiraTarget
 
 CSS_PATH = Path(__file__).with_name("report.css")
 TEMPLATES = Path(__file__).with_name("templates")
@@ -99,30 +103,24 @@ def evidence_label(ev: AnyEvidence, record: CheckRecord) -> str:
     return "as expected" if record.outcome in (Outcome.PASS, Outcome.WARN) else "read"
 
 
-def log_safe(markup: str) -> str:
-    """Markup for pytest-html's log cell, which paints every line starting with "E" red (it takes
-    them for assertion lines): a leading E is written as a character reference instead."""
-    return markup.replace("\nE", "\n&#69;")
-
-
 class Renderer:
-    """One run's templates and plan: the rows are rendered as they come (from the rows judged so
-    far), the summary once, from the run's result."""
+    """One run's templates and fix plan, read from its one result: the summary at the top of the
+    page, then the rows the page shows."""
 
-    def __init__(self, records: list[CheckRecord], redactor: Redactor) -> None:
-        self.records = records  # the run's rows so far (rows are only ever appended)
-        self.redactor = redactor
-        self.env = environment(redactor)
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+        self.redactor = result.redactor
+        self.env = environment(self.redactor)
         self.cells = self.env.get_template("cells.html.j2").module
         self.details_module = self.env.get_template("details.html.j2").module
-        self.plan = Plan()
+        self.plan = summary.plan(result)
+        self.matrix = matrix_view(result.rows)
         self._cells: dict[tuple[str, object, int], str] = {}
 
     def _final(self, markup: object) -> str:
         return no_surrogates(self.redactor.scrub(str(markup)))
 
     def _root_and_fix(self, record: CheckRecord) -> tuple[CheckRecord | None, Any]:
-        self.plan.update(self.records)
         root = record.root_cause() if record.blocked_by is not None else None
         return root, self.plan.fix_for(record)
 
@@ -143,12 +141,13 @@ class Renderer:
             self._shared("finding", None, lambda: cells.finding(record, None, None))
             if plain
             else self._final(cells.finding(record, root, fix if root else None)),
+            f"<td class=col-duration>{record.duration_s * 1000:.0f} ms</td>",
         ]
 
     def _shared(self, cell: str, key: object, render: Callable[[], object]) -> str:
         """A cell that many rows share (an outcome, a project, a step, an empty finding),
-        rendered once per run: a large run has 1,600 rows and the templates cost most of a row's
-        time. Keyed by the redactor's version, so that a secret learned later is still masked."""
+        rendered once per page. Keyed by the redactor's version, so that a secret learned
+        later is still masked."""
         slot = (cell, key, self.redactor.version)
         done = self._cells.get(slot)
         if done is None:
@@ -166,12 +165,30 @@ class Renderer:
         if record.outcome is Outcome.PASS:
             return ""
         markup = self.details_module.details(  # type: ignore[attr-defined]
-            record, root, fix if root else None, record.exchanges()
+            record,
+            root,
+            fix if root else None,
+            record.exchanges(),
+            rerun_command(self.result, record),
         )
-        return log_safe(self._final(markup))
+        return self._final(markup)
 
-    def summary(self, result: RunResult) -> str:
-        found = summary.plan(result)
+    def row(self, record: CheckRecord) -> str:
+        """One row of the table (and its expansion, open when the row failed)."""
+        outcome = record.outcome.value
+        cells = "".join(self.row_cells(record))
+        more = self.details(record)
+        if more:
+            opened = " open" if record.outcome in (Outcome.FAIL, Outcome.ERROR) else ""
+            more = (
+                f"<tr class=vc-more><td colspan=6><details{opened}><summary>"
+                f"{DETAILS_LABEL[outcome]}</summary>{more}</details></td></tr>"
+            )
+        return f"<tbody class=vc-o-{outcome}><tr>{cells}</tr>{more}</tbody>\n"
+
+    def summary(self) -> str:
+        result = self.result
+        found = self.plan
         instance = instance_facts(result)
         context = {
             "verdict": verdict_view(result, found),
@@ -181,95 +198,118 @@ class Renderer:
             "warnings": found.warnings,
             "since": compare.for_result(result),
             "handoff": result.handoff,
-            "matrix": matrix_view(result.rows),
+            "writes": write_record.write_records(result),
+            "matrix": self.matrix,
             "strict": result.settings.strict,
             "instance": instance,
             "run": run_facts(result),
-            "ticket": "\n".join(f"{k}: {v}" for k, v in instance if k != "Authentication"),
+            "ticket": ticket_text(result, found, instance),
         }
         return self._final(self.env.get_template("summary.html.j2").render(context))
 
-
-class HtmlReportPlugin:
-    """Hooks into pytest-html: title, the summary sections, the table's columns and row details.
-
-    pytest-html writes the page itself, after the JSON result (written atomically), so a failure
-    there loses no other report; every string we hand it is free of lone surrogates, which would
-    make its UTF-8 write fail.
-    """
-
-    def __init__(self, target: JiraTarget, config: pytest.Config) -> None:
-        self.url = target.url
-        self.redactor = target.redactor
-        self.config = config
-        self.renderer = Renderer(target.records, target.redactor)
-
-    # -- page ---------------------------------------------------------------------------------
-
-    def pytest_html_report_title(self, report: Any) -> None:
-        # The template escapes the title itself; only the secret needs removing here.
-        title = f"Jira readiness for Visor: {self.url}"
-        report.title = no_surrogates(self.redactor.scrub(title))
-
-    def pytest_html_results_summary(
-        self, prefix: list[str], summary: list[str], postfix: list[str]
-    ) -> None:
-        from conformance.report.writers import RESULT_KEY
-
-        result = self.config.stash.get(RESULT_KEY, None)
-        if result is not None:  # the run's result is decided before pytest-html writes the page
-            prefix.append(self.renderer.summary(result))
-
-    # -- table ----------------------------------------------------------------------------------
-
-    def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        # pytest-html keys its outcome filter on the first column, which stays (hidden by the
-        # stylesheet); columns marked sortable are copied into each row's data, so only the
-        # short ones are.
-        cells[1:] = [
-            '<th class="sortable" data-column-type="outcome">Outcome</th>',
-            '<th data-column-type="check">Check</th>',
-            '<th class="sortable" data-column-type="project">Project</th>',
-            '<th data-column-type="step">Step</th>',
-            '<th data-column-type="finding">Finding</th>',
-            '<th class="sortable" data-column-type="duration">Time</th>',
+    def page(self, extra_css: str = "") -> str:
+        """The whole page: self-contained (the stylesheet inlined, no script, nothing fetched)."""
+        result = self.result
+        shown, summarised = shown_rows(result.rows, summarise=self.matrix is not None)
+        rows = "".join(self.row(record) for record in shown)
+        on_page: dict[str, int] = {}
+        for record in shown:
+            on_page[record.outcome.value] = on_page.get(record.outcome.value, 0) + 1
+        filters = [
+            RowFilter(outcome, on_page.get(outcome, 0), summarised.get(outcome, 0))
+            for outcome, count in result.counts.items()
+            if count
         ]
+        title = f"Jira readiness for Visor: {result.url}"
+        generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        context = {
+            "title": title,
+            "generated": generated,
+            "version": __version__,
+            "css": Markup(CSS_PATH.read_text(encoding="utf-8") + extra_css),
+            "summary": Markup(self.summary()),
+            "rows": Markup(self._final(rows)),
+            "filters": filters,
+            "row_count": len(result.rows),
+            "duration": f"{result.duration_s:.1f} s",
+            "summarised": sum(summarised.values()),
+        }
+        return self._final(self.env.get_template("page.html.j2").render(context))
 
-    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
-        if report.when in ("setup", "teardown") and report.passed and not report.sections:
-            # pytest-html leaves a passed setup or teardown out of the page, but only after it
-            # has formatted its row, its data and its log: two thirds of its work per item. An
-            # empty row ends that at once. One with captured output still goes through, since
-            # pytest-html adds a teardown's output to the row of its call.
-            del cells[:]
-            return
-        duration = cells[2] if len(cells) > 2 else '<td class="col-duration"></td>'
-        record: CheckRecord | None = getattr(report, "conformance_record", None)
-        if record is None:
-            nodeid = no_surrogates(self.redactor.scrub(report.nodeid))
-            cells[1:] = [
-                '<td class="col-outcome"></td>',
-                f'<td class="col-testId">{Markup.escape(nodeid)}</td>',
-                '<td class="col-project"></td>',
-                '<td class="col-step"></td>',
-                '<td class="col-finding"></td>',
-                duration,
-            ]
-            return
-        cells[0] = cells[0].replace('class="col-result"', "class=col-result")
-        cells[1:] = [
-            *self.renderer.row_cells(record),
-            duration.replace('"col-duration"', "col-duration"),
-        ]
 
-    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
-        record: CheckRecord | None = getattr(report, "conformance_record", None)
-        if record is None:
-            return
-        del data[:]
-        details = self.renderer.details(record)
-        if details:
-            data.append(details)
+DETAILS_LABEL = {
+    "fail": "What was found, what to change, and the HTTP exchanges",
+    "error": "What went wrong, and the HTTP exchanges",
+    "warn": "The warning, the evidence and the HTTP exchanges",
+    "blocked": "Why it did not run",
+    "skipped": "Why it does not apply",
+    "incomplete": "Why it did not complete",
+    "pass": "Evidence",
+}
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """A checkbox of the table's filter: the outcome's rows on the page, and those of its rows
+    the matrix stands for (the two add up to the banner's count)."""
+
+    outcome: str
+    shown: int
+    summarised: int
+
+
+def shown_rows(
+    rows: Sequence[CheckRecord], *, summarise: bool
+) -> tuple[list[CheckRecord], dict[str, int]]:
+    """The rows the page lists, and per outcome how many it leaves to the matrix: in a run of
+    several projects (``summarise``), a project's row that passed or did not apply is a cell of
+    the matrix; every other row (the instance's, and each failing, erroring, blocked, warning or
+    unfinished row) is listed whole."""
+    if not summarise:
+        return list(rows), {}
+    shown: list[CheckRecord] = []
+    summarised: dict[str, int] = {}
+    for record in rows:
+        if record.project and record.outcome in SUMMARISED:
+            summarised[record.outcome.value] = summarised.get(record.outcome.value, 0) + 1
+        else:
+            shown.append(record)
+    return shown, summarised
+
+
+SUMMARISED = (Outcome.PASS, Outcome.SKIPPED)
+
+
+def rerun_command(result: RunResult, record: CheckRecord) -> str:
+    """The command that checks this row again (its node id selects it from any directory)."""
+    module, sep, rest = record.nodeid.partition("::")
+    if not sep:
+        return ""  # a row judged without pytest has no node id
+    nodeid = f"{Path(module).name}::{rest}"
+    return f"pytest --jira-url {result.url} '{nodeid}'"
+
+
+def ticket_text(
+    result: RunResult, found: Plan, instance: Sequence[tuple[str, str]], shown: int = 3
+) -> str:
+    """What to paste into the Visor ticket: the verdict and the run's date first, then the first
+    fixes, then the facts step 2 of the guide asks for (never the credentials)."""
+    decided = result.verdict
+    when = result.started_at.strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"Visor readiness check: {decided.word} ({when}, exit code {int(decided.exit_code)})"]
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in result.counts.items() if n)
+    lines.append(f"Checks: {counts or 'none ran'}")
+    if decided.reasons:
+        lines.append(f"Incomplete: {summary.reasons_text(decided)}")
+    if found.fixes:
+        lines.append("First fixes:")
+        for item in found.fixes[:shown]:
+            code = f"[{item.code}] " if item.code else ""
+            lines.append(f"{item.number}. {code}{item.summary}")
+        if len(found.fixes) > shown:
+            lines.append(f"... and {len(found.fixes) - shown} more in the attached report")
+    lines += [f"{k}: {v}" for k, v in instance if k != "Authentication"]
+    return "\n".join(lines)
 
 
 # -- views: plain data for the templates -------------------------------------------------------
@@ -310,12 +350,9 @@ def verdict_view(result: RunResult, found: Plan) -> VerdictView:
             detail += "blocked checks as failing."
     else:
         headline, mark = "Incomplete: no verdict yet", "?"
-        detail = "The run did not finish, so it says nothing final about this Jira. Run it again."
+        detail = "This run did not check everything, so it says nothing final about this Jira."
     if decided.reasons:
-        from conformance.report.terminal import REASONS
-
-        why = "; ".join(REASONS[r] for r in decided.reasons)
-        detail += f" Incomplete: {why}" + (f" ({decided.signal})." if decided.signal else ".")
+        detail += f" Incomplete: {summary.reasons_text(decided)}."
     if result.settings.strict:
         strict = result.strict_blockers
         detail += (
@@ -327,9 +364,7 @@ def verdict_view(result: RunResult, found: Plan) -> VerdictView:
             else ""
         )
     not_run = decided.not_run
-    head = f"{plural(len(not_run), 'required check')} did not run: " + ", ".join(
-        not_run[:NOT_RUN_SHOWN]
-    )
+    head = f"{summary.not_run_text(result)}: " + ", ".join(not_run[:NOT_RUN_SHOWN])
     if len(not_run) > NOT_RUN_SHOWN:
         head += f" and {len(not_run) - NOT_RUN_SHOWN} more"
     state = {
@@ -343,7 +378,7 @@ def verdict_view(result: RunResult, found: Plan) -> VerdictView:
 @dataclass(frozen=True)
 class MatrixCell:
     outcome: str
-    anchor: str
+    anchor: str  # the row's id on the page; "" for a row the cell stands for (passed, skipped)
 
 
 @dataclass(frozen=True)
@@ -380,7 +415,9 @@ def matrix_view(records: Sequence[CheckRecord]) -> MatrixView | None:
         (
             project,
             [
-                MatrixCell(cell.outcome.value, anchor(cell)) if cell is not None else None
+                MatrixCell(cell.outcome.value, "" if cell.outcome in SUMMARISED else anchor(cell))
+                if cell is not None
+                else None
                 for cell in (worst[project].get(area) for area in areas)
             ],
         )
@@ -453,17 +490,28 @@ def run_facts(result: RunResult) -> list[tuple[str, str]]:
 # -- entry points the unit tests use --------------------------------------------------------------
 
 
+def write_report(result: RunResult, path: Path, extra_css: Sequence[Path] = ()) -> None:
+    """Write the page atomically (a reader sees the old file or the whole new one)."""
+    css = "".join("\n" + sheet.read_text(encoding="utf-8") for sheet in extra_css)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, Renderer(result).page(css))
+
+
+def render_page(result: RunResult) -> str:
+    return Renderer(result).page()
+
+
 def render_summary(result: RunResult) -> str:
     """Verdict, fixes, matrix, warnings and facts: the top of the page."""
-    return Renderer(list(result.rows), result.redactor).summary(result)
+    return Renderer(result).summary()
 
 
 def finding_cell(result: RunResult, record: CheckRecord) -> str:
-    return Renderer(list(result.rows), result.redactor).row_cells(record)[-1]
+    return Renderer(result).row_cells(record)[-2]
 
 
 def details_html(result: RunResult, record: CheckRecord) -> str:
-    return Renderer(list(result.rows), result.redactor).details(record)
+    return Renderer(result).details(record)
 
 
 def exchange_html(exchange: Exchange, redactor: Redactor | None = None) -> str:

@@ -60,6 +60,7 @@ def build(result: RunResult) -> dict[str, Any]:
             "started": result.started_at.isoformat(timespec="seconds"),
             "duration_s": round(result.duration_s, 3),
             "profile": result.profile.name,
+            "profile_sha256": result.profile.sha256 or None,
             "mode": "write" if settings.write_project else "read-only",
             "proxy": result.proxy,
             "strict": settings.strict,
@@ -83,6 +84,8 @@ def _incomplete(result: RunResult) -> dict[str, Any]:
         "not_run": list(decided.not_run),
         "not_run_count": len(decided.not_run),
     }
+    if decided.stopped_by:
+        data["stopped_by"] = decided.stopped_by
     if result.deadline_finding is not None:
         data["finding"] = result.deadline_finding.as_json()
     return data

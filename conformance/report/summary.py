@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from conformance.check import CheckRecord, Outcome
 from conformance.engine.result import RunResult
-from conformance.engine.verdict import Verdict
+from conformance.engine.verdict import IncompleteReason, RunVerdict, Verdict
 from conformance.findings import Finding, Severity
 from conformance.report import groups
 
@@ -207,3 +207,45 @@ def plan(result: RunResult) -> Plan:
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``1 warning``, ``2 warnings``: one helper, so no report says "1 warning below are"."""
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+REASONS = {
+    IncompleteReason.INTERRUPTED: "the run was interrupted",
+    IncompleteReason.DEADLINE: "the run's deadline passed",
+    IncompleteReason.SELECTION: "the selection (-k, -m, node ids, --deselect, --lf) left "
+    "required checks out",
+}
+
+
+def reasons_text(decided: RunVerdict) -> str:
+    """Why a run is incomplete, in one phrase every report uses: "the run was interrupted
+    (SIGINT)", "the run stopped at the first failure (-x)"."""
+    parts: list[str] = []
+    for reason in decided.reasons:
+        if reason is IncompleteReason.STOPPED:
+            parts.append(stopped_words(decided.stopped_by or "-x"))
+        elif reason is IncompleteReason.INTERRUPTED and decided.signal:
+            parts.append(f"{REASONS[reason]} ({decided.signal})")
+        else:
+            parts.append(REASONS[reason])
+    return "; ".join(parts)
+
+
+def stopped_words(option: str) -> str:
+    """``-x``: "the run stopped at the first failure (-x)"."""
+    if option.startswith("--maxfail="):
+        count = option.split("=", 1)[1]
+        return f"the run stopped after {count} failures ({option})"
+    return f"the run stopped at the first failure ({option})"
+
+
+def not_run_text(result: RunResult) -> str:
+    """ "89 required checks did not run to completion (1 cut short, 88 not started)": the number
+    the verdict counts, reconciled with the "incomplete" rows the counts show."""
+    decided = result.verdict
+    missing = len(decided.not_run)
+    cut = result.counts.get(Outcome.INCOMPLETE.value, 0)
+    text = f"{plural(missing, 'required check')} did not run to completion"
+    if cut and cut < missing:
+        text += f" ({cut} cut short, {missing - cut} not started)"
+    return text

@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.engine.verdict import IncompleteReason, Verdict
-from conformance.report import compare, groups, summary
+from conformance.engine.verdict import Verdict
+from conformance.report import compare, groups, summary, write_record
 from conformance.report.terminal_text import terminal_safe
 
 if TYPE_CHECKING:
@@ -30,12 +29,12 @@ if TYPE_CHECKING:
 VERDICT_OWNED = pytest.StashKey[bool]()
 DEFAULT_WIDTH = 80
 MIN_WIDTH = 40
-REPORT_KINDS = (("html", "HTML "), ("json", "JSON "), ("xml", "JUnit"))
-REASONS = {
-    IncompleteReason.INTERRUPTED: "the run was interrupted",
-    IncompleteReason.DEADLINE: "the run's deadline passed",
-    IncompleteReason.SELECTION: "the selection (-k, -m, node ids) left required checks out",
-}
+REPORT_KINDS = (
+    ("html", "HTML "),
+    ("json", "JSON "),
+    ("xml", "JUnit"),
+    ("json_copy", "--jira-json"),  # named only when it could not be written
+)
 NOT_RUN_SHOWN = 6
 
 
@@ -79,21 +78,13 @@ def _incomplete_lines(result: RunResult, width: int) -> list[str]:
     decided = result.verdict
     if not decided.reasons:
         return []
-    why = "; ".join(REASONS[r] for r in decided.reasons)
-    if decided.signal:
-        why += f" ({decided.signal})"
-    lines = wrap(terminal_safe(f"Incomplete: {why}."), width)
+    lines = wrap(terminal_safe(f"Incomplete: {summary.reasons_text(decided)}."), width)
     if decided.not_run:
         shown = ", ".join(decided.not_run[:NOT_RUN_SHOWN])
         more = len(decided.not_run) - NOT_RUN_SHOWN
         rest = f" and {more} more" if more > 0 else ""
-        lines += wrap(
-            terminal_safe(
-                f"{summary.plural(len(decided.not_run), 'required check')} did not run: "
-                f"{shown}{rest}."
-            ),
-            width,
-        )
+        text = f"{summary.not_run_text(result)}: {shown}{rest}."
+        lines += wrap(terminal_safe(text), width)
     return lines
 
 
@@ -134,23 +125,50 @@ def _handoff_lines(result: RunResult, width: int) -> list[str]:
     return lines
 
 
-def unwritten_sentence(unwritten: Mapping[str, str], paths: Mapping[str, Path]) -> str:
-    """One sentence: which reports could not be written, why, and where the others are."""
-    from conformance.report.writers import KIND_WORDS
+def _write_lines(result: RunResult, width: int) -> list[str]:
+    """What the write round trip created, changed and deleted, terraform style."""
+    lines: list[str] = []
+    for record in write_record.write_records(result):
+        lines += ["", *wrap(terminal_safe(record.headline), width)]
+        for text, link in write_record.lines(record):
+            lines += wrap(terminal_safe(text), width, "  ", "      ")
+            if link:
+                lines += wrap(terminal_safe(link), width, "      ")
+    return lines
 
-    missing = "; ".join(f"the {KIND_WORDS.get(k, k)} ({why})" for k, why in unwritten.items())
-    others = [str(p) for k, p in sorted(paths.items()) if k not in unwritten and p.exists()]
-    where = f"the others are {', '.join(others)}" if others else "no report was written"
-    return f"Could not be written (each report is written whole or not at all): {missing}; {where}."
+
+def _report_lines(paths: dict[str, Path], missing: dict[str, str] | None, width: int) -> list[str]:
+    """The reports this run wrote, each path on a line of its own; a report left out on purpose
+    (``-p no:html``) says so, and the advice names the report that was written."""
+    written = [(kind, label, paths[kind]) for kind, label in REPORT_KINDS if kind in paths]
+    written = [(kind, label, path) for kind, label, path in written if path.exists()]
+    absent = [
+        (label, (missing or {})[kind]) for kind, label in REPORT_KINDS if kind in (missing or {})
+    ]
+    if not written and not absent:
+        return []
+    kinds = {kind for kind, _label, _path in written}
+    attach = "the HTML report" if "html" in kinds else "the JSON result"
+    lines = ["", f"Reports (attach {attach} to your Visor ticket):"]
+    for _kind, label, path in written:
+        text = f"{label}  {path}"
+        if len(text) + 2 <= width:
+            lines.append(f"  {text}")
+        else:  # a path too long for the line stands on a line of its own, whole
+            lines += [f"  {label.strip()}", f"    {terminal_safe(str(path))}"]
+    for label, why in absent:
+        lines += wrap(terminal_safe(f"{label}  {why}"), width, "  ")
+    return lines
 
 
 def closing_block(
     result: RunResult,
     paths: dict[str, Path],
     width: int,
-    unwritten: Mapping[str, str] | None = None,
+    missing: dict[str, str] | None = None,
 ) -> list[str]:
-    """The closing block both commands print: verdict, fixes, warnings, counts, reports."""
+    """The closing block both commands print: verdict, fixes, warnings, counts, what the write
+    round trip did, reports. ``missing``: reports left out on purpose, and why."""
     width = max(MIN_WIDTH, width)
     decided = result.verdict
     found = summary.plan(result)
@@ -178,24 +196,18 @@ def closing_block(
             text = f"[{item.code}] {item.summary} ({item.where})"
             lines += wrap(terminal_safe(text), width, "  - ")
     lines += _compare_lines(result, width)
-    existing = [(label, paths[kind]) for kind, label in REPORT_KINDS if kind in paths]
-    existing = [(label, path) for label, path in existing if path.exists()]
-    if existing:
-        lines += ["", "Reports (attach the HTML report to your Visor ticket):"]
-        for label, path in existing:
-            lines += wrap(terminal_safe(f"{label}  {path}"), width, "  ", "         ")
-    if unwritten:
-        lines += ["", *wrap(terminal_safe(unwritten_sentence(unwritten, paths)), width)]
+    lines += _write_lines(result, width)
+    lines += _report_lines(paths, missing, width)
     lines += _handoff_lines(result, width)
     lines.append(rule)
     return [terminal_safe(result.redactor.scrub(line)) for line in lines]
 
 
 def verdict_lines(
-    result: RunResult, paths: dict[str, Path], unwritten: Mapping[str, str] | None = None
+    result: RunResult, paths: dict[str, Path], missing: dict[str, str] | None = None
 ) -> list[str]:
     """The closing block at the terminal's width (the customer command prints this)."""
-    return closing_block(result, paths, terminal_width(), unwritten)
+    return closing_block(result, paths, terminal_width(), missing)
 
 
 def _reporter(config: pytest.Config) -> Any:
@@ -215,21 +227,17 @@ def _colour(result: RunResult) -> dict[str, bool]:
 
 def write_closing(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
     """Print the closing block through pytest's terminal reporter (after pytest's summary)."""
+    from conformance.report.writers import not_written
+
     reporter = _reporter(config)
     if reporter is None:
         return
     headline = f"{result.verdict.word} for Visor"
-    for line in closing_block(result, paths, terminal_width(), _unwritten(config)):
+    for line in closing_block(result, paths, terminal_width(), not_written(config)):
         if line.startswith(headline):
             reporter.write_line(line, bold=True, **_colour(result))
         else:
             reporter.write_line(line)
-
-
-def _unwritten(config: pytest.Config) -> dict[str, str]:
-    from conformance.report.writers import UNWRITTEN_KEY
-
-    return config.stash.get(UNWRITTEN_KEY, None) or {}
 
 
 def write_held(config: pytest.Config, received: list[str]) -> None:
@@ -243,25 +251,15 @@ def write_held(config: pytest.Config, received: list[str]) -> None:
         )
 
 
-def verdict_line(
-    result: RunResult, paths: dict[str, Path], unwritten: Mapping[str, str] | None = None
-) -> str:
-    """The run's very last line: the verdict, why a run is incomplete, and the reports."""
+def verdict_line(result: RunResult, paths: dict[str, Path], width: int | None = None) -> str:
+    """The run's very last line: the verdict and the URL, or the verdict alone when the URL
+    would not fit the terminal (the closing block just above names it, says why a run is
+    incomplete and lists the reports)."""
     decided = result.verdict
-    why = ""
-    if decided.reasons:
-        reasons = "; ".join(REASONS[r] for r in decided.reasons)
-        if decided.signal:
-            reasons += f" ({decided.signal})"
-        count = summary.plural(len(decided.not_run), "required check")
-        why = f" ({reasons}: {count} did not run)"
-    shown = [str(p) for _kind, p in sorted(paths.items()) if p.exists()]
-    line = (
-        f"visor-jira-conformance: {decided.word} for Visor: {result.url}{why}"
-        f" | reports: {', '.join(shown) or 'none'}"
-    )
-    if unwritten:
-        line += " | " + unwritten_sentence(unwritten, paths)
+    line = f"visor-jira-conformance: {decided.word} for Visor"
+    with_url = f"{line}: {result.url}"
+    if len(with_url) <= (width or terminal_width()):
+        line = with_url
     return terminal_safe(result.redactor.scrub(line))
 
 
@@ -269,6 +267,4 @@ def write_last_line(config: pytest.Config, result: RunResult, paths: dict[str, P
     """One line after everything else, so that the last thing on screen is the verdict."""
     reporter = _reporter(config)
     if reporter is not None:
-        reporter.write_line(
-            verdict_line(result, paths, _unwritten(config)), bold=True, **_colour(result)
-        )
+        reporter.write_line(verdict_line(result, paths), bold=True, **_colour(result))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from conformance.check import CheckRecord
+    from conformance.report.summary import FixItem
 
 # C0 (except tab), DEL, C1, the bidirectional marks, overrides and isolates, the Unicode line and
 # paragraph separators, and lone UTF-16 surrogates (which no terminal encoding can print).
@@ -55,14 +56,31 @@ def skip_reason(record: CheckRecord) -> str:
     return "; ".join(record.notes) or "not applicable"
 
 
-def failure_text(record: CheckRecord) -> str:
-    """A failing or erroring row as pytest's failure text: each finding and its fix."""
+def failure_text(
+    record: CheckRecord, fix: FixItem | None, *, strict: bool = False, width: int = 80
+) -> str:
+    """A failing row as pytest's failure text: each finding once, wrapped to ``width``, and
+    which numbered fix of the closing block changes it (the remediation is printed there,
+    once, however many rows it fixes)."""
     from conformance.check import Outcome
+    from conformance.report.terminal import wrap
 
     lines: list[str] = []
     for f in record.findings:
-        lines.append(terminal_safe(f"{f.code} ({f.severity}): {f.summary}"))
-        lines.append(terminal_safe(f"  Fix: {f.remediation}"))
+        lines += wrap(terminal_safe(f"{f.code} ({f.severity}): {f.summary}"), width, "", "  ")
     if record.outcome is Outcome.ERROR:
-        lines += [terminal_safe(note) for note in record.notes]
+        for note in record.notes:
+            lines += wrap(terminal_safe(note), width, "", "  ")
+    if record.outcome is Outcome.BLOCKED:
+        lines += wrap(terminal_safe(skip_reason(record).capitalize() + "."), width, "", "  ")
+    if strict and record.outcome in (Outcome.WARN, Outcome.BLOCKED):
+        what = "warning" if record.outcome is Outcome.WARN else "blocked check"
+        lines += wrap(f"A --jira-strict run counts this {what} as failing.", width)
+    if fix is not None:
+        where = f"What to change: fix #{fix.number} in the list at the end of this run."
+    elif record.outcome is Outcome.WARN:
+        where = "What to change: see the warnings at the end of this run."
+    else:
+        where = ""
+    lines += wrap(where, width) if where else []
     return "\n".join(lines)

@@ -1,8 +1,12 @@
-"""Which report writers a conformance run registers with pytest, and how they are withdrawn.
+"""Which reports a conformance run writes, where, and how they are withdrawn.
 
-The HTML report is pytest-html shaped by :mod:`conformance.report.html`; JUnit is pytest's own
-junitxml with the verdict as properties; the hygiene plugin scrubs what both receive. A run that
-ends in a usage error withdraws them all, so that it leaves no report behind.
+The JSON result and the HTML page are ours, written at the session's end from the run's one
+result. The HTML page is self-contained wherever it goes: beside the other reports, or where
+pytest-html's own ``--html PATH`` says (pytest-html itself then writes nothing, since its page
+would need ``assets/style.css`` beside it); ``-p no:html`` means no page, and the closing block
+says so. JUnit is pytest's own junitxml (``--junitxml PATH`` honoured) with the verdict as
+properties; the hygiene plugin scrubs what it receives. A run that ends in a usage error
+withdraws them all, so that it leaves no report behind.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.report.files import atomic_file, atomic_write_text, why_not
+from conformance.report.files import atomic_file, why_not
+from conformance.settings import SettingsError, user_path
 
 if TYPE_CHECKING:
     from conformance.engine.result import RunResult
@@ -24,17 +29,14 @@ if TYPE_CHECKING:
 
 # The run's one result, once the run has ended: every writer registered here reads it.
 RESULT_KEY = pytest.StashKey["RunResult"]()
+# Stylesheets given with pytest-html's --css, appended to the page's own.
+EXTRA_CSS_KEY = pytest.StashKey[list[Path]]()
+# Why a kind of report is not written ("-p no:html"), for the closing block.
+NOT_WRITTEN_KEY = pytest.StashKey[dict[str, str]]()
 # The reports that could not be written (a disk that filled, or turned read-only, after the
 # up-front check): report kind -> why. Each report is written whole or not at all, so these
 # files are absent; the terminal's last words name them and where the others are.
 UNWRITTEN_KEY = pytest.StashKey[dict[str, str]]()
-# What the terminal calls each report kind (the --jira-json copy has its own).
-KIND_WORDS = {
-    "html": "HTML report",
-    "json": "JSON result",
-    "json_copy": "--jira-json copy",
-    "xml": "JUnit report",
-}
 
 
 def unwritten(config: pytest.Config) -> dict[str, str]:
@@ -54,87 +56,6 @@ def write_whole(
         write(path)
     except OSError as exc:
         unwritten(config)[kind] = why_not(exc)
-
-
-class _WholeHtml:
-    """pytest-html's report, written whole or not at all: pytest-html opens the file and writes
-    into it, which a disk that fills midway leaves as a partial page. Mixed into its report
-    plugin's own class (it has no hook for this)."""
-
-    _report_path: Path
-    _visor_config: pytest.Config
-
-    def _write_report(self, rendered_report: str) -> None:
-        write_whole(
-            self._visor_config,
-            "html",
-            self._report_path,
-            lambda path: atomic_write_text(path, rendered_report),
-        )
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if "html" not in unwritten(self._visor_config):
-            terminalreporter.write_sep("-", f"Generated html report: {self._report_path.as_uri()}")
-
-
-class _WholeJunit:
-    """pytest's JUnit report, written to a temporary file and renamed into place (it opens its
-    file and writes into it); an OSError is recorded instead of ending the run in an internal
-    error. Mixed into junitxml's LogXML."""
-
-    logfile: str
-    _visor_config: pytest.Config
-
-    def pytest_sessionfinish(self) -> None:
-        final = self.logfile
-        write_junit = super().pytest_sessionfinish  # type: ignore[misc]
-
-        def write(path: Path) -> None:
-            with atomic_file(path) as temporary:
-                self.logfile = str(temporary)
-                try:
-                    write_junit()
-                finally:
-                    self.logfile = final
-
-        write_whole(self._visor_config, "xml", Path(final), write)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if "xml" not in unwritten(self._visor_config):
-            terminalreporter.write_sep("-", f"generated xml file: {os.path.abspath(self.logfile)}")
-
-
-class WholeReports:
-    """At session start, once pytest-html and junitxml have registered their writers, give each
-    the whole-or-nothing write above (re-registered, so that pluggy calls the new methods)."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self) -> None:
-        from _pytest.junitxml import xml_key
-
-        manager = self.config.pluginmanager
-        wanted: list[tuple[Any, type]] = [
-            (plugin, _WholeHtml)
-            for plugin in manager.get_plugins()
-            if type(plugin).__module__.startswith("pytest_html.")
-            and hasattr(plugin, "_write_report")
-        ]
-        junit = self.config.stash.get(xml_key, None)
-        if junit is not None:
-            wanted.append((junit, _WholeJunit))
-        for plugin, mixin in wanted:
-            if isinstance(plugin, mixin):
-                continue
-            name = manager.get_name(plugin)
-            manager.unregister(plugin)
-            cls = type(plugin)
-            plugin.__class__ = type(f"Whole{cls.__name__}", (mixin, cls), {})
-            plugin._visor_config = self.config
-            manager.register(plugin, name)
 
 
 def usable_local_time() -> str | None:
@@ -158,46 +79,153 @@ def usable_local_time() -> str | None:
         )
 
 
-def register(config: pytest.Config, target: JiraTarget, paths: dict[str, Path]) -> None:
-    """Point pytest-html and JUnit at the run's report paths (unless given) and hook ours in."""
+def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]:
+    """The files this run writes, keys "html", "json", "xml": ``paths`` (one stem in the report
+    folder) unless ``--html`` or ``--junitxml`` name another; without the key when ``-p no:html``
+    or ``-p no:junitxml`` leave that report out. Raises SettingsError (a usage error, before
+    anything is sent) for an --html folder that cannot be made or a --css file that is missing."""
+    manager = config.pluginmanager
+    planned = {"json": paths["json"]}
+    missing: dict[str, str] = {}
+    if manager.is_blocked("html"):
+        missing["html"] = "not written (-p no:html)"
+    else:
+        given = getattr(config.option, "htmlpath", None)
+        planned["html"] = _user_path(given, "--html") if given else paths["html"]
+        if given:
+            _make_folder(planned["html"], "--html")
+            # pytest-html would write its own page there after ours, with its stylesheet in
+            # an assets folder beside it: this run's page is the one that is attached.
+            config.option.htmlpath = None
+        css = [_user_path(name, "--css") for name in getattr(config.option, "css", None) or []]
+        for sheet in css:
+            if not sheet.is_file():
+                raise SettingsError(f"--css {str(sheet)!r} is not a file: give a stylesheet")
+        config.stash[EXTRA_CSS_KEY] = css
+    if manager.is_blocked("junitxml"):
+        missing["xml"] = "not written (-p no:junitxml)"
+    else:
+        given = getattr(config.option, "xmlpath", None)
+        planned["xml"] = _user_path(given, "--junitxml") if given else paths["xml"]
+        config.option.xmlpath = str(planned["xml"])
+    config.stash[NOT_WRITTEN_KEY] = missing
+    return planned
+
+
+def _user_path(given: str, option: str) -> Path:
+    return user_path(os.path.expandvars(given), option)
+
+
+def _make_folder(path: Path, option: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"{option} {str(path)!r}: its folder cannot be created ({exc.strerror or exc}): "
+            "give another path"
+        ) from None
+
+
+def register(config: pytest.Config, target: JiraTarget) -> None:
+    """The hygiene plugin, which scrubs what pytest's own writers (JUnit, the terminal) get,
+    and JUnit written whole or not at all."""
     from conformance.report import hygiene
 
     notice = usable_local_time()
     if notice is not None:
         target.notices.append(notice)
-
-    has_html = config.pluginmanager.hasplugin("html")
-    if has_html and not config.getoption("htmlpath", None):
-        config.option.htmlpath = str(paths["html"])
-        config.option.self_contained_html = True
-    if not config.getoption("xmlpath", None):
-        config.option.xmlpath = str(paths["xml"])
-    if has_html:
-        from conformance.report import html
-
-        config.option.css = [*getattr(config.option, "css", []), str(html.CSS_PATH)]
-        config.pluginmanager.register(html.HtmlReportPlugin(target, config), "conformance-html")
     config.pluginmanager.register(
         hygiene.HygienePlugin(target.redactor, config, target.notices), "conformance-hygiene"
     )
-    config.pluginmanager.register(WholeReports(config), "conformance-whole-reports")
+    config.pluginmanager.register(WholeJunit(config), "conformance-whole-junit")
+
+
+class _WholeJunit:
+    """pytest's JUnit report, written to a temporary file and renamed into place (it opens its
+    file and writes into it, which a disk that fills midway leaves as a partial file); an
+    OSError is recorded instead of ending the run in an internal error. Mixed into junitxml's
+    LogXML (it has no hook for this)."""
+
+    logfile: str
+    _visor_config: pytest.Config
+
+    def pytest_sessionfinish(self) -> None:
+        final = self.logfile
+        write_junit = super().pytest_sessionfinish  # type: ignore[misc]
+
+        def write(path: Path) -> None:
+            with atomic_file(path) as temporary:
+                self.logfile = str(temporary)
+                try:
+                    write_junit()
+                finally:
+                    self.logfile = final
+
+        write_whole(self._visor_config, "xml", Path(final), write)
+
+
+class WholeJunit:
+    """At session start, once junitxml has registered its writer, give it the whole-or-nothing
+    write above (re-registered, so that pluggy calls the new method)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self) -> None:
+        from _pytest.junitxml import xml_key
+
+        junit: Any = self.config.stash.get(xml_key, None)
+        if junit is None or isinstance(junit, _WholeJunit):
+            return
+        manager = self.config.pluginmanager
+        name = manager.get_name(junit)
+        manager.unregister(junit)
+        cls = type(junit)
+        junit.__class__ = type(f"Whole{cls.__name__}", (_WholeJunit, cls), {})
+        junit._visor_config = self.config
+        manager.register(junit, name)
+
+
+def write_html(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
+    """The HTML page, from the run's one result (nothing was rendered while rows were judged)."""
+    from conformance.report import html
+
+    path = paths.get("html")
+    if path is not None:
+        none: list[Path] = []
+        css: list[Path] = config.stash.get(EXTRA_CSS_KEY, none)
+        write_whole(config, "html", path, lambda where: html.write_report(result, where, css))
+
+
+def not_written(config: pytest.Config) -> dict[str, str]:
+    """Reports this run leaves out on purpose ("-p no:html"), and those that could not be
+    written (a disk that filled or turned read-only), and why."""
+    none: dict[str, str] = {}
+    on_purpose: dict[str, str] = config.stash.get(NOT_WRITTEN_KEY, none)
+    failed: dict[str, str] = config.stash.get(UNWRITTEN_KEY, none)
+    missing = dict(on_purpose)
+    for kind, why in failed.items():
+        missing[kind] = f"could not be written ({why}); nothing partial was left"
+    return missing
 
 
 def withdraw(config: pytest.Config) -> None:
-    """pytest-html and JUnit write nothing at session end (the run ended in a usage error)."""
+    """JUnit writes nothing at session end (the run ended in a usage error); our own reports
+    are written only by a run that ends with a result."""
     from _pytest.junitxml import xml_key
 
-    manager = config.pluginmanager
-    writers: list[Any] = [
-        p for p in manager.get_plugins() if type(p).__module__.startswith("pytest_html.")
-    ]
     junit = config.stash.get(xml_key, None)
     if junit is not None:
         del config.stash[xml_key]  # junitxml's own unconfigure then has nothing to do
-        writers.append(junit)
-    for writer in writers:
-        if manager.is_registered(writer):
-            manager.unregister(writer)
+        if config.pluginmanager.is_registered(junit):
+            config.pluginmanager.unregister(junit)
+
+
+def quiet(config: pytest.Config) -> None:
+    """JUnit has written its file: leave out its "generated xml file" line (a path wider than
+    the terminal, joined to words); the closing block lists the file on a line of its own."""
+    withdraw(config)
 
 
 def add_junit_verdict(config: pytest.Config, result: RunResult) -> None:
@@ -213,3 +241,5 @@ def add_junit_verdict(config: pytest.Config, result: RunResult) -> None:
     if decided.reasons:
         xml.add_global_property("visor.incomplete", ", ".join(r.value for r in decided.reasons))
         xml.add_global_property("visor.not_run", str(len(decided.not_run)))
+    if decided.stopped_by:
+        xml.add_global_property("visor.stopped_by", decided.stopped_by)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 from typing import Any
@@ -61,20 +64,36 @@ def type_at_prompts(
     cwd: Path, args: list[str], keys: list[tuple[str, bytes]], env: dict[str, str]
 ) -> tuple[int, str]:
     """Run the command on a pty; once each prompt text appears, send its raw bytes (b"\\x03"...)."""
+    return on_pty([COMMAND, *args], cwd, env, keys)
+
+
+def on_pty(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    keys: list[tuple[str, bytes]] | None = None,
+    columns: int | None = None,
+    timeout: float = 120,
+) -> tuple[int, str]:
+    """Run ``argv`` on a pseudo-terminal (``columns`` wide, if given): everything it wrote, and
+    its exit code. Once each prompt text of ``keys`` appears, its raw bytes are typed."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the command, with the pty as its controlling terminal
+        if columns is not None:
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+            env = {**env, "COLUMNS": str(columns)}
         os.chdir(cwd)
-        os.execve(COMMAND, [COMMAND, *args], env)
+        os.execve(argv[0], argv, env)
     seen = b""
-    pending = list(keys)
+    pending = list(keys or [])
     last: bytes | None = None  # the last key sent, while the screen has not changed since
     quiet = 0
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
             try:
-                chunk = os.read(fd, 4096)
+                chunk = os.read(fd, 65536)
             except OSError:  # the child closed the terminal
                 break
             if not chunk:
@@ -94,7 +113,7 @@ def type_at_prompts(
         os.kill(pid, signal.SIGKILL)  # fail, never hang: the screen says where it stopped
     _, status = os.waitpid(pid, 0)
     os.close(fd)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", errors="replace")
 
 
 def test_without_credentials_and_without_a_terminal_it_says_how_to_give_them(

@@ -160,7 +160,9 @@ def test_sealed_by_the_customer_opened_by_support_the_same_ready(
         "--jira-handoff", received.name, "-p", "cacheprovider", VISOR_AGE_IDENTITY=str(key)
     )
     assert opened.returncode == 0, opened.stdout + opened.stderr
-    assert f"jira: {server.url} (from handoff {received.name}, sealed " in opened.stdout
+    # The header wraps to the terminal's width: read it as one text.
+    header = " ".join(opened.stdout.split())
+    assert f"jira: {server.url} (from handoff {received.name}, sealed " in header
     assert f"READY for Visor: {server.url}" in opened.stdout
     (support_json,) = (support.cwd / "reports").glob("*.json")
     result = json.loads(support_json.read_text("utf-8"))

@@ -59,3 +59,23 @@ def test_a_typed_secret_that_cannot_travel_is_exit_4(jira_emulator: Any, tmp_pat
     assert "The secret from the prompt contains a character outside Latin-1" in screen
     assert "Canary-pw" not in screen and "Traceback" not in screen
     assert server.log.entries == []
+
+
+@pytest.mark.parametrize("scenario", ["sso-redirect", "captcha", "anonymous-fallback"])
+def test_the_customer_view_speaks_of_the_prompt_and_names_no_header(
+    jira_emulator: Any, tmp_path: Path, scenario: str
+) -> None:
+    # Credentials typed at the prompt: the advice is in the terms of the prompt, never of
+    # environment variables the person did not use, and Jira's headers are said in words.
+    server = jira_emulator(scenario)
+    keys = [(USER_PROMPT, b"visor-bot\n"), (SECRET_PROMPT, b"visor-bot-password\n")]
+    code, screen = type_at_prompts(tmp_path, [server.url], keys, clean_env(tmp_path))
+    assert code == 1, screen
+    verdict = screen[screen.index("NOT READY for Visor") :]
+    assert "Fix these first" in verdict
+    for variable in ("JIRA_TOKEN", "JIRA_USER", "JIRA_PASSWORD"):
+        assert variable not in verdict, (variable, verdict)
+    for header in ("X-Seraph", "X-Authentication-Denied-Reason", "X-AUSERNAME"):
+        assert header not in verdict, (header, verdict)
+    if scenario == "sso-redirect":
+        assert "at the prompt" in verdict

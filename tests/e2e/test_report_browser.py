@@ -71,14 +71,14 @@ def test_a_person_sees_the_verdict_the_first_fix_and_reaches_a_failing_row(
     fix = dom.index('id="vc-fix-1"')
     assert verdict < fix < dom.index('id="vc-matrix"') < dom.index('id="vc-facts"')
     assert first["code"] in dom[fix : fix + 3000]
-    # The matrix links a failing project's badge to its row, which the page's script rendered.
+    # The matrix links a failing project's badge to its row on the page.
     failing = next(r for r in run.result["results"] if r["outcome"] == "fail" and r["project"])
     label = f"{failing['id']}[{failing['project']}]"
     target = "r-" + re.sub(r"[^A-Za-z0-9._-]+", "-", label).rstrip("-")
     matrix = dom[dom.index('id="vc-matrix"') : dom.index("</table>", dom.index('id="vc-matrix"'))]
     assert f'class="vc-badge vc-fail" href="#{target}"' in matrix
     row = re.search(
-        rf'<tbody class="results-table-row failed"[^>]*>(?:(?!</tbody>).)*id="{re.escape(target)}"'
+        rf'<tbody class="vc-o-fail">(?:(?!</tbody>).)*id="{re.escape(target)}"'
         r"(?:(?!</tbody>).)*</tbody>",
         dom,
         re.S,
@@ -86,9 +86,9 @@ def test_a_person_sees_the_verdict_the_first_fix_and_reaches_a_failing_row(
     assert row, f"no rendered failed row with id {target}"
     assert f"<code>{failing['id']}</code>" in row[0]
     assert failing["findings"][0]["code"] in row[0]
-    assert "What to change" in row[0]  # the failing row opens to its remediation by default
-    # pytest-html's outcome filter is visible.
-    assert re.search(r'<input[^>]+name="filter_checkbox"', dom)
+    assert "What to change" in row[0] and "<details open" in row[0]  # open by default
+    # The outcome filter is visible, its counts the banner's.
+    assert re.search(r'<input[^>]+id="vc-show-fail"', dom)
     # What a person sees first, at this width (look at it: docs/report.png is one of these).
     top = tmp_path / f"top-{width}.png"
     shot = chromium(

@@ -67,8 +67,10 @@ def test_three_reports_are_written_with_host_and_timestamp(run_suite: RunSuite) 
         "self-contained"
     )
     assert f"Jira readiness for Visor: {url}" in html
-    last = run.stdout.strip().splitlines()[-1]
-    assert str(html_file.name) in last and str(json_file.name) in last and "READY" in last
+    # The closing block lists each report; the last line is the verdict.
+    block = run.stdout[run.stdout.rindex("Reports (attach") :]
+    assert str(html_file.name) in block and str(json_file.name) in block
+    assert str(xml_file.name) in block and "READY" in run.stdout.strip().splitlines()[-1]
 
 
 def test_bad_numbers_are_usage_errors(run_suite: RunSuite) -> None:

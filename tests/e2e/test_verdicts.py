@@ -93,7 +93,7 @@ def test_a_signal_mid_run_is_incomplete_everywhere(
     assert junit_properties(junit)["visor.verdict"] == "incomplete"
     last = out.strip().splitlines()[-1]
     assert last.startswith("visor-jira-conformance: INCOMPLETE for Visor")
-    assert f"the run was interrupted ({signal_name})" in last
+    assert f"Incomplete: the run was interrupted ({signal_name})." in out
 
 
 def test_a_selection_of_the_captcha_locked_bot_is_incomplete(

@@ -180,6 +180,20 @@ def test_write_run_touches_only_its_own_issue_and_reports_each_step(
     for step in ("create", "read", "edit", "reread", "comment", "transition", "delete"):
         assert step in steps, row["notes"]
     assert run.result["http"]["mutating_requests"] == len(server.log.mutating())
+    # The record a Jira administrator signs off, terraform style, in the terminal and the page.
+    link = f"{server.url}/browse/{key}"
+    record = run.stdout[run.stdout.rindex("The write round trip in VIS") :]
+    assert record.startswith("The write round trip in VIS: everything it created was deleted.")
+    assert re.search(rf"\+ created +{key}: Task labelled {LABEL}\n +{re.escape(link)}\n", record)
+    assert re.search(rf"~ changed +{key}: edited summary; added a comment; moved to ", record)
+    assert re.search(rf"- deleted +{key}\n", record)
+    page = run.artefact(".html").read_text("utf-8")
+    writes = page[
+        page.index('id="vc-writes"') : page.index("</section>", page.index('id="vc-writes"'))
+    ]
+    for state, action in (("created", "created"), ("changed", "changed"), ("deleted", "deleted")):
+        assert f'<tr class="vc-write-{state}">' in writes and f"<th>{action}</th>" in writes
+    assert f"<code>{key}</code>" in writes and f'href="{link}"' in writes
 
 
 def test_failed_delete_is_named_with_key_and_link(
@@ -194,8 +208,18 @@ def test_failed_delete_is_named_with_key_and_link(
     (cleanup,) = [f for f in row["findings"] if f["code"] == "WRITE_CLEANUP_FAILED"]
     assert key in cleanup["summary"]
     assert f"{server.url}/browse/{key}" in cleanup["summary"]
-    assert "Delete Issues" in cleanup["remediation"]
+    # The report lists Delete Issues as granted: the advice says what Jira answered instead.
+    assert run.outcome("permissions.granted", "VIS") == "pass"
+    assert (
+        "403" in cleanup["summary"] and "Grant the bot Delete Issues" not in cleanup["remediation"]
+    )
+    assert "The bot holds Delete Issues in VIS" in cleanup["remediation"]
     assert run.ret == 1
+    record = run.stdout[run.stdout.rindex("The write round trip in VIS") :]
+    assert record.startswith(f"The write round trip in VIS left {key} in Jira")
+    assert re.search(rf"! not deleted {key}: Jira answered 403", record)
+    page = run.artefact(".html").read_text("utf-8")
+    assert '<tr class="vc-write-left">' in page and f"<code>{key}</code>" in page
     # The session-finish safety net asked once more, and Jira refused once more.
     deletes = [e for e in server.log.entries if e.method == "DELETE"]
     assert len(deletes) == 2

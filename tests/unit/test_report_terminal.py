@@ -83,7 +83,7 @@ def test_incomplete_says_why_and_which_required_checks_did_not_run() -> None:
     text = "\n".join(terminal.closing_block(finished(target, state), {}, 100))
     assert "INCOMPLETE for Visor" in text
     assert "Incomplete: the run was interrupted (SIGTERM)." in text
-    assert "9 required checks did not run: permissions.granted[P0]," in text
+    assert "9 required checks did not run to completion: permissions.granted[P0]," in text
     assert "and 3 more." in text
 
 
