@@ -335,7 +335,13 @@ class ConformanceRun(_Collection):
     def projects(self) -> list[str]:
         if self._keys is None:
             named = nodeids.project_keys(self.selections, self._specs.values())
-            self._keys = fetch.discover_projects(self.target, named)
+            try:
+                self._keys = fetch.discover_projects(self.target, named)
+            except KeyboardInterrupt:
+                # Ctrl-C during the chain: pytest's collection ends in its own finally
+                # (pytest_collection_finish), which must not call this an empty selection.
+                self._interrupted("SIGINT")
+                raise
             self.run = start(self.target, self._keys)
             if self._signal is not None:  # Ctrl-C while the projects were being found
                 self.run.interrupted(self._signal)
@@ -392,7 +398,7 @@ class ConformanceRun(_Collection):
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """The rows left once every plugin has narrowed the selection; none is a usage error."""
         self._selected = [self._items[i.nodeid] for i in session.items if i.nodeid in self._items]
-        if not self._selected:
+        if not self._selected and self._signal is None:
             total = len(self._engine().plan)
             self.reports_wanted = False
             writers.withdraw(self.config)
