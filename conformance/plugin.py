@@ -29,6 +29,7 @@ from conformance.engine import fetch
 from conformance.engine.plan import EACH_PROJECT, PlannedCheck, discover_checks
 from conformance.engine.result import RunResult
 from conformance.engine.run import Run, start
+from conformance.engine.verdict import STRICT_BLOCKERS, row_fails
 from conformance.options import add_options, is_active, resolve_settings
 from conformance.profile import load_profile
 from conformance.report import compare, progress, summary, writers
@@ -328,6 +329,9 @@ class ConformanceRun(_Collection):
         config.stash[TARGET_KEY] = target
         config.stash[PATHS_KEY] = paths
         writers.register(config, target)
+        # From here on a stop signal ends the run like Ctrl-C, with its reports: the dependent
+        # chain and the first fetches run while pytest still collects.
+        run.signals.trap()
         return run
 
     # -- collection ------------------------------------------------------------------------------
@@ -398,10 +402,11 @@ class ConformanceRun(_Collection):
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """The rows left once every plugin has narrowed the selection; none is a usage error."""
         self._selected = [self._items[i.nodeid] for i in session.items if i.nodeid in self._items]
-        if not self._selected and self._signal is None:
+        if (
+            not self._selected and self._signal is None
+        ):  # an interrupted collection is no usage error
             total = len(self._engine().plan)
-            self.reports_wanted = False
-            writers.withdraw(self.config)
+            self.reports_wanted = False  # a usage error writes no report
             pytest.exit(
                 f"the selection (-k, -m, node ids, --deselect or --lf) matches none of the "
                 f"{total} checks; areas you can select with -m: {', '.join(AREAS)}",
@@ -428,7 +433,6 @@ class ConformanceRun(_Collection):
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         """Start fetching the selected rows' evidence (concurrently, in the background), then let
         pytest judge each item as its evidence arrives."""
-        self.signals.trap()
         if self.prefetch is None:
             self._start_prefetch(self._selected)  # only what the selection kept
         try:
@@ -510,8 +514,8 @@ class ConformanceRun(_Collection):
         report.duration = record.duration_s
         # A certification run does not accept a warning or a blocked row: a failure to pytest,
         # JUnit and CI too, as the verdict counts it.
-        strict = self.target.settings.strict and record.outcome in STRICT_FAILING
-        if record.outcome in (Outcome.FAIL, Outcome.ERROR) or strict:
+        strict = self.target.settings.strict and record.outcome in STRICT_BLOCKERS
+        if row_fails(record.outcome, strict=self.target.settings.strict):
             report.outcome = "failed"
             # The finding once, wrapped, and which numbered fix of the closing block changes
             # it: the remediation itself is printed once, there.
@@ -565,7 +569,6 @@ class ConformanceRun(_Collection):
         if exitstatus == pytest.ExitCode.USAGE_ERROR and self.run is None:
             self.reports_wanted = False  # e.g. a path pytest cannot find: nothing sent, no report
         if not self.reports_wanted:
-            writers.withdraw(self.config)
             return
         self._hold_to_the_end()
 
@@ -588,7 +591,7 @@ class ConformanceRun(_Collection):
                         path,
                         lambda where: json_result.write(data, where, result.redactor),
                     )
-            writers.add_junit_verdict(self.config, result)
+            writers.write_junit(self.config, result, self.paths)
             # The hand-over, sealed with the JSON result as written, before pytest-html renders
             # the page (its session end comes after this one): the result then says what was done.
             sealed = handoff.seal_after_run(
@@ -624,15 +627,6 @@ class ConformanceRun(_Collection):
             self.config.add_cleanup(self._hold.ignore_to_the_exit)
         elif not driven:
             self.config.add_cleanup(self._hold.release)
-
-    @pytest.hookimpl(specname="pytest_sessionfinish", wrapper=True, trylast=True)
-    def pytest_sessionfinish_quiet(self) -> Generator[None, None, None]:
-        """Once every writer has written (JUnit's own session end, then ours), before pytest's
-        terminal summary: the closing block lists the reports, each path on a line of its own,
-        so the writers' own one-line notices (wider than a terminal) are left out."""
-        yield
-        if self.result is not None:
-            writers.quiet(self.config)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from conformance.report import terminal
@@ -686,9 +680,6 @@ def _crash_line(nodeid: str, record: CheckRecord) -> str | None:
     codes = ", ".join(f.code for f in record.findings) or record.outcome.value
     fits = len(f"FAILED {nodeid} - {codes}") <= terminal_width()
     return codes if fits else None
-
-
-STRICT_FAILING = (Outcome.WARN, Outcome.BLOCKED)
 
 
 def _stopped_by(session: pytest.Session) -> str | None:

@@ -24,7 +24,13 @@ class StopSignals:
         self._previous: dict[int, Any] = {}
 
     def trap(self) -> None:
-        for name in STOP_SIGNALS:
+        """SIGTERM and SIGHUP, and Ctrl-C (SIGINT) unless the process was started with it
+        ignored (a background job): the run learns which signal stopped it before the
+        KeyboardInterrupt unwinds whatever it was doing, collection included."""
+        names: tuple[str, ...] = STOP_SIGNALS
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            names = ("SIGINT", *names)
+        for name in names:
             number = getattr(signal, name, None)
             if number is None:
                 continue

@@ -66,6 +66,16 @@ class RunState:
     stopped_by: str | None = None
 
 
+# Rows a strict (certification) run does not accept: a warning and a blocked check.
+STRICT_BLOCKERS = frozenset({Outcome.WARN, Outcome.BLOCKED})
+
+
+def row_fails(outcome: Outcome, *, strict: bool) -> bool:
+    """A row that fails in a run's terms: fail and error, and in a strict run warn and blocked
+    too. pytest's outcome of the row and its JUnit test case say the same."""
+    return outcome in (Outcome.FAIL, Outcome.ERROR) or (strict and outcome in STRICT_BLOCKERS)
+
+
 def decide(
     records: Sequence[CheckRecord],
     required: Iterable[str],
@@ -89,7 +99,7 @@ def decide(
     if not_run and not reasons:
         reasons.append(IncompleteReason.SELECTION)
     outcomes = {r.outcome for r in records}
-    blockers = sum(1 for r in records if r.outcome in (Outcome.WARN, Outcome.BLOCKED))
+    blockers = sum(1 for r in records if r.outcome in STRICT_BLOCKERS)
     failed = Outcome.FAIL in outcomes or (strict and blockers > 0)
     if reasons:
         # A failure already seen stays a failure (in a strict run, a warning or a blocked row

@@ -1,26 +1,24 @@
-"""Which reports a conformance run writes, where, and how they are withdrawn.
+"""Which reports a conformance run writes, and where.
 
-The JSON result and the HTML page are ours, written at the session's end from the run's one
-result. The HTML page is self-contained wherever it goes: beside the other reports, or where
-pytest-html's own ``--html PATH`` says (pytest-html itself then writes nothing, since its page
-would need ``assets/style.css`` beside it); ``-p no:html`` means no page, and the closing block
-says so. JUnit is pytest's own junitxml (``--junitxml PATH`` honoured) with the verdict as
-properties; the hygiene plugin scrubs what it receives. A run that ends in a usage error
-withdraws them all, so that it leaves no report behind.
+The JSON result, the JUnit XML and the HTML page are all ours, written at the session's end from
+the run's one result. The HTML page is self-contained wherever it goes: beside the other
+reports, or where pytest-html's own ``--html PATH`` says (pytest-html itself then writes
+nothing, since its page would need ``assets/style.css`` beside it); ``-p no:html`` means no
+page, and the closing block says so. JUnit goes where ``--junitxml PATH`` says, in pytest's own
+shape (``report/junit.py``; pytest's junitxml plugin then writes nothing), ``-p no:junitxml``
+means none. A run that ends in a usage error writes none of them.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance.report.files import atomic_file, why_not
+from conformance.report.files import why_not
 from conformance.settings import SettingsError, user_path
 
 if TYPE_CHECKING:
@@ -34,8 +32,8 @@ EXTRA_CSS_KEY = pytest.StashKey[list[Path]]()
 # Why a kind of report is not written ("-p no:html"), for the closing block.
 NOT_WRITTEN_KEY = pytest.StashKey[dict[str, str]]()
 # The reports that could not be written (a disk that filled, or turned read-only, after the
-# up-front check): report kind -> why. Each report is written whole or not at all, so these
-# files are absent; the terminal's last words name them and where the others are.
+# up-front check): report kind -> why. Each report is written whole or not at all (atomically),
+# so these files are absent; the closing block names them beside the others.
 UNWRITTEN_KEY = pytest.StashKey[dict[str, str]]()
 
 
@@ -56,27 +54,6 @@ def write_whole(
         write(path)
     except OSError as exc:
         unwritten(config)[kind] = why_not(exc)
-
-
-def usable_local_time() -> str | None:
-    """Make the local time zone one Python can represent, and say so if it was not.
-
-    A valid POSIX TZ such as ``UTC-24:30`` gives an offset beyond 24 hours, which
-    ``datetime.astimezone()`` refuses with ValueError: JUnit's timestamp would crash the run
-    after its verdict. Such a zone is replaced by UTC for this run (a notice says so).
-    """
-    try:
-        datetime.now().astimezone()
-        return None
-    except (ValueError, OverflowError, OSError):
-        zone = os.environ.get("TZ", "")
-        os.environ["TZ"] = "UTC"
-        if hasattr(time, "tzset"):
-            time.tzset()
-        return (
-            f"the time zone TZ={zone!r} has an offset Python cannot represent (24 hours or more): "
-            "the reports' times are in UTC"
-        )
 
 
 def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]:
@@ -107,7 +84,11 @@ def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]
     else:
         given = getattr(config.option, "xmlpath", None)
         planned["xml"] = _user_path(given, "--junitxml") if given else paths["xml"]
-        config.option.xmlpath = str(planned["xml"])
+        if given:
+            _make_folder(planned["xml"], "--junitxml")
+        # This run's JUnit is written from its result (report/junit.py): pytest's junitxml
+        # plugin, which would build its own as rows are judged, stays out.
+        config.option.xmlpath = None
     config.stash[NOT_WRITTEN_KEY] = missing
     return planned
 
@@ -127,64 +108,12 @@ def _make_folder(path: Path, option: str) -> None:
 
 
 def register(config: pytest.Config, target: JiraTarget) -> None:
-    """The hygiene plugin, which scrubs what pytest's own writers (JUnit, the terminal) get,
-    and JUnit written whole or not at all."""
+    """The hygiene plugin, which scrubs what pytest's own writers (JUnit, the terminal) get."""
     from conformance.report import hygiene
 
-    notice = usable_local_time()
-    if notice is not None:
-        target.notices.append(notice)
     config.pluginmanager.register(
         hygiene.HygienePlugin(target.redactor, config, target.notices), "conformance-hygiene"
     )
-    config.pluginmanager.register(WholeJunit(config), "conformance-whole-junit")
-
-
-class _WholeJunit:
-    """pytest's JUnit report, written to a temporary file and renamed into place (it opens its
-    file and writes into it, which a disk that fills midway leaves as a partial file); an
-    OSError is recorded instead of ending the run in an internal error. Mixed into junitxml's
-    LogXML (it has no hook for this)."""
-
-    logfile: str
-    _visor_config: pytest.Config
-
-    def pytest_sessionfinish(self) -> None:
-        final = self.logfile
-        write_junit = super().pytest_sessionfinish  # type: ignore[misc]
-
-        def write(path: Path) -> None:
-            with atomic_file(path) as temporary:
-                self.logfile = str(temporary)
-                try:
-                    write_junit()
-                finally:
-                    self.logfile = final
-
-        write_whole(self._visor_config, "xml", Path(final), write)
-
-
-class WholeJunit:
-    """At session start, once junitxml has registered its writer, give it the whole-or-nothing
-    write above (re-registered, so that pluggy calls the new method)."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self) -> None:
-        from _pytest.junitxml import xml_key
-
-        junit: Any = self.config.stash.get(xml_key, None)
-        if junit is None or isinstance(junit, _WholeJunit):
-            return
-        manager = self.config.pluginmanager
-        name = manager.get_name(junit)
-        manager.unregister(junit)
-        cls = type(junit)
-        junit.__class__ = type(f"Whole{cls.__name__}", (_WholeJunit, cls), {})
-        junit._visor_config = self.config
-        manager.register(junit, name)
 
 
 def write_html(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
@@ -198,6 +127,26 @@ def write_html(config: pytest.Config, result: RunResult, paths: dict[str, Path])
         write_whole(config, "html", path, lambda where: html.write_report(result, where, css))
 
 
+def write_junit(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
+    """The JUnit XML, from the run's one result, in pytest's shape (its suite name and prefix
+    options honoured)."""
+    from conformance.report import junit
+
+    path = paths.get("xml")
+    if path is not None:
+        write_whole(
+            config,
+            "xml",
+            path,
+            lambda where: junit.write(
+                result,
+                where,
+                suite_name=str(config.getini("junit_suite_name") or "pytest"),
+                prefix=getattr(config.option, "junitprefix", None),
+            ),
+        )
+
+
 def not_written(config: pytest.Config) -> dict[str, str]:
     """Reports this run leaves out on purpose ("-p no:html"), and those that could not be
     written (a disk that filled or turned read-only), and why."""
@@ -208,38 +157,3 @@ def not_written(config: pytest.Config) -> dict[str, str]:
     for kind, why in failed.items():
         missing[kind] = f"could not be written ({why}); nothing partial was left"
     return missing
-
-
-def withdraw(config: pytest.Config) -> None:
-    """JUnit writes nothing at session end (the run ended in a usage error); our own reports
-    are written only by a run that ends with a result."""
-    from _pytest.junitxml import xml_key
-
-    junit = config.stash.get(xml_key, None)
-    if junit is not None:
-        del config.stash[xml_key]  # junitxml's own unconfigure then has nothing to do
-        if config.pluginmanager.is_registered(junit):
-            config.pluginmanager.unregister(junit)
-
-
-def quiet(config: pytest.Config) -> None:
-    """JUnit has written its file: leave out its "generated xml file" line (a path wider than
-    the terminal, joined to words); the closing block lists the file on a line of its own."""
-    withdraw(config)
-
-
-def add_junit_verdict(config: pytest.Config, result: RunResult) -> None:
-    """The verdict in JUnit too, so that a CI dashboard cannot show green for an incomplete run."""
-    from _pytest.junitxml import xml_key
-
-    xml = config.stash.get(xml_key, None)
-    if xml is None:
-        return
-    decided = result.verdict
-    xml.add_global_property("visor.verdict", decided.verdict.value)
-    xml.add_global_property("visor.exit_code", str(int(decided.exit_code)))
-    if decided.reasons:
-        xml.add_global_property("visor.incomplete", ", ".join(r.value for r in decided.reasons))
-        xml.add_global_property("visor.not_run", str(len(decided.not_run)))
-    if decided.stopped_by:
-        xml.add_global_property("visor.stopped_by", decided.stopped_by)
