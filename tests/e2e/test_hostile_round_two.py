@@ -396,14 +396,14 @@ def test_a_time_zone_beyond_24_hours_still_writes_every_report(
     jira_emulator: Emulator, run_suite: RunSuite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TZ=UTC-24:30 is valid POSIX (24.5 hours east), and Python cannot represent it: JUnit's
-    timestamp crashed a READY run (exit 1, no HTML)."""
+    timestamp crashed a READY run (exit 1, no HTML). The reports' times are the run's UTC
+    start, so no local time is asked for."""
     server = jira_emulator("dc-healthy")
     monkeypatch.setenv("TZ", "UTC-24:30")
     run = run_suite(server.url, env=BOT)
     assert run.ret == 0 and run.result["verdict"] == "ready", run.stdout[-2000:]
     for suffix in (".html", ".xml", ".json"):
         assert run.artefact(suffix).stat().st_size > 0
-    assert "TZ='UTC-24:30'" in run.stdout and "in UTC" in run.stdout
 
 
 # -- always finish: a 60,000-character session cookie -----------------------------------------------
