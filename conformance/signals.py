@@ -112,14 +112,16 @@ def process_is_pytests() -> bool:
     """Whether this process is the ``pytest`` command itself (its console entry point is on the
     stack), rather than a program that called ``pytest.main`` (the customer command, pytester):
     only then may the run keep its signals held until the process exits."""
-    try:
-        from _pytest.config import console_main
-    except ImportError:  # pragma: no cover
-        return False
-    code = console_main.__code__
+    import _pytest.config as entry
+
+    codes = {
+        getattr(entry, name).__code__
+        for name in ("_console_main", "console_main")  # pytest 9.1 renamed the real one
+        if hasattr(getattr(entry, name, None), "__code__")
+    }
     frame: FrameType | None = sys._getframe()
     while frame is not None:
-        if frame.f_code is code:
+        if frame.f_code in codes:
             return True
         frame = frame.f_back
     return False
