@@ -17,6 +17,7 @@ Ctrl-C or Ctrl-D, which prints "Cancelled."), 3 a check could not complete, 4 us
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
@@ -39,7 +40,10 @@ from conformance.settings import (
     Settings,
     SettingsError,
     clean_secret,
+    user_path,
+    without_credentials,
 )
+from conformance.signals import held_interrupts
 from conformance.target import settings_notices
 
 PROG = "visor-jira-check"
@@ -171,8 +175,8 @@ def chosen_url(options: argparse.Namespace, env: dict[str, str]) -> tuple[str | 
     ]
     if len(given) == 2 and given[0][0].strip() != given[1][0].strip():
         raise UsageProblem(
-            f"two different URLs were given ({given[0][0]!r} as the URL argument and "
-            f"{given[1][0]!r} as --jira-url): give one"
+            f"two different URLs were given ({without_credentials(given[0][0])!r} as the URL "
+            f"argument and {without_credentials(given[1][0])!r} as --jira-url): give one"
         )
     if given:
         return given[0]
@@ -193,8 +197,8 @@ def check_inputs(options: argparse.Namespace, env: dict[str, str]) -> Settings |
     """
     try:
         if options.demo is not None:
-            report_dir = Path(options.report_dir or "reports").expanduser()
-            json_path = Path(options.json).expanduser() if options.json else None
+            report_dir = user_path(options.report_dir or "reports", "--jira-report-dir")
+            json_path = user_path(options.json, "--jira-json") if options.json else None
             sources = {"report-dir": "--jira-report-dir" if options.report_dir else "default"}
             check_output_paths(report_dir, json_path, sources)
             load_profile(options.profile)
@@ -265,6 +269,7 @@ class _RunWatcher:
     def __init__(self, show_progress: bool) -> None:
         self.result: RunResult | None = None
         self.paths: dict[str, Path] = {}
+        self.hold: held_interrupts | None = None  # the run's hold on signals, which we end
         self.missing: dict[str, str] = {}
         self.progress = progress.CustomerProgress(sys.stdout) if show_progress else None
 
@@ -304,10 +309,22 @@ class _RunWatcher:
         if self.progress is not None:
             self.progress.end()
         self.result = session.config.stash.get(writers.RESULT_KEY, None)
+        self.hold = session.config.stash.get(plugin.HOLD_KEY, None)
         none: dict[str, Path] = {}
         found: dict[str, Path] = session.config.stash.get(plugin.PATHS_KEY, none)
         self.paths = dict(found)
         self.missing = writers.not_written(session.config)
+
+
+def printable_streams() -> None:
+    """Jira's text (any language) must reach a terminal or file whose encoding lacks some of
+    its characters (PYTHONIOENCODING=ascii, cp1252 on Windows when output goes to a file): such
+    a character is written as an escape (\\u2603) instead of raising after the run."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
 
 
 def make_identity(options: argparse.Namespace, extra: Sequence[str]) -> int:
@@ -329,7 +346,14 @@ def make_identity(options: argparse.Namespace, extra: Sequence[str]) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def console_main() -> int:
+    """The ``visor-jira-check`` command: once the run has ended, signals stay held until the
+    process exits (a Ctrl-C in its last milliseconds changes neither output nor exit code)."""
+    return main(hold_to_exit=True)
+
+
+def main(argv: Sequence[str] | None = None, *, hold_to_exit: bool = False) -> int:
+    printable_streams()
     options, extra = build_parser().parse_known_args(argv)
     if options.new_identity is not None:
         return make_identity(options, extra)
@@ -356,11 +380,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         ini = Path(scratch) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
         args = ["-c", str(ini), "--rootdir", str(plugin.CHECKS_DIR)]
-        code = pytest.main([*args, *pytest_arguments(options, url, extra)], plugins=[watcher])
-    if watcher.result is not None:
-        print("\n".join(terminal.verdict_lines(watcher.result, watcher.paths, watcher.missing)))
+        try:
+            code = pytest.main([*args, *pytest_arguments(options, url, extra)], plugins=[watcher])
+        except KeyboardInterrupt:  # after the run's end, as pytest let go of its signals
+            if watcher.result is None:
+                print("\nCancelled.", file=sys.stderr)
+                return CANCELLED
+            code = int(watcher.result.verdict.exit_code)
+    if watcher.result is not None:  # printed whole: the run's hold on signals still holds
+        say("\n".join(terminal.verdict_lines(watcher.result, watcher.paths, watcher.missing)))
+    if watcher.hold is not None:
+        if hold_to_exit:
+            watcher.hold.ignore_to_the_exit()
+        else:
+            watcher.hold.release()
     return int(code)
 
 
+def say(text: str) -> None:
+    """Print to stdout; a reader that has gone (``| head -1``) does not change the exit code."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())  # the interpreter's last flush goes nowhere
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

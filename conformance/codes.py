@@ -616,8 +616,29 @@ class WriteCleanupFailed(Diagnosis):
     link: str
     project: str
     # What Jira's refusal is explained by: the survey showed the bot without Delete Issues
-    # ("permission"), holding it ("held"), did not survey it ("unknown"); or Jira hid the issue.
-    advice: Literal["permission", "held", "unknown", "hidden"]
+    # ("permission"), holding it ("held"), did not survey it ("unknown"); or Jira hid the issue;
+    # or the delete was answered as done while the issue still reads back ("blocked").
+    advice: Literal["permission", "held", "unknown", "hidden", "blocked"]
+
+
+@dataclass(frozen=True)
+class WriteCleanupUnproven(Diagnosis):
+    code: ClassVar[str] = "WRITE_CLEANUP_UNPROVEN"
+    key: str
+    reason: str
+    link: str
+    project: str
+    advice: Literal["vanished", "unanswered"]
+
+
+@dataclass(frozen=True)
+class WriteMaybeLeft(Diagnosis):
+    code: ClassVar[str] = "WRITE_MAYBE_LEFT"
+    project: str
+    create_answer: str  # what came back to the create instead of an issue key
+    run_label: str
+    waited_s: float
+    jql: str
 
 
 # --- The run --------------------------------------------------------------------------------------

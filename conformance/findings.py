@@ -945,7 +945,43 @@ _SPECS = [
             # Jira hid the issue from the bot.
             "hidden": " Check {project}'s issue security (Project settings > Issue security): a "
             "default security level the bot is not in hides the issues it creates from it.",
+            "blocked": " The delete was answered as done, yet the issue is still there: "
+            "something between this machine and Jira (a web application firewall, a proxy) "
+            "answers DELETE requests in Jira's place. Let DELETE /rest/api/2/issue/... through "
+            "for the bot.",
         },
+    ),
+    FindingSpec(
+        "WRITE_CLEANUP_UNPROVEN",
+        E,
+        "The deletion of the test issue {key} is not proven ({reason}): it may still be in Jira "
+        "at {link}.",
+        "Look for {key} in Jira (JQL: key = {key}) and delete it by hand if it is still there "
+        "(it is labelled visor-conformance and its summary says it is a conformance check and "
+        "safe to delete). {advice}",
+        advice={  # by why it is not proven (probes/write.LeftKind)
+            "vanished": "The bot read {key} earlier in this run, so Jira's 404 to the delete "
+            "means only that the issue left the bot's view during the round trip: a workflow "
+            "transition that sets an issue security level the bot is not in (Project settings > "
+            "Workflows, the transition's post functions), an automation or app that edits or "
+            "moves new issues, or a move to another project. Let the bot keep seeing the issues "
+            "it creates in {project}, so that the next run can delete them.",
+            "unanswered": "Jira's own answer that the issue is gone never came back: the delete "
+            "or its read-back got no answer, or an answer that is not Jira's (a web application "
+            "firewall or a proxy answering in Jira's place). Check the network path for DELETE "
+            "and GET /rest/api/2/issue/... and run again.",
+        },
+    ),
+    FindingSpec(
+        "WRITE_MAYBE_LEFT",
+        E,
+        "The run may have left a test issue in {project}: the create was sent, but what came "
+        "back ({create_answer}) named no issue, and the search by the run's label {run_label} "
+        "found none within {waited_s:g} s.",
+        "Search Jira for {jql} (Issues > Search for issues > Advanced) once its index has caught "
+        "up, and delete what it finds: the test issue says it is a conformance check and safe "
+        "to delete. A label search that misses a new issue means that Jira's search index lags "
+        "(on Cloud, or between Data Center nodes), or that the create did not happen.",
     ),
     # --- The run ------------------------------------------------------------------------------
     FindingSpec(

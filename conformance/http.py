@@ -22,6 +22,7 @@ Every probe goes through ``JiraHttp`` so that the safety rules (docs/architectur
 from __future__ import annotations
 
 import base64
+import functools
 import heapq
 import http.cookiejar
 import os
@@ -30,11 +31,11 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 import requests.adapters
@@ -143,6 +144,7 @@ class Counters:
     retry_after_wait_s: float = 0.0
     too_slow: int = 0  # requests cut by the wall-clock watchdog
     session_reused: int = 0  # credentialed requests sent with Jira's session cookie
+    sessions_lost: int = 0  # sessions Jira stopped honouring (each cost one new login)
     by_method: dict[str, int] = field(default_factory=dict)
     bucket: BucketSeen = field(default_factory=BucketSeen)
 
@@ -375,7 +377,9 @@ class JiraHttp:
         self._cache_locks: dict[tuple[str, bool], threading.Lock] = {}
         self._stopped = False
         self._session_cookie: str | None = None
-        self._cookies_work = True
+        self._sessions_seen = False  # Jira opened a session: a password request is a login
+        self._sessions_work = True  # False once a session was lost without ever being honoured
+        self._session_honoured = False  # a request with the current session was answered
         self.pacer = Pacer()
         self.counters.bucket = self.pacer.stats.bucket
         creds = settings.credentials
@@ -456,14 +460,17 @@ class JiraHttp:
         try:
             parts = urlsplit(chosen if "://" in chosen else f"http://{chosen}")
             if parts.password:
+                # As written (percent-encoded) and as sent: requests decodes the user info and
+                # sends base64(user:password) in Proxy-Authorization, which a proxy may quote.
                 self.redactor.register(parts.password)
+                self.redactor.register_login(unquote(parts.username or ""), unquote(parts.password))
             netloc = parts.hostname or ""
             if parts.port:
                 netloc += f":{parts.port}"
         except ValueError:
             hidden = re.search(r"//[^/@:]*:([^@]*)@", chosen)
             if hidden and hidden.group(1):
-                self.redactor.register(hidden.group(1))
+                self.redactor.register(hidden.group(1), unquote(hidden.group(1)))
             return "(unreadable proxy URL)"
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
@@ -570,23 +577,51 @@ class JiraHttp:
             return self._not_sent(exchange, "interrupted", "not sent: the run was interrupted")
         if creds is None:
             return self._send_gated(method, url, exchange, json, None, timeout_s, cleanup)
+        send = functools.partial(
+            self._send_gated,
+            method,
+            url,
+            json=json,
+            creds=creds,
+            timeout_s=timeout_s,
+            cleanup=cleanup,
+        )
         if self._login() == "rejected":
             return self._not_sent(exchange, "latched", self._latch_reason())
-        cookie = self._session_cookie if self._same_host(url) else None
-        if self._login() == "proven" and cookie is not None:
-            result = self._send_gated(
-                method, url, exchange, json, creds, timeout_s, cleanup, cookie=cookie
-            )
-            if not self._session_lost(result, cookie):
-                return result
-            exchange = _fresh(exchange)
-        if self._login() == "proven":
-            return self._send_gated(method, url, exchange, json, creds, timeout_s, cleanup)
-        # Until a login has been accepted, credentialed requests go one at a time.
+        result, exchange = self._by_session(url, exchange, send)
+        if result is not None:
+            return result
+        if self._login() == "proven" and not self._sessions_seen:
+            # A Jira that opens no session (tokens, Cloud): the secret goes with each request.
+            return send(exchange)
+        # A login: until one is accepted, and again whenever Jira stopped honouring the session
+        # (a node failover, a load balancer without sticky sessions), credentialed requests go
+        # one at a time; none after a refusal.
         with self._login_lock:
             if self._login() == "rejected":
                 return self._not_sent(exchange, "latched", self._latch_reason())
-            return self._send_gated(method, url, exchange, json, creds, timeout_s, cleanup)
+            # Another request may have logged in while this one waited: its session carries it.
+            result, exchange = self._by_session(url, exchange, send)
+            return result if result is not None else send(exchange)
+
+    def _by_session(
+        self, url: str, exchange: Exchange, send: Callable[..., HttpResult]
+    ) -> tuple[HttpResult | None, Exchange]:
+        """Send with Jira's session cookie when the login is proven and a session is held:
+        (its answer, the exchange), or (None, a fresh exchange to send as a login) when there
+        is no session or Jira no longer honoured it."""
+        cookie = self._session_for(url)
+        if self._login() != "proven" or cookie is None:
+            return None, exchange
+        result = send(exchange, cookie=cookie)
+        if not self._session_lost(result, cookie):
+            self._session_honoured = True
+            return result, exchange
+        return None, _fresh(exchange)
+
+    def _session_for(self, url: str) -> str | None:
+        """The session cookie to send to ``url`` instead of the secret (Jira's own host only)."""
+        return self._session_cookie if self._same_host(url) else None
 
     def _login(self) -> str:
         """The login state now (other threads change it)."""
@@ -600,9 +635,9 @@ class JiraHttp:
             return False
 
     def _session_lost(self, result: HttpResult, cookie: str) -> bool:
-        """A cookie request answered 401 (or as anonymous): forget the session, and stop using
-        sessions for this run (a Jira that drops them would otherwise cost two requests each).
-        Such a 401 is not a failed login: no secret was sent."""
+        """A cookie request answered 401 (or as anonymous): Jira no longer honours the session.
+        Forget it: the next credentialed request is a new login, sent one at a time. Such a 401
+        is not a failed login (no secret was sent), nor a sign that Jira ignores the credentials."""
         if result.response is None:
             return False
         user = (result.header("X-AUSERNAME") or "").lower()
@@ -611,7 +646,10 @@ class JiraHttp:
         with self._lock:
             if self._session_cookie == cookie:
                 self._session_cookie = None
-                self._cookies_work = False
+                self.counters.sessions_lost += 1
+                # A session never honoured once (a proxy that drops cookies): stop sending them,
+                # which would cost a wasted request each time. Logins then go one at a time.
+                self._sessions_work = self._sessions_work and self._session_honoured
                 if self.login_state == "proven":
                     self.login_state = "unknown"
         return True
@@ -950,10 +988,13 @@ class JiraHttp:
                 self.login_state = "proven"
             if response.ok and (response.headers.get("X-AUSERNAME") or "").lower() != "anonymous":
                 self._login_accepted_once = True
-            session = response.cookies.get(SESSION_COOKIE) if response.ok else None
-            if session and self._cookies_work and self._session_cookie is None:
-                self.redactor.register(session)
-                self._session_cookie = session
+            sessions = session_cookies(response, self.settings.url) if response.ok else []
+            if sessions:
+                self.redactor.register(*sessions)
+                self._sessions_seen = True
+                if self._session_cookie is None and self._sessions_work:
+                    self._session_cookie = sessions[0]
+                    self._session_honoured = False
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -975,6 +1016,25 @@ def _fresh(exchange: Exchange) -> Exchange:
         attempt=exchange.attempt,
         login_proven=exchange.login_proven,
     )
+
+
+def session_cookies(response: requests.Response, base_url: str) -> list[str]:
+    """Every JSESSIONID value the answer set, the one for Jira's own path first.
+
+    An answer may set two (one for the context path, one for ``/`` from an agent or another
+    application): each is registered for redaction, and the one whose path is the longest prefix
+    of Jira's base path is used, as a browser would send it first.
+    """
+    base_path = urlsplit(base_url).path.rstrip("/") + "/"
+    found: list[tuple[int, str]] = []
+    for cookie in response.cookies:
+        if cookie.name != SESSION_COOKIE or not cookie.value:
+            continue
+        path = (cookie.path or "/").rstrip("/") + "/"
+        fits = base_path.startswith(path)
+        found.append((-len(path) if fits else 1, cookie.value))
+    found.sort(key=lambda pair: pair[0])
+    return [value for _, value in found]
 
 
 def _refill_text(bucket: BucketSeen) -> str:

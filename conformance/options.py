@@ -41,6 +41,7 @@ from conformance.settings import (
     load_comparison,
     read_regular_file,
     resolve_credentials,
+    user_path,
     validate_url,
 )
 
@@ -328,7 +329,7 @@ def build_settings(
         user = env["JIRA_USER"]
         sources["user"] = "--jira-demo account"
     ca_raw = get("ca-bundle")
-    ca_bundle = _ca_bundle(Path(str(ca_raw)).expanduser()) if ca_raw else None
+    ca_bundle = _ca_bundle(user_path(str(ca_raw), "--jira-ca-bundle")) if ca_raw else None
     check_environment(url, env, ca_bundle_given=ca_bundle is not None)
     client_cert, client_key = _client_certificate(get("client-cert"), get("client-key"))
     credentials: Credentials | None
@@ -386,8 +387,8 @@ def build_settings(
         if deadline_raw
         else DEFAULT_DEADLINE_S,
         slow_ms=DEFAULT_SLOW_MS,
-        report_dir=Path(str(get("report-dir") or "reports")).expanduser(),
-        json_path=Path(str(json_path)).expanduser() if json_path else None,
+        report_dir=user_path(str(get("report-dir") or "reports"), "--jira-report-dir"),
+        json_path=user_path(str(json_path), "--jira-json") if json_path else None,
         strict=bool(get("strict")),
         demo_scenario=demo,
         sources=sources,

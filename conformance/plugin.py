@@ -37,7 +37,7 @@ from conformance.report.terminal import terminal_width, wrap
 from conformance.report.terminal_text import failure_text, skip_reason, terminal_safe
 from conformance.secrets import Redactor
 from conformance.settings import SettingsError, describe_settings
-from conformance.signals import StopSignals, held_interrupts
+from conformance.signals import StopSignals, held_interrupts, process_is_pytests
 from conformance.target import JiraTarget
 
 CHECKS_DIR = Path(__file__).parent / "checks"
@@ -46,6 +46,8 @@ PLUGIN_NAME = "conformance-run"
 TARGET_KEY = pytest.StashKey[JiraTarget]()
 PATHS_KEY = pytest.StashKey[dict[str, Path]]()
 RUN_KEY = pytest.StashKey["ConformanceRun"]()
+# The hold on Ctrl-C, SIGTERM and SIGHUP from the run's end on: a driver releases it.
+HOLD_KEY = pytest.StashKey[held_interrupts]()
 AREA_HELP = {
     "reachability": "DNS, TCP, TLS, proxy and a running Jira at the URL",
     "api": "REST API v2 answers as Jira",
@@ -280,6 +282,7 @@ class ConformanceRun(_Collection):
         self.prefetch: fetch.Prefetch | None = None
         self.result: RunResult | None = None
         self._signal: str | None = None
+        self._hold: held_interrupts | None = None
         self.reports_wanted = True
         # A run inside another pytest's test (pytester in-process) leaves its host's garbage
         # collector alone: only the host is testing then, and it sets this variable.
@@ -339,7 +342,13 @@ class ConformanceRun(_Collection):
     def projects(self) -> list[str]:
         if self._keys is None:
             named = nodeids.project_keys(self.selections, self._specs.values())
-            self._keys = fetch.discover_projects(self.target, named)
+            try:
+                self._keys = fetch.discover_projects(self.target, named)
+            except KeyboardInterrupt:
+                # Ctrl-C during the chain: pytest's collection ends in its own finally
+                # (pytest_collection_finish), which must not call this an empty selection.
+                self._interrupted("SIGINT")
+                raise
             self.run = start(self.target, self._keys)
             if self._signal is not None:  # Ctrl-C while the projects were being found
                 self.run.interrupted(self._signal)
@@ -444,8 +453,15 @@ class ConformanceRun(_Collection):
         planned = self._items.get(item.nodeid)
         if planned is None:
             pytest.skip("not a row of this run's plan")
-        record = self._engine().judge(planned, item.nodeid)
+        run = self._engine()
+        record = run.judge(planned, item.nodeid)
         item.stash[RECORD_KEY] = record
+        if self.target.http.remaining_s() <= 0 and not item.session.shouldstop:
+            # The deadline bounds the whole run, its reports included: the rows not judged yet
+            # are left out (the verdict names them), not each taken through pytest's protocol
+            # and the reports only to say "incomplete".
+            run.state.deadline_passed = True
+            item.session.shouldstop = DEADLINE_STOP
         return record
 
     @pytest.hookimpl(tryfirst=True)
@@ -539,8 +555,8 @@ class ConformanceRun(_Collection):
             self.run.interrupted(signal_name)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        if isinstance(excinfo.value, pytest.Session.Interrupted):
-            return  # not a signal: pytest stopped at a failure (--sw); the session end says so
+        if self._signal is None and isinstance(excinfo.value, pytest.Session.Interrupted):
+            return  # pytest stopped itself (errors during collection, -x): nobody sent SIGINT
         self._interrupted("SIGINT")
         if self.prefetch is not None:
             self.prefetch.stop()  # Ctrl-C during collection: nothing more is sent
@@ -557,6 +573,8 @@ class ConformanceRun(_Collection):
             self.reports_wanted = False  # e.g. a path pytest cannot find: nothing sent, no report
         if not self.reports_wanted:
             return
+        self._hold_to_the_end()
+
         if self.run is not None and (stop := _stopped_by(session)) is not None:
             self.run.stopped(stop)
         # The run's one result: the finishers run (the round trip's safety net), then the verdict
@@ -565,9 +583,17 @@ class ConformanceRun(_Collection):
         self.config.stash[writers.RESULT_KEY] = result
         with held_interrupts():
             data = json_result.build(result)
-            for path in (self.paths["json"], result.settings.json_path):
+            for kind, path in (
+                ("json", self.paths["json"]),
+                ("json_copy", result.settings.json_path),
+            ):
                 if path is not None:
-                    json_result.write(data, path, result.redactor)
+                    writers.write_whole(
+                        self.config,
+                        kind,
+                        path,
+                        lambda where: json_result.write(data, where, result.redactor),
+                    )
             writers.write_junit(self.config, result, self.paths)
             # The hand-over, sealed with the JSON result as written, before pytest-html renders
             # the page (its session end comes after this one): the result then says what was done.
@@ -586,10 +612,31 @@ class ConformanceRun(_Collection):
             return
         session.exitstatus = int(result.verdict.exit_code)
 
+    def _hold_to_the_end(self) -> None:
+        """From now on (the safety net, the verdict, every report, the closing words) Ctrl-C,
+        SIGTERM and SIGHUP are held: the rows are judged, and what remains is finished whole.
+        The hold ends after pytest's last unconfigure; when this process is the ``pytest``
+        command, it lasts until the process exits, so that a signal in its last milliseconds
+        changes neither the exit code nor the output (nothing remains to interrupt)."""
+        from conformance.report import terminal
+
+        if self._hold is not None:
+            return
+        self.signals.restore()  # the run-time handlers go; the hold keeps the originals
+        self._hold = self.config.stash[HOLD_KEY] = held_interrupts().__enter__()
+        # A driver that prints the verdict itself (the customer command) ends the hold.
+        driven = self.config.stash.get(terminal.VERDICT_OWNED, False)
+        if process_is_pytests():
+            self.config.add_cleanup(self._hold.ignore_to_the_exit)
+        elif not driven:
+            self.config.add_cleanup(self._hold.release)
+
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         from conformance.report import terminal
 
         with held_interrupts():
+            if self._hold is not None and self._hold.received:
+                terminal.write_held(config, self._hold.received)
             if self.reports_wanted and self.result is not None:
                 # After pytest's own summary: the closing block, then the verdict line, last.
                 terminal.write_closing(config, self.result, self.paths)
@@ -606,6 +653,7 @@ class ConformanceRun(_Collection):
 
 
 RECORD_KEY = pytest.StashKey[CheckRecord]()
+DEADLINE_STOP = "the run's deadline passed: the rows not judged by then are reported as not run"
 
 
 def _no_collection_at_exit() -> None:

@@ -16,7 +16,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
@@ -24,7 +23,14 @@ import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from conformance.handoff import RECIPIENT_HINT, recipient_problem
-from conformance.settings import SettingsError, decode_text, read_regular_file
+from conformance.settings import (
+    SettingsError,
+    decode_text,
+    long_number,
+    long_number_words,
+    read_regular_file,
+    user_path,
+)
 
 Access = Literal["read", "write"]
 BUNDLED = ("visor-default", "visor-two-way")
@@ -234,7 +240,7 @@ def resolve_profile_path(name_or_path: str | None) -> tuple[str, str]:
     if name in BUNDLED:
         text = resources.files("conformance.profiles").joinpath(f"{name}.yaml").read_text("utf-8")
         return f"bundled profile {name}", text
-    path = Path(name).expanduser()
+    path = user_path(name, "--jira-profile")
     hint = f"give a readable YAML file or one of the bundled profiles: {', '.join(BUNDLED)}"
     try:
         data = read_regular_file(path, "--jira-profile", MAX_PROFILE_BYTES, what="profile")
@@ -282,6 +288,11 @@ def _parse(label: str, text: str) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise ProfileError(label, None, None, "it is nested too deeply to be a profile") from None
+    except ValueError:  # an integer of more digits than Python converts
+        found = long_number(text)
+        line = found[0] if found else None
+        words = long_number_words(found[1]) if found else "a number too long to read"
+        raise ProfileError(label, line, _key_near(text, line), f"it holds {words}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = min(mark.line + 1, max(1, len(text.splitlines()))) if mark is not None else None

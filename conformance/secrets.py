@@ -137,17 +137,36 @@ def login_forms(user: str | None, secret: str) -> set[str]:
 
 
 class Redactor:
-    """Replaces every registered secret, in all its encodings, by a mask."""
+    """Replaces every registered secret, in all its encodings, by a mask, in time linear in the
+    text whatever the secrets look like (a 60,000-character cookie of one repeated character).
+
+    Three structures, each linear by construction:
+
+    * forms shorter than FRAGMENT_CHARS: one compiled alternation of literals; each alternative
+      is shorter than FRAGMENT_CHARS, so the engine does a bounded amount of work per position;
+    * longer forms: the hashes of their GRAM_CHARS-grams (``_anchors``) and, for the secret's own
+      forms, of their FRAGMENT_CHARS-grams (``_windows``). Any run of FRAGMENT_CHARS characters
+      of a form holds a whole gram at a position that is a multiple of GRAM_CHARS, so the text is
+      looked up only there; a hit looks up the GRAM_CHARS + 1 windows around it, and every window
+      found is masked. Work: n / GRAM_CHARS lookups plus GRAM_CHARS + 1 per hit;
+    * longer forms masked whole only (the forms of ``user:secret``, which would otherwise mask a
+      long user name wherever it appears): looked for with ``str.find`` (CPython's two-way
+      search, linear) when an anchor of theirs is in the text, each occurrence skipped whole.
+
+    ``work`` counts the lookups, finds and matches done (tests prove the bound with it).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._forms: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-        # Fragments are looked for in the secret's own forms only: a form of "user:secret"
-        # would otherwise mask a long user name wherever it appears.
         self._fragment_forms: set[str] = set()
-        self._grams: dict[str, list[tuple[str, int]]] = {}
+        self._short: re.Pattern[str] | None = None
+        self._exact: tuple[str, ...] = ()  # long forms masked whole only
+        self._anchors: set[int] = set()  # GRAM_CHARS-grams of every long form
+        self._exact_anchors: set[int] = set()  # ... of the long forms masked whole only
+        self._windows: set[int] = set()  # FRAGMENT_CHARS-grams of the secret's own long forms
         self.version = 0  # counts the secrets registered: what was scrubbed before may not be
+        self.work = 0
 
     def register(self, *values: str | Secret | None) -> None:
         with self._lock:
@@ -155,10 +174,8 @@ class Redactor:
                 if isinstance(value, Secret):
                     value = value.reveal()
                 if value and len(value) >= 3:
-                    forms = encoded_forms(value)
-                    self._forms |= forms
-                    self._fragment_forms |= {f for f in forms if len(f) > FRAGMENT_CHARS}
-            self._compile()
+                    self._add(encoded_forms(value), fragments=True)
+            self.version += 1
 
     def register_login(self, user: str | None, secret: str | Secret | None) -> None:
         """The secret, and the header values built from it (see ``login_forms``)."""
@@ -167,31 +184,49 @@ class Redactor:
             return
         self.register(value)
         with self._lock:
-            self._forms |= login_forms(user, value)
-            self._compile()
+            self._add(login_forms(user, value), fragments=False)
+            self.version += 1
 
     def register_all(self, values: Iterable[str | Secret | None]) -> None:
         self.register(*values)
 
-    def _compile(self) -> None:
-        self.version += 1
-        ordered = sorted(self._forms, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        grams: dict[str, list[tuple[str, int]]] = {}
-        for form in sorted(self._fragment_forms):
-            for offset in range(len(form) - GRAM_CHARS + 1):
-                grams.setdefault(form[offset : offset + GRAM_CHARS], []).append((form, offset))
-        self._grams = grams
+    def _add(self, forms: set[str], *, fragments: bool) -> None:
+        """Index the new forms (the lock is held); fragments only of the secret's own forms."""
+        new = forms - (self._fragment_forms if fragments else self._forms)
+        if not new:
+            return
+        self._forms |= new
+        short = sorted((f for f in self._forms if len(f) < FRAGMENT_CHARS), key=len, reverse=True)
+        # A lookahead, so that overlapping occurrences are all found (the longest at each place).
+        self._short = re.compile(f"(?=({'|'.join(map(re.escape, short))}))") if short else None
+        long = [form for form in new if len(form) >= FRAGMENT_CHARS]
+        for form in long:
+            anchors = _gram_hashes(form, GRAM_CHARS)
+            if fragments:
+                self._anchors.update(anchors)
+                self._windows.update(_gram_hashes(form, FRAGMENT_CHARS))
+            else:
+                hashes = set(anchors)
+                self._anchors |= hashes
+                self._exact_anchors |= hashes
+        if fragments:
+            self._fragment_forms |= new
+        else:  # a form that is also a secret's own is found by its windows
+            self._exact = tuple(sorted({*self._exact, *long}, key=len, reverse=True))
 
     def scrub(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is None or not text:
+        if not text or not self._forms:
             return text
-        text = pattern.sub(MASK, text)
-        spans = _fragment_spans(text, self._grams)
-        for start, end in reversed(spans):
-            text = text[:start] + MASK + text[end:]
-        return text
+        spans = self.spans(text)
+        if not spans:
+            return text
+        parts: list[str] = []
+        done = 0
+        for start, end in spans:
+            parts += (text[done:start], MASK)
+            done = end
+        parts.append(text[done:])
+        return "".join(parts)
 
     def scrub_obj(self, value: object) -> object:
         """Scrub strings nested in JSON-like data."""
@@ -205,49 +240,100 @@ class Redactor:
 
     def leaks(self, text: str) -> list[str]:
         """The registered forms, or long fragments of them, found in ``text`` (canary scan)."""
-        pattern = self._pattern
-        if pattern is None:
+        if not text or not self._forms:
             return []
-        found = set(pattern.findall(text))
-        found |= {text[start:end] for start, end in _fragment_spans(text, self._grams)}
-        return sorted(found)
+        return sorted({text[start:end] for start, end in self.spans(text)})
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """The merged spans of ``text`` to mask, in order: every occurrence of every form
+        (overlapping ones too) and every FRAGMENT_CHARS window of a secret's own long form."""
+        spans: list[tuple[int, int]] = []
+        work = 0
+        if self._short is not None:
+            for match in self._short.finditer(text):  # zero-width: one match per position
+                spans.append((match.start(), match.end(1)))
+                work += 1
+        lookups, windows, exact = self._scan(text)
+        work += lookups
+        spans += windows
+        if exact:
+            for form in self._exact:
+                work += _occurrences(text, form, spans)
+        self.work += work
+        return _merged(spans)
+
+    def _scan(self, text: str) -> tuple[int, list[tuple[int, int]], bool]:
+        """(lookups, FRAGMENT_CHARS windows of a secret's form, whether a whole-only form may be
+        in the text), from the anchors at every GRAM_CHARS-th position."""
+        anchors, windows, exact_anchors = self._anchors, self._windows, self._exact_anchors
+        if not anchors:
+            return 0, [], False
+        n = len(text)
+        found: list[tuple[int, int]] = []
+        lookups = 0
+        exact = False
+        last = -1  # the last window start looked up
+        for i in range(0, n - GRAM_CHARS + 1, GRAM_CHARS):
+            lookups += 1
+            anchor = hash(text[i : i + GRAM_CHARS])
+            if anchor not in anchors:
+                continue
+            exact = exact or anchor in exact_anchors
+            for j in range(max(i - GRAM_CHARS, last + 1, 0), min(i, n - FRAGMENT_CHARS) + 1):
+                lookups += 1
+                last = j
+                if hash(text[j : j + FRAGMENT_CHARS]) in windows:
+                    found.append((j, j + FRAGMENT_CHARS))
+        return lookups, found, exact
 
 
-def _fragment_spans(text: str, grams: dict[str, list[tuple[str, int]]]) -> list[tuple[int, int]]:
-    """Spans of ``text`` of at least FRAGMENT_CHARS characters that are part of a long form.
+def _occurrences(text: str, form: str, spans: list[tuple[int, int]]) -> int:
+    """Add the spans covering every occurrence of ``form`` in ``text``; returns the work done.
 
-    Only every GRAM_CHARS-th position is looked up: any run of 2 * GRAM_CHARS - 1 characters
-    contains such a position with a whole gram after it, so no long run is missed.
+    ``str.find`` is linear (CPython's two-way search). Overlapping occurrences mean that
+    ``form`` has a period (the distance d between them); the run of ``text`` that keeps that
+    period holds every occurrence in it, so it is masked whole, by one pass over it, and the
+    search goes on where an occurrence could cross its end. So each character is examined a
+    bounded number of times, however self-similar the form and the text are.
     """
-    if not grams:
-        return []
-    spans: list[tuple[int, int]] = []
-    n = len(text)
-    i = 0
-    while i + GRAM_CHARS <= n:
-        best: tuple[int, int] | None = None
-        for form, offset in grams.get(text[i : i + GRAM_CHARS], ()):
-            left = 0
-            while left < i and left < offset and text[i - left - 1] == form[offset - left - 1]:
-                left += 1
-            right = GRAM_CHARS
-            while (
-                i + right < n
-                and offset + right < len(form)
-                and text[i + right] == form[offset + right]
-            ):
-                right += 1
-            if right + left >= FRAGMENT_CHARS and (
-                best is None or right + left > best[1] - best[0]
-            ):
-                best = (i - left, i + right)
-        if best is not None:
-            if spans and best[0] < spans[-1][1]:
-                best = (spans[-1][0], max(best[1], spans[-1][1]))
-                spans[-1] = best
-            else:
-                spans.append(best)
-            i = best[1]
+    size, n = len(form), len(text)
+    work = 1
+    start = text.find(form)
+    while start >= 0:
+        following = text.find(form, start + 1)
+        work += 1
+        end = start + size
+        if 0 <= following < end:
+            period = following - start
+            while end < n and text[end] == text[end - period]:
+                end += 1
+                work += 1
+            spans.append((start, end))
+            start = text.find(form, end - size + 1)
+            work += 1
         else:
-            i += GRAM_CHARS
-    return spans
+            spans.append((start, end))
+            start = following
+    return work
+
+
+def _gram_hashes(form: str, size: int) -> Iterable[int]:
+    """The hashes of every ``size``-character substring of ``form`` (C-level loops)."""
+    count = len(form) - size + 1
+    return map(hash, map(form.__getitem__, map(slice, range(count), range(size, size + count))))
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching spans as one, in order."""
+    if len(spans) < 2:
+        return spans
+    spans.sort()
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        last_start, last_end = merged[-1]
+        if start <= last_end:
+            if end > last_end:
+                merged[-1] = (last_start, end)
+        else:
+            merged.append((start, end))
+    return merged

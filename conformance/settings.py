@@ -12,6 +12,7 @@ import netrc
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -154,6 +155,12 @@ _CLOUD_AREAS = frozenset(
 )
 
 
+CREDENTIALS_IN_URL = (
+    "{source} must not carry credentials (user:password@host): remove them from the URL and give "
+    "the bot's user in --jira-user or JIRA_USER and its secret in JIRA_PASSWORD or JIRA_TOKEN"
+)
+
+
 def validate_url(raw: str, source: str = "--jira-url") -> str:
     """Return the base URL without a trailing slash, or raise SettingsError saying what is wrong.
 
@@ -161,54 +168,53 @@ def validate_url(raw: str, source: str = "--jira-url") -> str:
     names what they typed.
     """
     text = raw.strip()
+    shown = repr(without_credentials(text))  # the URL as a sentence may echo it
     if not text:
         raise SettingsError(
             f"{source} is empty: give the address you open Jira at, e.g. https://jira.example.com"
         )
+    authority = text.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in authority or ("://" not in text and "@" in text):
+        raise SettingsError(CREDENTIALS_IN_URL.format(source=source))
     if re.search(r"[\x00-\x1f\x7f]", text):
-        raise SettingsError(f"{source} {_safe(text)!r} contains a control character: remove it")
+        raise SettingsError(f"{source} {shown} contains a control character: remove it")
     if re.search(r"\s", text):
         raise SettingsError(
-            f"{source} {_safe(text)!r} contains white space: remove it (encode a space in a path "
-            "as %20)"
+            f"{source} {shown} contains white space: remove it (encode a space in a path as %20)"
         )
     if "://" not in text:
         raise SettingsError(
-            f"{source} {text!r} has no scheme: write it in full, e.g. https://{text.lstrip('/')}"
+            f"{source} {shown} has no scheme: write it in full, e.g. https://{text.lstrip('/')}"
         )
     try:
         parts = urlsplit(text)
     except ValueError:  # e.g. "http://[::1": an unclosed IPv6 bracket
         raise SettingsError(
-            f"{source} {_safe(text)!r} is not a valid URL (an IPv6 address must be written in "
+            f"{source} {shown} is not a valid URL (an IPv6 address must be written in "
             "full brackets, e.g. http://[::1]:8080)"
         ) from None
     if parts.scheme.lower() not in ("http", "https"):
         raise SettingsError(
-            f"{source} {_safe(text)!r} uses {parts.scheme}://, but Jira's REST API is only "
+            f"{source} {shown} uses {parts.scheme}://, but Jira's REST API is only "
             "served over http:// or https://"
         )
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise SettingsError(
-            f"{source} must not carry credentials (user:password@host): remove them from the URL "
-            "and give the bot's user in --jira-user or JIRA_USER and its secret in JIRA_PASSWORD "
-            "or JIRA_TOKEN"
-        )
+        raise SettingsError(CREDENTIALS_IN_URL.format(source=source))
     host = parts.hostname
     if not host:
-        raise SettingsError(f"{source} {text!r} has no host name")
+        raise SettingsError(f"{source} {shown} has no host name")
     problem = host_problem(host)
     if problem:
-        raise SettingsError(f"{source} {text!r} has an invalid host name: {problem}")
+        raise SettingsError(f"{source} {shown} has an invalid host name: {problem}")
     try:
         port = parts.port
     except ValueError:
         raise SettingsError(
-            f"{source} {text!r} has an invalid port (a number from 1 to 65535)"
+            f"{source} {shown} has an invalid port (a number from 1 to 65535)"
         ) from None
     if port == 0:
         raise SettingsError(
-            f"{source} {text!r} has port 0, which no server listens on: give Jira's port "
+            f"{source} {shown} has port 0, which no server listens on: give Jira's port "
             "(1 to 65535) or leave it out"
         )
     scheme = parts.scheme.lower()
@@ -217,16 +223,16 @@ def validate_url(raw: str, source: str = "--jira-url") -> str:
     base_path = _base_of_page(path, host)
     if base_path is not None:
         raise SettingsError(
-            f"{source} {_safe(text)!r} points at a Jira page, not at Jira's base URL: use "
+            f"{source} {shown} points at a Jira page, not at Jira's base URL: use "
             f"{scheme}://{netloc}{base_path} (the address up to the context path, if any)"
         )
     if parts.query:
         raise SettingsError(
-            f"{source} {text!r} has a query string ({parts.query!r}): give the base URL only, "
+            f"{source} {shown} has a query string ({parts.query!r}): give the base URL only, "
             "e.g. https://jira.example.com or https://example.com/jira"
         )
     if parts.fragment or text.endswith("#"):
-        raise SettingsError(f"{source} {text!r} has a fragment (#...): give the base URL only")
+        raise SettingsError(f"{source} {shown} has a fragment (#...): give the base URL only")
     return f"{scheme}://{netloc}{path}"
 
 
@@ -276,8 +282,15 @@ def host_problem(host: str) -> str | None:
     return None
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"//[^@/]*@", "//", text)
+def without_credentials(text: str) -> str:
+    """``text`` with anything that may be user info (``user:password@``) masked, with or
+    without a scheme, whatever characters the password holds (a space, a ``/``): everything up
+    to the last ``@`` after the scheme. An ``@`` in a path costs a little of the echo, never
+    the password."""
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", text)
+    start = scheme.end() if scheme else 0
+    at = text.rfind("@")
+    return text if at < start else text[:start] + "********" + text[at:]
 
 
 # -- files the user names ------------------------------------------------------------------------
@@ -291,6 +304,31 @@ _KINDS = (
     (stat.S_ISCHR, "a device"),
     (stat.S_ISBLK, "a device"),
 )
+
+
+def user_path(raw: str | os.PathLike[str], label: str) -> Path:
+    """A path the user gave, ``~`` expanded; a ``~`` for a user without a home directory
+    (HOME unset and no password-database entry, as in a container run with ``--user``) is a
+    SettingsError naming the option, not a RuntimeError."""
+    path = Path(raw)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        raise SettingsError(
+            f"{label} {str(raw)!r} starts with ~, but this user has no home directory (HOME is "
+            "not set and the user has no entry in the password database, as in a container run "
+            "with --user): give the full path"
+        ) from None
+
+
+def home_netrc(env: dict[str, str]) -> Path | None:
+    """The .netrc to read: NETRC, else ~/.netrc; None for a user without a home directory."""
+    if env.get("NETRC"):
+        return Path(env["NETRC"])
+    try:
+        return Path.home() / ".netrc"
+    except RuntimeError:
+        return None
 
 
 def file_kind(mode: int) -> str:
@@ -346,6 +384,22 @@ def read_regular_file(path: Path, label: str, max_bytes: int, *, what: str = "fi
         os.close(fd)
 
 
+_LONG_NUMBER = re.compile(rf"\d{{{sys.get_int_max_str_digits() + 1},}}")
+
+
+def long_number(text: str) -> tuple[int, int] | None:
+    """(line, digits) of the first integer longer than Python converts (json and YAML raise
+    ValueError on it: sys.get_int_max_str_digits), or None."""
+    match = _LONG_NUMBER.search(text)
+    if match is None:
+        return None
+    return text.count("\n", 0, match.start()) + 1, len(match.group())
+
+
+def long_number_words(digits: int) -> str:
+    return f"a number of {digits:,} digits, longer than any value it can hold"
+
+
 def decode_text(data: bytes, shown: str) -> str:
     """UTF-8 text without a byte-order mark, or a SettingsError naming the file."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -394,7 +448,7 @@ def clean_secret(value: str, origin: str, *, what: str = "secret") -> str:
 
 
 def _read_secret_file(secret_file: str) -> str:
-    path = Path(secret_file).expanduser()
+    path = user_path(secret_file, "--jira-secret-file")
     shown = f"--jira-secret-file {str(path)!r}"
     data = read_regular_file(
         path, "--jira-secret-file", MAX_SECRET_FILE_BYTES, what="file holding the secret"
@@ -476,8 +530,8 @@ def resolve_credentials(
 
 
 def _netrc_entry(host: str, env: dict[str, str]) -> tuple[str, str] | None:
-    path = Path(env.get("NETRC") or Path.home() / ".netrc")
-    if not path.is_file():
+    path = home_netrc(env)
+    if path is None or not path.is_file():
         return None
     shown = f"the .netrc file {str(path)!r}"
     decode_text(read_regular_file(path, "the .netrc file", MAX_NETRC_BYTES), shown)
@@ -501,11 +555,12 @@ MAX_COMPARE_BYTES = 64 * 1024 * 1024
 
 def load_comparison(raw: str, url: str, label: str = "--jira-compare") -> Comparison:
     """The earlier result named by --jira-compare, checked to be ours and of the same Jira."""
-    path = Path(raw).expanduser()
+    path = user_path(raw, label)
     shown = f"{label} {str(path)!r}"
     data = read_regular_file(path, label, MAX_COMPARE_BYTES, what="JSON result of an earlier run")
+    text = decode_text(data, shown)
     try:
-        previous = json.loads(decode_text(data, shown))
+        previous = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SettingsError(
             f"{shown} is not valid JSON (line {exc.lineno}): give the .json report of an "
@@ -513,6 +568,13 @@ def load_comparison(raw: str, url: str, label: str = "--jira-compare") -> Compar
         ) from None
     except RecursionError:
         raise SettingsError(f"{shown} is nested too deeply to be a result of this tool") from None
+    except ValueError:  # an integer of more digits than Python converts
+        found = long_number(text)
+        where = f"line {found[0]} holds {long_number_words(found[1])}" if found else "a value"
+        raise SettingsError(
+            f"{shown} is not a result of this tool ({where}): give the .json report of an "
+            "earlier run"
+        ) from None
     if not isinstance(previous, dict) or previous.get("schema") != RESULT_SCHEMA:
         raise SettingsError(
             f'{shown} is not a result of this tool (its "schema" is not {RESULT_SCHEMA}): give '

@@ -1,4 +1,4 @@
-"""How a run meets signals: stop signals end it like Ctrl-C; a late Ctrl-C is held.
+"""How a run meets signals: stop signals end it like Ctrl-C; a late one is held.
 
 pytest-free, so that the engine's runners share it. SIGTERM and SIGHUP (a CI timeout or
 cancellation, ``docker stop``, a closed terminal) would otherwise kill the process before the
@@ -8,6 +8,7 @@ safety net deletes the round trip's test issue and before the reports say the ru
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -51,24 +52,76 @@ class StopSignals:
         self._previous.clear()
 
 
+HELD_SIGNALS = ("SIGINT", *STOP_SIGNALS)
+
+
 class held_interrupts:
-    """Ctrl-C while the safety net cleans up and the verdict and reports are written is held,
-    not a traceback: every check has run by then, so the verdict stays what it is, and the
-    cleanup and the reports are finished whole."""
+    """Ctrl-C, SIGTERM and SIGHUP while the safety net cleans up and the verdict and reports are
+    written are held, not a traceback: every check has run by then, so the verdict stays what
+    it is, and the cleanup and the reports are finished whole (``timeout``, CI cancellation and
+    ``docker stop`` send SIGTERM, and often in the last seconds of a large run).
+
+    A hold inside another changes nothing (the outer one holds, and records what arrives);
+    ``received`` names each signal held."""
 
     def __init__(self) -> None:
-        self.previous: Any = None
-        self.held = 0
+        self.previous: dict[int, Any] = {}
+        self.received: list[str] = []
 
-    def __enter__(self) -> None:
-        try:
-            self.previous = signal.signal(signal.SIGINT, self._hold)
-        except ValueError:  # not the main thread
-            self.previous = None
+    @property
+    def held(self) -> int:
+        return len(self.received)
 
-    def _hold(self, _number: int, _frame: FrameType | None) -> None:
-        self.held += 1
+    def __enter__(self) -> held_interrupts:
+        current = signal.getsignal(signal.SIGINT)
+        if isinstance(getattr(current, "__self__", None), held_interrupts):
+            # Inside another hold: it holds already, and it is where a signal is recorded.
+            self.received = current.__self__.received  # type: ignore[union-attr]
+            return self
+        for name in HELD_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is None:
+                continue
+            try:
+                self.previous[number] = signal.signal(number, self._hold)
+            except ValueError:  # not the main thread
+                break
+        return self
+
+    def _hold(self, number: int, _frame: FrameType | None) -> None:
+        self.received.append(signal.Signals(number).name)
 
     def __exit__(self, *_exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        self.release()
+
+    def ignore_to_the_exit(self) -> None:
+        """The process is about to exit, its output and exit code decided: the held signals are
+        ignored from now on. (The interpreter's finalisation puts a Python handler back to the
+        default, which a signal in its last milliseconds would then kill with; an ignored
+        signal stays ignored.)"""
+        for number in list(self.previous):
+            signal.signal(number, signal.SIG_IGN)
+
+    def release(self) -> None:
+        for number, previous in self.previous.items():
+            signal.signal(number, previous if previous is not None else signal.SIG_DFL)
+        self.previous.clear()
+
+
+def process_is_pytests() -> bool:
+    """Whether this process is the ``pytest`` command itself (its console entry point is on the
+    stack), rather than a program that called ``pytest.main`` (the customer command, pytester):
+    only then may the run keep its signals held until the process exits."""
+    import _pytest.config as entry
+
+    codes = {
+        getattr(entry, name).__code__
+        for name in ("_console_main", "console_main")  # pytest 9.1 renamed the real one
+        if hasattr(getattr(entry, name, None), "__code__")
+    }
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False

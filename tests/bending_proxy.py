@@ -9,6 +9,7 @@ Jira that hides an issue from the bot, or a slow create, without changing the em
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import itertools
 import json
 import threading
@@ -45,6 +46,7 @@ class Passed:
     query: str
     status: int
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # the emulator's, hop-by-hop left out
 
     def json(self) -> Any:
         try:
@@ -55,13 +57,22 @@ class Passed:
 
 # bend(proxy, request, upstream answer) -> None to pass the answer on, else the replacement.
 Bend = Callable[["BendingProxy", Passed], "Response | None"]
+# forward(proxy, arrival number, request, headers to send upstream): edits the headers in place
+# (a node that does not know the session, a proxy that drops a header).
+Forward = Callable[["BendingProxy", int, Request, dict[str, str]], None]
+# intercept(proxy, request) -> an answer given in Jira's place, the request never forwarded (a
+# web application firewall that blocks it), or None to forward it.
+Intercept = Callable[["BendingProxy", Request], "Response | None"]
 
 
 @dataclass
 class BendingProxy:
     upstream: str
     bend: Bend | None = None
+    forward: Forward | None = None
+    intercept: Intercept | None = None
     url: str = ""
+    intercepted: list[tuple[str, str]] = field(default_factory=list)  # (method, path) blocked
     passed: list[Passed] = field(default_factory=list)
     # Requests in flight at once, among those whose path ``counted`` accepts (default: all).
     counted: Callable[[str], bool] = lambda path: True
@@ -78,6 +89,8 @@ class BendingProxy:
 
     def __post_init__(self) -> None:
         self._session.trust_env = False  # no environment proxies, no netrc: forward as given
+        # No cookie jar of its own: a cookie reaches the emulator only if the client sent it.
+        self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -87,7 +100,11 @@ class BendingProxy:
             if counted:
                 self._enter()
         try:
-            response = self._forward(request, seq)
+            blocked = self.intercept(self, request) if self.intercept is not None else None
+            if blocked is not None:
+                with self._cond:
+                    self.intercepted.append((request.method, request.path))
+            response = blocked if blocked is not None else self._forward(request, seq)
         finally:
             with self._cond:
                 self.in_flight -= counted
@@ -112,6 +129,8 @@ class BendingProxy:
             k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}
         }
         headers["Host"] = request.host
+        if self.forward is not None:
+            self.forward(self, seq, request, headers)
         query = request.query_string.decode("latin-1")
         answer = self._session.request(
             request.method,
@@ -121,8 +140,9 @@ class BendingProxy:
             allow_redirects=False,
             timeout=60,
         )
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP}
         passed = Passed(
-            seq, request.method, request.path, query, answer.status_code, answer.content
+            seq, request.method, request.path, query, answer.status_code, answer.content, kept
         )
         with self._cond:
             self.passed.append(passed)

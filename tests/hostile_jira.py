@@ -58,6 +58,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     failed_login: bool = False  # the server counts this answer as a failed login
+    repeated: tuple[tuple[str, str], ...] = ()  # headers sent more than once (Set-Cookie)
 
 
 RESET = "reset"  # close the connection with a TCP reset, no answer
@@ -198,7 +199,7 @@ class HostileJira:
             return
         assert isinstance(answer, Reply)
         head = f"HTTP/1.1 {answer.status} X\r\nContent-Length: {len(answer.body)}\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items())
+        head += "".join(f"{k}: {v}\r\n" for k, v in [*answer.headers.items(), *answer.repeated])
         head += "Connection: close\r\n\r\n"
         with contextlib.suppress(OSError):
             conn.sendall(head.encode("utf-8") + answer.body)

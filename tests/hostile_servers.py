@@ -1,5 +1,6 @@
 """Servers that bend one thing at a time, for the HTTP layer's self-tests: a password that stops
-working mid-run, answers that trickle in, a server that reflects the Authorization header.
+working mid-run, answers that trickle in, a server that reflects the Authorization header; and a
+file system that is tiny, fills up or turns read-only under a run.
 
 Each counts what it saw on its own side, so tests assert server-side facts (failed logins,
 requests, bytes sent) rather than wall-clock times. Everything listens on 127.0.0.1.
@@ -10,12 +11,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +36,11 @@ class RotatingPasswordJira:
     that cookie alone is authenticated. With ``sessions_survive`` False, sessions end at the same
     moment the password stops working (their requests then get 401, which is not a failed login:
     no password was sent). ``delay_s`` keeps requests in flight together.
+
+    With ``nodes`` > 1 it is a cluster behind a load balancer without sticky sessions: requests
+    go to the nodes in turn, and a session is known only on the node that opened it (elsewhere
+    the request is anonymous: 401 for /myself, anonymous 200 otherwise, as Jira answers an unknown
+    JSESSIONID). ``password_in_flight_max`` counts password requests on the wire at once.
     """
 
     password: str
@@ -46,25 +54,36 @@ class RotatingPasswordJira:
     anonymous_requests: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    nodes: int = 1
+    arrivals: int = 0
+    password_in_flight: int = 0
+    password_in_flight_max: int = 0
     sessions: set[str] = field(default_factory=set)
+    node_of: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
         return self.app(Request(environ))(environ, start_response)
 
     def app(self, request: Request) -> Response:
+        password = request.authorization is not None
         with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.password_in_flight += password
+            self.password_in_flight_max = max(self.password_in_flight_max, self.password_in_flight)
+            node = self.arrivals % self.nodes
+            self.arrivals += 1
         try:
             if self.delay_s:
                 time.sleep(self.delay_s)
-            return self._answer(request)
+            return self._answer(request, node)
         finally:
             with self.lock:
                 self.in_flight -= 1
+                self.password_in_flight -= password
 
-    def _answer(self, request: Request) -> Response:
+    def _answer(self, request: Request, node: int) -> Response:
         auth = request.authorization
         sid = request.cookies.get("JSESSIONID")
         with self.lock:
@@ -74,6 +93,7 @@ class RotatingPasswordJira:
                     self.accepted_logins += 1
                     sid = secrets.token_hex(16)
                     self.sessions.add(sid)
+                    self.node_of[sid] = node
                     response = self._ok(auth.username or "")
                     response.set_cookie("JSESSIONID", sid, path="/", httponly=True)
                     return response
@@ -90,9 +110,11 @@ class RotatingPasswordJira:
                 alive = sid in self.sessions and (
                     self.sessions_survive or self.served < self.accept_requests
                 )
-                if alive:
+                if alive and self.node_of.get(sid) == node:
                     self.served += 1
                     return self._ok("visor-bot")
+                if alive:  # another node: it does not know the session, so it is anonymous
+                    return self._ok("anonymous")
                 return json_response({"message": "Client must be authenticated"}, 401)
             self.anonymous_requests += 1
             return json_response({"state": "RUNNING"}, headers={"X-AUSERNAME": "anonymous"})
@@ -201,3 +223,47 @@ def reflecting_jira(request: Request) -> Response:
             "Server": forms["path_encoded"],
         },
     )
+
+
+@contextlib.contextmanager
+def tiny_filesystem(size_kib: int) -> Iterator[Path | None]:
+    """A tmpfs of ``size_kib`` KiB mounted for the block (None where this process may not mount
+    one: not root, no mount(8)), to fill up or turn read-only under a run."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    where = Path(tempfile.mkdtemp(prefix="visor-tiny-fs-"))
+    mount = shutil.which("mount")
+    mounted = (
+        mount is not None
+        and os.geteuid() == 0
+        and subprocess.run(
+            [mount, "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(where)],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    try:
+        yield where if mounted else None
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(where)], capture_output=True)
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def fill(folder: Path, leave_bytes: int) -> Path:
+    """Fill ``folder``'s file system up to ``leave_bytes`` of free space (a disk filling up)."""
+    stats = os.statvfs(folder)
+    free = stats.f_bavail * stats.f_frsize
+    filler = folder / "filler"
+    with filler.open("wb") as stream:
+        stream.write(b"\0" * max(0, free - leave_bytes))
+    return filler
+
+
+def remount_read_only(folder: Path) -> None:
+    """Turn a mounted tmpfs read-only under a running process (a disk that fails)."""
+    import subprocess
+
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, capture_output=True)

@@ -192,6 +192,43 @@ def proxy_requiring_auth() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
+@contextlib.contextmanager
+def quoting_proxy() -> Iterator[str]:
+    """An HTTP proxy that answers every request 502 with a page quoting what it received: the
+    request head, and the Proxy-Authorization credentials decoded (as some proxies' error pages
+    and debugging gateways do)."""
+    import base64
+
+    def handle(conn: socket.socket, _stop: threading.Event) -> None:
+        with conn:
+            conn.settimeout(2)
+            try:
+                head = read_head(conn)
+                if head is None:
+                    return
+                text = head.decode("latin-1")
+                decoded = ""
+                for line in text.split("\r\n"):
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "proxy-authorization":
+                        raw = value.strip().partition(" ")[2]
+                        decoded = base64.b64decode(raw).decode("utf-8", "replace")
+                body = (
+                    f"<html><body><h1>502 Bad Gateway</h1><pre>{text}</pre>"
+                    f"<p>credentials: {decoded}</p></body></html>"
+                ).encode()
+                conn.sendall(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n"
+                    + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+            except OSError:
+                return
+
+    with raw_server(handle) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
 def tls_context(ca: Any, *names: str, expired: bool = False) -> ssl.SSLContext:
     """A server-side TLS context with a certificate from the ``trustme`` CA ``ca``."""
     import datetime

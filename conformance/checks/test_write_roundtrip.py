@@ -186,40 +186,64 @@ def _cleanup_findings(facts: Mapping[str, Any], granted: bool | None) -> list[Fi
     cleanup = facts.get("cleanup") or {}
     if not isinstance(cleanup, dict) or cleanup.get("ok", True):
         return []
+    project = str(facts["project"])
+    if cleanup.get("maybe"):
+        return [
+            explain(
+                codes.WriteMaybeLeft(
+                    project=project,
+                    create_answer=cleanup["create_answer"],
+                    run_label=cleanup["run_label"],
+                    waited_s=cleanup["waited_s"],
+                    jql=cleanup["jql"],
+                ),
+                evidence={"jql": cleanup["jql"]},
+            )
+        ]
     hidden = cleanup.get("cause") == "issue_security" or "issue security" in str(
         cleanup.get("reason")
     )
     links = cleanup.get("links") or {}
+    kinds = cleanup.get("kinds") or {}
     return [
         cleanup_finding(
             key,
-            str(facts["project"]),
+            project,
             str(links.get(key) or cleanup.get("link") or ""),
             str(cleanup.get("reason")),
-            hidden=hidden,
+            kind=kinds.get(key) or ("hidden" if hidden else "refused"),
             granted=granted,
         )
         for key in cleanup.get("left") or [cleanup["key"]]
     ]
 
 
+CLEANUP_CODES = frozenset({codes.WriteCleanupFailed.code, codes.WriteCleanupUnproven.code})
+
+
 def cleanup_finding(
-    key: str, project: str, link: str, reason: str, *, hidden: bool, granted: bool | None
+    key: str, project: str, link: str, reason: str, *, kind: str, granted: bool | None
 ) -> Finding:
-    """WRITE_CLEANUP_FAILED for one issue, with its key and what Jira answered: the
-    issue-security fix when Jira hid the issue from the bot; the grant only when the survey
-    showed the bot without Delete Issues (never when the report lists it as held)."""
-    advice: Literal["permission", "held", "unknown", "hidden"]
-    if hidden:
-        advice = "hidden"
+    """The finding that names one issue the round trip could not prove deleted, with its key,
+    by why it is still named (probes/write.LeftKind): gone from the bot's view or not proven
+    gone (WRITE_CLEANUP_UNPROVEN); hidden by issue security, a delete answered in Jira's place,
+    or a refusal, with the grant only when the survey showed the bot without Delete Issues
+    (never when the report lists it as held)."""
+    facts = {"key": key, "reason": reason, "link": link or key, "project": project}
+    diagnosis: codes.WriteCleanupFailed | codes.WriteCleanupUnproven
+    if kind in ("vanished", "unproven"):
+        unproven: Literal["vanished", "unanswered"] = (
+            "vanished" if kind == "vanished" else "unanswered"
+        )
+        diagnosis = codes.WriteCleanupUnproven(**facts, advice=unproven)
     else:
-        advice = "unknown" if granted is None else "held" if granted else "permission"
-    return explain(
-        codes.WriteCleanupFailed(
-            advice=advice, key=key, reason=reason, link=link or key, project=project
-        ),
-        evidence={"key": key},
-    )
+        advice: Literal["permission", "held", "unknown", "hidden", "blocked"]
+        if kind in ("hidden", "blocked"):
+            advice = "hidden" if kind == "hidden" else "blocked"
+        else:
+            advice = "unknown" if granted is None else "held" if granted else "permission"
+        diagnosis = codes.WriteCleanupFailed(**facts, advice=advice)
+    return explain(diagnosis, evidence={"key": key})
 
 
 def _fix(
@@ -270,15 +294,10 @@ def after_cleanup(
             )
         else:
             if not named:
-                hidden = "issue security" in left.reason
+                kind = left.kind or ("hidden" if "issue security" in left.reason else "refused")
                 record.findings.append(
                     cleanup_finding(
-                        left.key,
-                        left.project,
-                        left.link,
-                        left.reason,
-                        hidden=hidden,
-                        granted=granted,
+                        left.key, left.project, left.link, left.reason, kind=kind, granted=granted
                     )
                 )
             record.notes.append(
@@ -289,13 +308,13 @@ def after_cleanup(
 
 
 def _names(found: Finding, key: str) -> bool:
-    return found.code == "WRITE_CLEANUP_FAILED" and (found.evidence or {}).get("key") == key
+    return found.code in CLEANUP_CODES and (found.evidence or {}).get("key") == key
 
 
 def _final_outcome(record: CheckRecord) -> Outcome:
     """The row's outcome from what holds at the end: an issue left behind fails it; else an
     interrupted or deadline-stopped round trip is incomplete; else its own findings decide."""
-    if any(f.code == "WRITE_CLEANUP_FAILED" for f in record.findings):
+    if any(f.code in CLEANUP_CODES | {codes.WriteMaybeLeft.code} for f in record.findings):
         return Outcome.FAIL
     facts = next((e.facts for e in record.evidence if e.probe == CHECK_ID), None)
     judged = (Outcome.PASS, Outcome.WARN, Outcome.FAIL, Outcome.INCOMPLETE)

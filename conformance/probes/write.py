@@ -46,7 +46,10 @@ LABEL = "visor-conformance"
 EDITED_LABEL = "visor-conformance-edited"
 SUMMARY = "Visor conformance check: temporary test issue, safe to delete"
 ISSUE = "/rest/api/2/issue"
-SEARCH_POLL_S = 10.0  # Cloud search is eventually consistent: wait this long at most
+# Search is eventually consistent (Cloud; Data Center nodes index apart): a new issue is looked
+# for this long at most, asking again every SEARCH_RETRY_S.
+SEARCH_POLL_S = 10.0
+SEARCH_RETRY_S = 0.5
 DELETE_RETRY_DELAY_S = 0.5
 # The signals that stop a run: what Ctrl-C, `timeout`, CI cancellation, docker stop and systemd
 # send. Each is held while a delete is in flight and delivered once it has been sent.
@@ -107,6 +110,14 @@ class StepFailure(TypedDict):
     deadline: bool  # the run's deadline stopped it: incomplete, not failed
 
 
+# Why an issue is still named after cleanup (each has its finding: checks/test_write_roundtrip):
+# refused: Jira refused the delete; blocked: the delete was answered as done but the issue
+# still reads back (a WAF's page); vanished: 404 to the delete of an issue the bot had read
+# (gone from its view, not deleted); hidden: never visible to the bot; unproven: neither the
+# delete's answer nor the read-back showed Jira saying it is gone.
+LeftKind = Literal["refused", "blocked", "vanished", "hidden", "unproven"]
+
+
 class Cleanup(TypedDict, total=False):
     """What cleanup did; ``key`` and ``link`` name the issue left behind, if any."""
 
@@ -119,7 +130,15 @@ class Cleanup(TypedDict, total=False):
     deleted: list[str]
     left: list[str]
     links: dict[str, str]  # key -> link, of the issues left
+    kinds: dict[str, LeftKind]  # key -> why it is still named
     cause: Literal["issue_security"] | None
+    # The create may have created an issue that the label search has not seen (its answer was
+    # lost, a redirect, an unexpected status): where to look for it.
+    maybe: bool
+    run_label: str
+    jql: str
+    waited_s: float
+    create_answer: str  # what came back to the create instead of an issue key
 
 
 class RoundtripFacts(TypedDict):
@@ -158,6 +177,15 @@ class CreatedIssue:
 
 
 @dataclass(frozen=True)
+class Deletion:
+    """What the delete of one issue proved: gone, or why it is still named (``kind``)."""
+
+    deleted: bool
+    reason: str = ""
+    kind: LeftKind | None = None
+
+
+@dataclass(frozen=True)
 class Leftover:
     """What the session-end safety net did with one issue a round trip could not delete."""
 
@@ -166,6 +194,7 @@ class Leftover:
     link: str
     deleted: bool
     reason: str
+    kind: LeftKind | None = None
 
 
 class StepFailed(Exception):
@@ -239,6 +268,7 @@ class WriteRoundTrip:
     create_sent: bool = False
     maybe_created: bool = False  # the create was sent and not clearly refused
     _status_id: str | None = field(default=None, init=False)  # the issue's status after create
+    _create_answer: str = field(default="", init=False)  # what came back instead of a key
     _expected: dict[str, Any] = field(default_factory=dict, init=False)  # what the edit wrote
 
     # -- the machine -------------------------------------------------------------------------
@@ -397,6 +427,7 @@ class WriteRoundTrip:
         result = self._send("POST", ISSUE, json={"fields": fields})
         if result.failure is not None or result.status not in (201, 200):
             self.maybe_created = _may_have_created(result)
+            self._create_answer = _answer_shape(result)
             self._expect("create", result, 201, 200)
         body, _ = result.json()
         key = body.get("key") if isinstance(body, dict) else None
@@ -407,6 +438,7 @@ class WriteRoundTrip:
         if key is not None:
             self.foreign.append(str(key))
         named = f"named {key!r}, not an issue key of {self.project}" if key else "named no key"
+        self._create_answer = f"{_answer_shape(result)} that {named}"
         self._fail("create", str(result.status), f"Jira's answer {named}", result.status, "foreign")
 
     def _prove_own(self) -> None:
@@ -470,15 +502,23 @@ class WriteRoundTrip:
             self.created = issue
         registry(self.target).add(issue)
 
-    def _adopt_by_label(self) -> None:
+    def _adopt_by_label(self) -> list[str] | None:
         """A create whose answer was lost, late or untrustworthy may still have created the
-        issue: find it by the run's own label (nothing else carries it), so cleanup deletes it."""
+        issue: find it by the run's own label (nothing else carries it), so cleanup deletes it.
+        An empty answer is asked again for a bounded time (Jira's index may lag: between Data
+        Center nodes, on Cloud). Returns what the search found (None: it never answered)."""
         found = find_by_label(
-            self.target.http, self.project, self.run_label, self.cloud, self.exchanges.append
+            self.target.http,
+            self.project,
+            self.run_label,
+            self.cloud,
+            self.exchanges.append,
+            wait_s=SEARCH_POLL_S,
         )
         for key in sorted(found or [], key=lambda k: k != self.candidate):
             if key not in {i.key for i in registry(self.target).pending()}:
                 self._own(key, seen=False)
+        return found
 
     def _key(self) -> str:
         assert self.created is not None
@@ -571,32 +611,39 @@ class WriteRoundTrip:
         unanswered = failure.get("step") != "read" or failure.get("http_status") is None
         if self.created is None and self.candidate is not None and unanswered:
             self._prove_in_cleanup(self.candidate)  # stopped before a read-back could prove it
+        searched: list[str] | None = []
         if self.created is None and self.maybe_created:
-            self._adopt_by_label()
+            searched = self._adopt_by_label()
         held = registry(self.target)
         mine = [i for i in held.pending() if i.run_label == self.run_label]
         if not mine and self.candidate is not None:
             self._unconfirmed(self.candidate)
+            return
+        if not mine and self.created is None and self.maybe_created:
+            self._maybe_left(searched)
             return
         if not mine:
             self.cleanup = {"ok": True, "needed": False}
             return
         left: list[str] = []
         reasons: list[str] = []
+        kinds: dict[str, LeftKind] = {}
         for issue in mine:
-            deleted, reason = delete_issue(issue, self.exchanges.append)
-            if deleted:
+            done = delete_issue(issue, self.exchanges.append)
+            if done.deleted:
                 held.forget(issue)
             self.steps.append(
                 StepRecord(
                     "delete",
-                    "ok" if deleted else "failed",
-                    issue.key + (f": {reason}" if reason else ""),
+                    "ok" if done.deleted else "failed",
+                    issue.key + (f": {done.reason}" if done.reason else ""),
                 )
             )
-            if not deleted:
+            if not done.deleted:
                 left.append(issue.key)
-                reasons.append(reason)
+                reasons.append(done.reason)
+                if done.kind is not None:
+                    kinds[issue.key] = done.kind
         primary = self.created or mine[0]
         self.created = primary
         self.cleanup = {
@@ -609,6 +656,28 @@ class WriteRoundTrip:
             "deleted": [i.key for i in mine if i.key not in left],
             "left": left,
             "links": {i.key: i.link for i in mine if i.key in left},
+            "kinds": kinds,
+        }
+
+    def _maybe_left(self, searched: list[str] | None) -> None:
+        """The create reached Jira and no answer showed it refused, but the label search has
+        not seen an issue (yet): the run may have left one. It is named by what finds it."""
+        jql = label_jql(self.project, self.run_label)
+        seen = "did not answer" if searched is None else f"found nothing in {SEARCH_POLL_S:g} s"
+        self.steps.append(
+            StepRecord("delete", "skipped", f"may have left an issue: the search {jql} {seen}")
+        )
+        self.cleanup = {
+            "ok": False,
+            "needed": True,
+            "confirmed": False,
+            "maybe": True,
+            "run_label": self.run_label,
+            "jql": jql,
+            "waited_s": SEARCH_POLL_S,
+            "create_answer": self._create_answer or "no answer",
+            "deleted": [],
+            "left": [],
         }
 
     def _read_failed(self) -> str | None:
@@ -650,20 +719,28 @@ class WriteRoundTrip:
         }
 
 
+def label_jql(project: str, run_label: str) -> str:
+    """The JQL that finds the run's issues: its unique label in the write project."""
+    return f"project = {project} AND labels = {run_label}"
+
+
 def find_by_label(
     http: JiraHttp,
     project: str,
     run_label: str,
     cloud: bool,
     record: Callable[[Exchange], None],
+    *,
+    wait_s: float = 0.0,
 ) -> list[str] | None:
     """The keys of the issues in ``project`` carrying the run's label (None: search failed).
 
-    Sent as cleanup: past the run's deadline too (bounded by its own timeout), uncached. On
-    Cloud, where search is eventually consistent, an empty answer is asked again (bounded).
+    Sent as cleanup: past the run's deadline too (bounded by its own timeout), uncached. An
+    empty answer is asked again for ``wait_s`` (a new issue may not be in the index yet: Cloud
+    is eventually consistent, Data Center nodes index apart); 0 asks once (an absence check).
     """
     pattern = key_pattern(project)
-    params = {"jql": f"project = {project} AND labels = {run_label}", "fields": "labels,project"}
+    params = {"jql": label_jql(project, run_label), "fields": "labels,project"}
     started = time.monotonic()
     while True:
         result = http.send("GET", CLOUD_SEARCH if cloud else DC_SEARCH, params=params, cleanup=True)
@@ -687,65 +764,126 @@ def find_by_label(
                 and run_label in labels
             ):
                 keys.append(key)
-        if keys or not cloud or time.monotonic() - started > SEARCH_POLL_S:
+        if keys or time.monotonic() - started >= wait_s:
             return keys
-        time.sleep(0.5)
+        time.sleep(SEARCH_RETRY_S)
 
 
-def delete_issue(issue: CreatedIssue, record: Callable[[Exchange], None]) -> tuple[bool, str]:
-    """Delete an issue this run proved its own: (gone, why not). Retries once (DELETE is
-    idempotent). A 404 proves the deletion only for an issue the bot had read back."""
+def delete_issue(issue: CreatedIssue, record: Callable[[Exchange], None]) -> Deletion:
+    """Delete an issue this run proved its own, and prove it gone by reading it back.
+
+    An answer to the delete is only a claim (a WAF answers its own page with 200; a proxy may
+    answer 204): deleted means Jira's own 404 (``errorMessages``) to a read-back by key after a
+    delete that reached Jira. A 404 to the delete itself is not a deletion: Jira hides from the
+    bot what it may not see, so an issue the bot read earlier has left its view (a security
+    level set by a transition, a move), which is no proof it is gone. Retries once (DELETE is
+    idempotent) after a failure that may be passing.
+    """
     path = issue_path(issue.key)
+    answered: HttpResult | None = None  # a 2xx answer to the delete
     reason = ""
     for attempt in range(2):
         result = issue.http.send("DELETE", path, cleanup=True)
         record(result.exchange)
-        if result.failure is None and result.status in (204, 200):
-            return True, ""
+        if result.failure is None and result.status is not None and 200 <= result.status < 300:
+            answered = result
+            break
         if result.failure is None and result.status == 404:
             if issue.seen:
-                return True, ""
-            reason = "Jira answered 404 to the delete of an issue the bot never read back"
-            break
+                return Deletion(
+                    False,
+                    f"Jira answered 404 ({error_messages(result)}) to the delete of an issue the "
+                    "bot read earlier in this run: gone from its view, not proven deleted",
+                    "vanished",
+                )
+            return Deletion(
+                False,
+                "Jira answered 404 to the delete of an issue the bot never read back; "
+                + ISSUE_SECURITY_CAUSE,
+                "hidden",
+            )
         reason = (
             f"no answer: {result.failure.kind}"
             if result.failure
             else f"{result.status}: {error_messages(result)}"
         )
-        if result.failure is not None and result.failure.kind in ("read_only", "latched"):
-            break
+        if result.failure is not None and not result.failure.sent:
+            return Deletion(False, reason, "refused")  # held back here: Jira never saw it
         if result.status is not None and result.status < 500 and result.status != 429:
             break  # a refusal: asking again would be refused again
         if attempt == 0:
             time.sleep(DELETE_RETRY_DELAY_S)
-    # The delete may have worked although its answer was lost: look before naming it.
-    if _confirmed_gone(issue, record):
-        return True, ""
-    if not issue.seen:
-        reason += f"; {ISSUE_SECURITY_CAUSE}"
-    return False, reason
+    state, shown = read_back(issue, record)
+    if state == "gone":
+        return Deletion(True)
+    if state == "unknown" and not issue.seen and not issue.cloud:
+        # Found by label only: Data Center's search (consistent) no longer showing it is proof.
+        found = find_by_label(issue.http, issue.project, issue.run_label, False, record)
+        if found is not None and issue.key not in found:
+            return Deletion(True)
+    if answered is not None:
+        claim = f"the delete was answered {_answer_shape(answered)}"
+        if state == "present":
+            return Deletion(False, f"{claim}, but the issue still reads back", "blocked")
+        return Deletion(False, f"{claim}, but the read-back {shown}", "unproven")
+    if state == "present" or (result.failure is None and result.status is not None):
+        return Deletion(False, reason, "refused")
+    return Deletion(False, f"{reason}; the read-back {shown}", "unproven")
 
 
-def _confirmed_gone(issue: CreatedIssue, record: Callable[[Exchange], None]) -> bool:
-    """Whether Jira shows the issue is gone: a 404 for an issue the bot could read; for one it
-    only found by label, its absence from Data Center's (consistent) search."""
-    if issue.seen:
-        check = issue.http.send(
-            "GET", issue_path(issue.key), params={"fields": "summary"}, cleanup=True
-        )
-        record(check.exchange)
-        return check.failure is None and check.status == 404
-    if issue.cloud:
-        return False
-    found = find_by_label(issue.http, issue.project, issue.run_label, False, record)
-    return found is not None and issue.key not in found
+def read_back(
+    issue: CreatedIssue, record: Callable[[Exchange], None]
+) -> tuple[Literal["gone", "present", "unknown"], str]:
+    """Whether Jira shows the issue gone (its JSON 404 with ``errorMessages``), present (the
+    issue itself), or neither; and what the read-back answered, in words."""
+    check = issue.http.send(
+        "GET", issue_path(issue.key), params={"fields": "summary"}, cleanup=True
+    )
+    record(check.exchange)
+    if check.failure is not None:
+        return "unknown", f"got no answer ({check.failure.kind})"
+    body, _ = check.json()
+    if (
+        check.status == 404
+        and isinstance(body, dict)
+        and isinstance(body.get("errorMessages"), list)
+    ):
+        return "gone", "answered Jira's 404"
+    if check.status == 200 and isinstance(body, dict) and body.get("key") == issue.key:
+        return "present", "shows the issue"
+    return "unknown", f"answered {_answer_shape(check)}, not Jira's answer about the issue"
+
+
+def _answer_shape(result: HttpResult) -> str:
+    """What came back, in a few words: '302 (a redirect to /login.jsp)', '200 text/html', 'no
+    answer (reset)'."""
+    if result.failure is not None and result.response is None:
+        return f"no answer ({result.failure.kind})"
+    location = result.header("Location")
+    if location:
+        return f"{result.status} (a redirect to {location[:200]})"
+    kind = result.content_type or ("with an empty body" if not result.text else "untyped")
+    return f"{result.status} {kind}"
 
 
 def _may_have_created(result: HttpResult) -> bool:
-    """A lost or failed answer to a create may hide an issue that was created all the same."""
-    if result.failure is not None:
-        return result.failure.sent
-    return result.status is not None and (result.status >= 500 or 200 <= result.status < 300)
+    """Whether a create that got no issue key may still have created one: yes, unless it was
+    never sent or Jira itself refused it (a refused login, a rate limit, or Jira's JSON error
+    for a 4xx). A lost answer, a redirect, a 5xx or any other answer may hide a created issue."""
+    if result.failure is not None and not result.failure.sent:
+        return False
+    status = result.status
+    if status is None:
+        return True  # sent, no answer: Jira may have done the work
+    if status in (401, 429):
+        return False  # refused before any work: authentication, rate limit
+    if 400 <= status < 500:
+        body, _ = result.json()
+        jira_said = isinstance(body, dict) and (
+            isinstance(body.get("errorMessages"), list) or isinstance(body.get("errors"), dict)
+        )
+        return not jira_said
+    return True
 
 
 def _plain(name: str, value: Any) -> Any:
@@ -797,8 +935,17 @@ def cleanup_leftovers(target: JiraTarget) -> list[Leftover]:
     held = registry(target)
     for issue in held.pending():
         with deferred_interrupts():
-            deleted, reason = delete_issue(issue, lambda exchange: None)
-        done.append(Leftover(issue.key, issue.project, issue.link, deleted, reason))
+            deletion = delete_issue(issue, lambda exchange: None)
+        done.append(
+            Leftover(
+                issue.key,
+                issue.project,
+                issue.link,
+                deletion.deleted,
+                deletion.reason,
+                deletion.kind,
+            )
+        )
         held.forget(issue)
     return done
 
@@ -808,10 +955,10 @@ def _cleanup_at_exit() -> None:
     """Last resort for an issue no session end saw (a crash, a library user)."""
     for live in list(_LIVE):
         for issue in live.pending():
-            deleted, reason = delete_issue(issue, lambda exchange: None)
+            deletion = delete_issue(issue, lambda exchange: None)
             live.forget(issue)
-            if not deleted:
+            if not deletion.deleted:
                 print(
                     f"visor-jira-conformance: test issue {issue.key} could not be deleted "
-                    f"({reason}): {issue.link}"
+                    f"({deletion.reason}): {issue.link}"
                 )

@@ -15,6 +15,7 @@ import re
 import secrets
 import stat
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,7 +85,7 @@ def check_output_paths(
             f"{where} cannot be created because a file of that name is in the way: {advice}"
         ) from None
     except OSError as exc:
-        raise SettingsError(f"{where} cannot be created ({_reason(exc)}): {advice}") from None
+        raise SettingsError(f"{where} cannot be created ({why_not(exc)}): {advice}") from None
     if not report_dir.is_dir():
         raise SettingsError(f"{where} is not a folder: {advice}")
     _prove_writable(report_dir, where, advice)
@@ -97,7 +98,7 @@ def check_output_paths(
     except FileNotFoundError:
         info = None
     except OSError as exc:
-        raise SettingsError(f"{shown} cannot be used ({_reason(exc)})") from None
+        raise SettingsError(f"{shown} cannot be used ({why_not(exc)})") from None
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise SettingsError(
             f"{shown} is {file_kind(info.st_mode)}: give the path of a file to write, e.g. "
@@ -126,7 +127,7 @@ def _prove_writable(folder: Path, where: str, advice: str) -> None:
     try:
         handle, name = tempfile.mkstemp(prefix=".visor-probe-", dir=folder)
     except OSError as exc:
-        raise SettingsError(f"{where} is not writable ({_reason(exc)}): {advice}") from None
+        raise SettingsError(f"{where} is not writable ({why_not(exc)}): {advice}") from None
     try:
         try:
             os.write(handle, b"\0" * _PROBE_BYTES)
@@ -134,41 +135,43 @@ def _prove_writable(folder: Path, where: str, advice: str) -> None:
         finally:
             os.close(handle)
     except OSError as exc:
-        raise SettingsError(f"{where} cannot take a file ({_reason(exc)}): {advice}") from None
+        raise SettingsError(f"{where} cannot take a file ({why_not(exc)}): {advice}") from None
     finally:
         with contextlib.suppress(OSError):
             os.unlink(name)
 
 
-def _reason(exc: OSError) -> str:
+def why_not(exc: OSError) -> str:
+    """An OSError in the words of someone who asked for a file: 'the disk is full'."""
     if exc.errno == errno.ENOSPC:
         return "the disk is full"
     if exc.errno == errno.EROFS:
         return "the file system is read-only"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
+    if exc.errno == errno.EFBIG:
+        return "the file is larger than this process may write"
     return exc.strerror or str(exc)
 
 
 # -- atomic writes -------------------------------------------------------------------------------
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write ``data`` to a temporary file next to ``path``, sync it, then rename it into place.
-
-    A reader sees the old file or the whole new one, never a part; a failure (a full disk)
-    leaves no partial file and no temporary file behind, and other reports are untouched.
-    ``mode`` sets the file's permissions (a hand-over is its owner's only); by default an
-    existing file keeps its own and a new one gets what open() would give it.
-    """
+@contextlib.contextmanager
+def atomic_file(path: Path, *, mode: int | None = None) -> Iterator[Path]:
+    """A temporary file next to ``path`` to write (by name, by anyone), then synced and renamed
+    into place: a reader sees the old file or the whole new one, never a part; a failure (a full
+    disk, a file system turned read-only) leaves neither a partial file nor the temporary one,
+    and other reports are untouched. ``mode`` sets the file's permissions (a hand-over is its
+    owner's only); by default an existing file keeps its own and a new one gets what open()
+    would give it."""
     path = Path(path)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
     try:
+        yield Path(name)
+        handle = os.open(name, os.O_RDONLY)
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(handle, view)
-                view = view[written:]
             os.fchmod(handle, _mode_for(path) if mode is None else mode)
             os.fsync(handle)
         finally:
@@ -178,6 +181,12 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
         with contextlib.suppress(OSError):
             os.unlink(name)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """``data`` written whole at ``path`` or not at all (``atomic_file``)."""
+    with atomic_file(path, mode=mode) as temporary, temporary.open("wb") as stream:
+        stream.write(data)
 
 
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:

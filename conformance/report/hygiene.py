@@ -10,11 +10,14 @@ and keeps the Environment table to an allowlist of escaped values.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
+import os
 import re
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -50,9 +53,78 @@ def filter_metadata(metadata: dict[str, Any], *, for_html: bool = False) -> None
             metadata[key] = _clean_value(metadata[key])
 
 
-class HygienePlugin:
-    def __init__(self, redactor: Redactor) -> None:
+STDOUT_CLOSED = (
+    "the terminal's output stopped early: its reader closed it (a pipe to head, a closed "
+    "terminal); the run went on to the end and its reports are whole"
+)
+
+
+class ScrubbingStream:
+    """A text stream that scrubs each write before it reaches ``stream`` (pytest's terminal).
+
+    A reader that goes away (``pytest ... | head -1``, a closed terminal) makes every later
+    write fail: from the first failure on, output is dropped and the run goes on (``on_closed``
+    is told once); the stream's descriptor is pointed at the null device, so that the
+    interpreter's last flush does not fail either."""
+
+    def __init__(
+        self, stream: TextIO, redactor: Redactor, on_closed: Callable[[], None] | None = None
+    ) -> None:
+        self.stream = stream
         self.redactor = redactor
+        self.on_closed = on_closed
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                self.stream.write(self.redactor.scrub(text))
+            except UnicodeError:
+                raise  # the encoding lacks a character: pytest's writer escapes and writes again
+            except (OSError, ValueError):  # a reader that went away, a stream closed under us
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self.closed_by_reader = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.stream.fileno())
+            os.close(null)
+        if self.on_closed is not None:
+            self.on_closed()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        return getattr(self.stream, name)
+
+
+def scrub_terminal(
+    config: pytest.Config, redactor: Redactor, on_closed: Callable[[], None] | None = None
+) -> None:
+    """Everything pytest's terminal writes passes the redactor from now on (once per run)."""
+    writer = getattr(config.pluginmanager.get_plugin("terminalreporter"), "_tw", None)
+    stream = getattr(writer, "_file", None)
+    if writer is not None and stream is not None and not isinstance(stream, ScrubbingStream):
+        writer._file = ScrubbingStream(stream, redactor, on_closed)
+
+
+class HygienePlugin:
+    def __init__(
+        self,
+        redactor: Redactor,
+        config: pytest.Config | None = None,
+        notices: list[str] | None = None,
+    ) -> None:
+        self.redactor = redactor
+        self._config = config
+        self._notices = notices  # the run's notices: where a closed terminal is said
         self._previous_factory: Callable[..., logging.LogRecord] | None = None
 
     # -- logging: scrub each record where it is made, so every handler (pytest's capture, live
@@ -75,6 +147,36 @@ class HygienePlugin:
         if self._previous_factory is None:
             self._previous_factory = logging.getLogRecordFactory()
             logging.setLogRecordFactory(self._scrubbing_factory)
+        if self._config is not None:
+            scrub_terminal(self._config, self.redactor, self._terminal_closed)
+
+    def _terminal_closed(self) -> None:
+        if self._notices is not None and STDOUT_CLOSED not in self._notices:
+            self._notices.append(STDOUT_CLOSED)
+
+    # -- what pytest prints itself: interrupt tracebacks (--full-trace prints every frame's
+    # -- arguments, a request's headers among them), collection and internal errors.
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A collection error (with -l, its locals) before JUnit, the page or the terminal."""
+        self._scrub_report(report)
+
+    def pytest_internalerror(self, excrepr: Any) -> bool | None:
+        """Without pytest's terminal (the customer command), pytest would print the internal
+        error to stderr as it is: print it scrubbed instead."""
+        if self._terminal_shown:
+            return None  # the terminal prints it, through the scrubbing writer
+        for line in str(excrepr).split("\n"):
+            sys.stderr.write(self.redactor.scrub(f"INTERNALERROR> {line}") + "\n")
+        sys.stderr.flush()
+        return True
+
+    @property
+    def _terminal_shown(self) -> bool:
+        return self._config is not None and self._config.pluginmanager.has_plugin(
+            "terminalreporter"
+        )
 
     def pytest_unconfigure(self) -> None:
         if self._previous_factory is not None:
@@ -85,6 +187,9 @@ class HygienePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._scrub_report(report)
+
+    def _scrub_report(self, report: pytest.TestReport | pytest.CollectReport) -> None:
         scrub = self.redactor.scrub
         longrepr = report.longrepr
         if isinstance(longrepr, tuple):  # a skip: (path, line, reason) must stay a tuple

@@ -65,6 +65,7 @@ def build(result: RunResult) -> dict[str, Any]:
             "proxy": result.proxy,
             "strict": settings.strict,
             "settings_sources": dict(settings.sources),
+            "notes": list(result.notes),
         },
     }
     if decided.reasons:

@@ -29,7 +29,12 @@ if TYPE_CHECKING:
 VERDICT_OWNED = pytest.StashKey[bool]()
 DEFAULT_WIDTH = 80
 MIN_WIDTH = 40
-REPORT_KINDS = (("html", "HTML "), ("json", "JSON "), ("xml", "JUnit"))
+REPORT_KINDS = (
+    ("html", "HTML "),
+    ("json", "JSON "),
+    ("xml", "JUnit"),
+    ("json_copy", "--jira-json"),  # named only when it could not be written
+)
 NOT_RUN_SHOWN = 6
 
 
@@ -233,6 +238,17 @@ def write_closing(config: pytest.Config, result: RunResult, paths: dict[str, Pat
             reporter.write_line(line, bold=True, **_colour(result))
         else:
             reporter.write_line(line)
+
+
+def write_held(config: pytest.Config, received: list[str]) -> None:
+    """Say that a signal came while the run was finishing, and that it did not stop it."""
+    reporter = _reporter(config)
+    if reporter is not None:
+        names = ", ".join(dict.fromkeys(received))
+        reporter.write_line(
+            f"{names} arrived while the run was finishing: held until the cleanup and every "
+            "report were done (the verdict below stands)"
+        )
 
 
 def verdict_line(result: RunResult, paths: dict[str, Path], width: int | None = None) -> str:

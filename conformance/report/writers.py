@@ -12,12 +12,14 @@ means none. A run that ends in a usage error writes none of them.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance.settings import SettingsError
+from conformance.report.files import why_not
+from conformance.settings import SettingsError, user_path
 
 if TYPE_CHECKING:
     from conformance.engine.result import RunResult
@@ -29,6 +31,29 @@ RESULT_KEY = pytest.StashKey["RunResult"]()
 EXTRA_CSS_KEY = pytest.StashKey[list[Path]]()
 # Why a kind of report is not written ("-p no:html"), for the closing block.
 NOT_WRITTEN_KEY = pytest.StashKey[dict[str, str]]()
+# The reports that could not be written (a disk that filled, or turned read-only, after the
+# up-front check): report kind -> why. Each report is written whole or not at all (atomically),
+# so these files are absent; the closing block names them beside the others.
+UNWRITTEN_KEY = pytest.StashKey[dict[str, str]]()
+
+
+def unwritten(config: pytest.Config) -> dict[str, str]:
+    """The run's reports that could not be written (made empty when missing)."""
+    found = config.stash.get(UNWRITTEN_KEY, None)
+    if found is None:
+        found = config.stash[UNWRITTEN_KEY] = {}
+    return found
+
+
+def write_whole(
+    config: pytest.Config, kind: str, path: Path, write: Callable[[Path], None]
+) -> None:
+    """``write(path)`` (an atomic writer): an OSError leaves no file and is recorded, never
+    raised: the other reports are still written."""
+    try:
+        write(path)
+    except OSError as exc:
+        unwritten(config)[kind] = why_not(exc)
 
 
 def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]:
@@ -43,13 +68,13 @@ def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]
         missing["html"] = "not written (-p no:html)"
     else:
         given = getattr(config.option, "htmlpath", None)
-        planned["html"] = _user_path(given) if given else paths["html"]
+        planned["html"] = _user_path(given, "--html") if given else paths["html"]
         if given:
             _make_folder(planned["html"], "--html")
             # pytest-html would write its own page there after ours, with its stylesheet in
             # an assets folder beside it: this run's page is the one that is attached.
             config.option.htmlpath = None
-        css = [_user_path(name) for name in getattr(config.option, "css", None) or []]
+        css = [_user_path(name, "--css") for name in getattr(config.option, "css", None) or []]
         for sheet in css:
             if not sheet.is_file():
                 raise SettingsError(f"--css {str(sheet)!r} is not a file: give a stylesheet")
@@ -58,7 +83,7 @@ def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]
         missing["xml"] = "not written (-p no:junitxml)"
     else:
         given = getattr(config.option, "xmlpath", None)
-        planned["xml"] = _user_path(given) if given else paths["xml"]
+        planned["xml"] = _user_path(given, "--junitxml") if given else paths["xml"]
         if given:
             _make_folder(planned["xml"], "--junitxml")
         # This run's JUnit is written from its result (report/junit.py): pytest's junitxml
@@ -68,8 +93,8 @@ def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]
     return planned
 
 
-def _user_path(given: str) -> Path:
-    return Path(os.path.expandvars(given)).expanduser()
+def _user_path(given: str, option: str) -> Path:
+    return user_path(os.path.expandvars(given), option)
 
 
 def _make_folder(path: Path, option: str) -> None:
@@ -86,7 +111,9 @@ def register(config: pytest.Config, target: JiraTarget) -> None:
     """The hygiene plugin, which scrubs what pytest's own writers (JUnit, the terminal) get."""
     from conformance.report import hygiene
 
-    config.pluginmanager.register(hygiene.HygienePlugin(target.redactor), "conformance-hygiene")
+    config.pluginmanager.register(
+        hygiene.HygienePlugin(target.redactor, config, target.notices), "conformance-hygiene"
+    )
 
 
 def write_html(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
@@ -97,7 +124,7 @@ def write_html(config: pytest.Config, result: RunResult, paths: dict[str, Path])
     if path is not None:
         none: list[Path] = []
         css: list[Path] = config.stash.get(EXTRA_CSS_KEY, none)
-        html.write_report(result, path, css)
+        write_whole(config, "html", path, lambda where: html.write_report(result, where, css))
 
 
 def write_junit(config: pytest.Config, result: RunResult, paths: dict[str, Path]) -> None:
@@ -107,16 +134,26 @@ def write_junit(config: pytest.Config, result: RunResult, paths: dict[str, Path]
 
     path = paths.get("xml")
     if path is not None:
-        junit.write(
-            result,
+        write_whole(
+            config,
+            "xml",
             path,
-            suite_name=str(config.getini("junit_suite_name") or "pytest"),
-            prefix=getattr(config.option, "junitprefix", None),
+            lambda where: junit.write(
+                result,
+                where,
+                suite_name=str(config.getini("junit_suite_name") or "pytest"),
+                prefix=getattr(config.option, "junitprefix", None),
+            ),
         )
 
 
 def not_written(config: pytest.Config) -> dict[str, str]:
-    """Reports this run leaves out on purpose, and why ("-p no:html")."""
+    """Reports this run leaves out on purpose ("-p no:html"), and those that could not be
+    written (a disk that filled or turned read-only), and why."""
     none: dict[str, str] = {}
-    missing: dict[str, str] = config.stash.get(NOT_WRITTEN_KEY, none)
-    return dict(missing)
+    on_purpose: dict[str, str] = config.stash.get(NOT_WRITTEN_KEY, none)
+    failed: dict[str, str] = config.stash.get(UNWRITTEN_KEY, none)
+    missing = dict(on_purpose)
+    for kind, why in failed.items():
+        missing[kind] = f"could not be written ({why}); nothing partial was left"
+    return missing

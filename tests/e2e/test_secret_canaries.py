@@ -45,12 +45,12 @@ def forms(secret: str) -> set[str]:
     return found | {html.escape(f) for f in found} | {html.escape(html.escape(secret))}
 
 
-def leaks(text: str) -> list[str]:
+def leaks(text: str, secrets: dict[str, str] = SECRETS) -> list[str]:
     """The secrets (by name and form) found in ``text``, also after undoing HTML escaping."""
     candidates = (text, html.unescape(text))
     return sorted(
         f"{name}: {form!r}"
-        for name, secret in SECRETS.items()
+        for name, secret in secrets.items()
         for form in forms(secret)
         if any(form in candidate for candidate in candidates)
     )
@@ -70,21 +70,22 @@ class Artefacts:
                 )
         return cls(files)
 
-    def leaks(self) -> dict[str, list[str]]:
-        return {name: hits for name, text in self.files.items() if (hits := leaks(text))}
+    def leaks(self, secrets: dict[str, str] = SECRETS) -> dict[str, list[str]]:
+        return {name: hits for name, text in self.files.items() if (hits := leaks(text, secrets))}
 
 
-def with_cookie(app: Any) -> Any:
+COOKIE_HEADERS = (
+    ("Set-Cookie", f"JSESSIONID={COOKIE}; Path=/; HttpOnly"),
+    ("Set-Cookie", f"atlassian.xsrf.token={COOKIE}_lin; Path=/"),
+)
+
+
+def with_cookie(app: Any, cookies: tuple[tuple[str, str], ...] = COOKIE_HEADERS) -> Any:
     """Every answer sets session cookies carrying the cookie canary, as Jira's JSESSIONID does."""
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
-            headers = [
-                *headers,
-                ("Set-Cookie", f"JSESSIONID={COOKIE}; Path=/; HttpOnly"),
-                ("Set-Cookie", f"atlassian.xsrf.token={COOKIE}_lin; Path=/"),
-            ]
-            return start_response(status, headers, *rest)
+            return start_response(status, [*headers, *cookies], *rest)
 
         return app(environ, start)
 

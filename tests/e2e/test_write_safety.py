@@ -16,13 +16,17 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
+import requests
+from werkzeug.wrappers import Request, Response
 
 from conformance.check import CheckRecord, Outcome, requirement_of
 from conformance.checks import test_write_roundtrip as check
 from conformance.emulator import EmulatorServer, Fault
 from conformance.evidence import Evidence
+from conformance.probes import write
 from conformance.probes.write import LABEL, RoundtripFacts, WriteRoundTrip, registry
 from tests.bending_proxy import BendingProxy, Passed, bending_proxy, json_answer
 from tests.e2e.accounts import BOT
@@ -464,3 +468,206 @@ def test_the_runs_own_signal_handler_is_kept_and_the_signal_named(
     assert server.world.issues_with_label(LABEL) == []
     assert server.log.mutating()[-1].method == "DELETE"
     assert row_for(machine.evidence()).outcome is Outcome.INCOMPLETE
+
+
+# -- issue 23: never lose the test issue ------------------------------------------------------------
+
+WAF_PAGE = (
+    "<html><head><title>Request Rejected</title></head><body>The requested URL was rejected. "
+    "Please consult with your administrator.<br><br>Your support ID is: 1234567890</body></html>"
+)
+
+
+def round_trip_through(
+    server: EmulatorServer,
+    *,
+    bend: Callable[[BendingProxy, Passed], Any] | None = None,
+    intercept: Callable[[BendingProxy, Request], Response | None] | None = None,
+    **settings_: Any,
+) -> tuple[Evidence[RoundtripFacts], BendingProxy]:
+    """One round trip in VIS, in-process, through a proxy that bends answers or answers in
+    Jira's place (the request then never reaches the emulator)."""
+    with bending_proxy(server.url, bend) as proxy:
+        proxy.intercept = intercept
+        target = target_at(proxy.url, **settings_)
+        try:
+            return WriteRoundTrip(target, "VIS").run(), proxy
+        finally:
+            target.close()
+
+
+def is_delete(request: Request) -> bool:
+    return request.method == "DELETE" and "/rest/api/2/issue/" in request.path
+
+
+@pytest.mark.parametrize("answer", ["waf-200-html", "bare-204"])
+def test_a_delete_answered_without_jira_is_not_believed(
+    jira_emulator: Emulator, answer: str
+) -> None:
+    """A WAF in front of the write path answers the DELETE itself (F5's default block page is a
+    200; a proxy may say 204) and Jira never sees it: the issue stays, and the row says so."""
+    server = jira_emulator("dc-healthy")
+    page = Response(WAF_PAGE, 200, mimetype="text/html") if answer == "waf-200-html" else None
+
+    def waf(proxy: BendingProxy, request: Request) -> Response | None:
+        if not is_delete(request):
+            return None
+        return page if page is not None else Response(status=204)
+
+    evidence, proxy = round_trip_through(server, intercept=waf)
+    (own,) = server.world.created_keys
+    assert server.world.issues_with_label(LABEL) == [own], "the issue is still in Jira"
+    assert server.world.deleted_keys == [] and proxy.intercepted  # the WAF answered, not Jira
+    facts = evidence.facts
+    assert facts["cleanup"]["ok"] is False and facts["cleanup"]["kinds"] == {own: "blocked"}
+    assert not any(s["step"] == "delete" and s["outcome"] == "ok" for s in facts["steps"])
+    row = row_for(evidence)
+    assert row.outcome is Outcome.FAIL
+    (left,) = row.findings
+    assert left.code == "WRITE_CLEANUP_FAILED" and own in left.summary
+    assert "still reads back" in left.summary and "firewall" in left.remediation
+    assert not any(n.startswith("delete: ok") for n in row.notes)
+
+
+def test_a_delete_whose_read_back_is_not_jiras_is_not_proven(jira_emulator: Emulator) -> None:
+    """The delete reaches Jira (204), but every read-back of the issue is blocked by a page
+    that is not Jira's: deletion is not proven, and the key is named."""
+    server = jira_emulator("dc-healthy")
+    deleted: list[str] = []
+
+    def waf_after_delete(proxy: BendingProxy, request: Request) -> Response | None:
+        if is_delete(request):
+            deleted.append(request.path)
+        elif deleted and request.method == "GET" and request.path in deleted:
+            return Response(WAF_PAGE, 200, mimetype="text/html")
+        return None
+
+    evidence, _ = round_trip_through(server, intercept=waf_after_delete)
+    (own,) = server.world.created_keys
+    assert server.world.deleted_keys == [own]  # Jira did delete it; the suite cannot tell
+    assert evidence.facts["cleanup"]["kinds"] == {own: "unproven"}
+    (left,) = row_for(evidence).findings
+    assert left.code == "WRITE_CLEANUP_UNPROVEN" and own in left.summary
+    assert "200 text/html" in left.summary
+
+
+def hide_after_transition(proxy: BendingProxy, request: Request) -> Response | None:
+    """A workflow whose transition sets a security level the bot is not in: once the transition
+    went through, Jira answers 404 for the issue (to the delete too) and search leaves it out."""
+    transitioned = [
+        p.path.split("/")[-2]
+        for p in proxy.passed
+        if p.method == "POST" and p.path.endswith("/transitions") and p.status in (200, 204)
+    ]
+    if not transitioned:
+        return None
+    key = transitioned[0]
+    if key in request.path.split("/"):
+        return json_answer({"errorMessages": ["Issue Does Not Exist"], "errors": {}}, 404)
+    return None
+
+
+def test_an_issue_that_left_the_bots_view_is_not_called_deleted(jira_emulator: Emulator) -> None:
+    server = jira_emulator("dc-healthy")
+    evidence, proxy = round_trip_through(server, intercept=hide_after_transition)
+    (own,) = server.world.created_keys
+    assert server.world.issues_with_label(LABEL) == [own], "still in Jira"
+    assert ("DELETE", f"/rest/api/2/issue/{own}") in proxy.intercepted
+    facts = evidence.facts
+    assert facts["cleanup"]["kinds"] == {own: "vanished"}
+    assert not any(s["step"] == "delete" and s["outcome"] == "ok" for s in facts["steps"])
+    row = row_for(evidence)
+    assert row.outcome is Outcome.FAIL
+    (left,) = [f for f in row.findings if f.code == "WRITE_CLEANUP_UNPROVEN"]
+    assert own in left.summary and "not proven deleted" in left.summary
+    assert "security level" in left.remediation and own in left.remediation
+
+
+def lagging_index(server: EmulatorServer, *, catches_up_after: int | None) -> Any:
+    """The search answers as if the index had not seen the run's issue yet (another Data Center
+    node, Cloud's eventual consistency), for the first ``catches_up_after`` label searches or
+    for ever; everything else is Jira's answer."""
+    searches: list[int] = []
+
+    def bend(proxy: BendingProxy, passed: Passed) -> Any:
+        if is_create(passed):  # the answer is lost: held until the suite gave up on it
+            proxy.wait_for(lambda: bool(proxy.requests_after(passed.seq)), timeout_s=30)
+            return None
+        if passed.path.endswith("/search") and "visor-run-" in unquote(passed.query):
+            searches.append(passed.seq)
+            if catches_up_after is None or len(searches) <= catches_up_after:
+                return json_answer({"startAt": 0, "maxResults": 50, "total": 0, "issues": []})
+        return None
+
+    return bend
+
+
+@pytest.mark.parametrize("index", ["catches-up", "lags-beyond-the-wait"])
+def test_a_lost_create_answer_is_named_by_label_until_the_search_sees_it(
+    jira_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, index: str
+) -> None:
+    monkeypatch.setattr(write, "SEARCH_POLL_S", 2.0)
+    server = jira_emulator("dc-healthy")
+    bend = lagging_index(server, catches_up_after=2 if index == "catches-up" else None)
+    evidence, _ = round_trip_through(server, bend=bend, timeout_s=1.0)
+    (own,) = server.world.created_keys
+    facts = evidence.facts
+    row = row_for(evidence)
+    if index == "catches-up":
+        assert server.world.deleted_keys == [own] and facts["cleanup"]["deleted"] == [own]
+        assert [f.code for f in row.findings] == ["WRITE_CREATE_FAILED"]
+        return
+    # Not seen within the wait: the issue is still in Jira, and the report says where to look.
+    assert server.world.issues_with_label(LABEL) == [own]
+    cleanup = facts["cleanup"]
+    assert cleanup["maybe"] is True and cleanup["ok"] is False
+    assert row.outcome is Outcome.FAIL
+    (maybe,) = [f for f in row.findings if f.code == "WRITE_MAYBE_LEFT"]
+    run_label = facts["run_label"]
+    jql = f"project = VIS AND labels = {run_label}"
+    assert run_label in maybe.summary and jql in maybe.remediation
+    assert "no answer" in maybe.summary
+    # The JQL the report names finds the issue, once the index has it.
+    found = requests.get(
+        f"{server.url}/rest/api/2/search", params={"jql": jql}, auth=("admin", "admin"), timeout=10
+    ).json()
+    assert [i["key"] for i in found["issues"]] == [own]
+
+
+@pytest.mark.parametrize("answer", ["redirect", "unexpected-status"])
+def test_a_create_answered_oddly_may_have_created(jira_emulator: Emulator, answer: str) -> None:
+    """The create reaches Jira; what comes back is a redirect to the login page or a status
+    Jira does not answer a create with: the label search finds the issue and it is deleted."""
+    server = jira_emulator("dc-healthy")
+    odd = (
+        Response(status=302, headers={"Location": "/login.jsp?os_destination=x"})
+        if answer == "redirect"
+        else Response("<html>Gateway</html>", 502, mimetype="text/html")
+    )
+    evidence, _ = round_trip_through(server, bend=lambda proxy, p: odd if is_create(p) else None)
+    (own,) = server.world.created_keys
+    assert server.world.deleted_keys == [own], "found by its label and deleted"
+    assert evidence.facts["cleanup"]["deleted"] == [own]
+    (create,) = row_for(evidence).findings
+    assert create.code == "WRITE_CREATE_FAILED"
+
+
+def test_a_waf_answering_the_delete_makes_the_suite_not_ready(
+    jira_emulator: Emulator, run_suite: RunSuite
+) -> None:
+    server = jira_emulator("dc-healthy")
+
+    def waf(proxy: BendingProxy, request: Request) -> Response | None:
+        return Response(WAF_PAGE, 200, mimetype="text/html") if is_delete(request) else None
+
+    with bending_proxy(server.url) as proxy:
+        proxy.intercept = waf
+        run = run_suite(proxy.url, "--jira-write-project", "VIS", "-k", "roundtrip", env=BOT)
+    (own,) = server.world.created_keys
+    assert server.world.issues_with_label(LABEL) == [own]
+    assert run.ret == 1 and run.result["verdict"] == "not-ready"
+    row = run.row("write.roundtrip", "VIS")
+    assert not any(n.startswith("delete: ok") for n in row["notes"]), row["notes"]
+    (left,) = row["findings"]
+    assert left["code"] == "WRITE_CLEANUP_FAILED" and own in left["summary"]
+    assert server.log.failed_logins() == 0

@@ -487,3 +487,32 @@ def test_the_pacer_never_sends_on_an_empty_bucket_and_spends_at_the_fill_rate() 
     pacer.observe({**bucket, "X-RateLimit-Remaining": "5"}, 429)
     pacer.hold(3)
     assert pacer.wait_needed() >= 3, "a 429's Retry-After holds every request"
+
+
+# -- issue 23: sessions that do not stick ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["changed", "unchanged"])
+def test_sessions_that_do_not_stick_fall_back_to_one_login_at_a_time(password: str) -> None:
+    """Two nodes without sticky sessions: half the cookie requests land where the session is
+    unknown. Falling back to the password is a new login: one at a time, never more than one
+    refused, even with 8 requests in flight when the password changed."""
+    accept = 3 if password == "changed" else 10_000
+    jira = RotatingPasswordJira(PASSWORD, accept_requests=accept, nodes=2, delay_s=0.05)
+    with serve(jira) as url:
+        http = make_http(url, concurrency=8)
+        assert http.get("/rest/api/2/myself").status == 200
+        run_concurrently(http, [f"/rest/api/2/project/P{i}" for i in range(40)])
+        results = [http.get(f"/rest/api/2/project/P{i}") for i in range(40)]
+    assert jira.max_in_flight >= 4, "requests were in flight together"
+    assert jira.password_in_flight_max == 1, "a login is one request at a time"
+    assert http.counters.sessions_lost >= 1
+    if password == "changed":
+        assert jira.rejected_logins == 1, "one failed login at the server"
+        assert http.counters.failed_logins == 1 and http.login_state == "rejected"
+    else:
+        assert jira.rejected_logins == 0
+        assert all(r.status == 200 for r in results)
+    # A cookie answered as anonymous is a session not honoured: the request is sent again as a
+    # login, and its answer (the bot's) is what the probe gets, never the anonymous one.
+    assert all((r.header("X-AUSERNAME") or "") == "visor-bot" for r in results if r.status == 200)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from conformance.emulator import EmulatorServer, Fault, LoggedRequest
+from conformance.probes import write
 from conformance.probes.write import (
     LABEL,
     WriteRoundTrip,
@@ -76,8 +77,9 @@ def assert_only_own_issue(server: EmulatorServer, key: str | None) -> None:
 @pytest.mark.parametrize("failure", sorted(FAILURES))
 @pytest.mark.parametrize("step", list(STEP_FAULTS))
 def test_a_failing_step_leaves_no_issue_unless_delete_failed(
-    jira_emulator: Emulator, step: str, failure: str
+    jira_emulator: Emulator, step: str, failure: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(write, "SEARCH_POLL_S", 1.0)  # the label search's wait for a lost create
     method, path = STEP_FAULTS[step]
     server = jira_emulator("dc-healthy", faults=[Fault(method, path, **FAILURES[failure])])
     target = target_for(server)
@@ -99,7 +101,13 @@ def test_a_failing_step_leaves_no_issue_unless_delete_failed(
     else:
         assert left == [], f"{step} failing with {failure} left {left} behind"
         assert facts["failure"] is not None and facts["failure"]["step"] == step
-        assert facts["cleanup"]["ok"] is True
+        if step == "create" and failure in ("500", "drop"):
+            # Jira may have created it all the same, and the label search did not see it in
+            # its wait: the report says so, with the JQL that finds it (issue 23).
+            assert facts["cleanup"]["maybe"] is True and facts["cleanup"]["ok"] is False
+            assert facts["cleanup"]["jql"] == f"project = VIS AND labels = {facts['run_label']}"
+        else:
+            assert facts["cleanup"]["ok"] is True
         if step != "create":
             # In order of arrival: a dropped request may be logged after the DELETE it caused.
             assert server.log.mutating()[-1].method == "DELETE"

@@ -194,6 +194,14 @@ INVALID = [
         "import.page_size",
         "must be at least 1, not 0",
     ),
+    (
+        # Python refuses to convert it (ValueError): an INTERNALERROR before issue 23.
+        "a-5000-digit-number",
+        "name: x\nprojects: all-visible\nimport:\n  page_size: " + "9" * 5000 + "\n",
+        4,
+        "page_size",
+        "a number of 5,000 digits",
+    ),
 ]
 
 

@@ -70,3 +70,36 @@ def test_reports_are_scrubbed_and_skip_reasons_stay_tuples() -> None:
     assert report.longrepr == ("t.py", 1, f"Skipped: token {MASK}")
     assert report.sections == [("Captured log call", f"DEBUG {MASK}")]
     assert SECRET not in repr(report.extras)
+
+
+def test_what_the_terminal_writes_is_scrubbed(pytester: pytest.Pytester) -> None:
+    """Interrupt tracebacks and collection errors are printed by pytest's terminal writer:
+    once the session starts, its stream scrubs every write."""
+    import io
+
+    redactor = Redactor()
+    redactor.register(SECRET)
+    config = pytester.parseconfigure()
+    writer = config.get_terminal_writer()
+    sink = io.StringIO()
+    writer._file = sink
+    hygiene.HygienePlugin(redactor, config).pytest_sessionstart()
+    hygiene.scrub_terminal(config, redactor)  # twice: still one wrapper
+    writer.line(f"headers = {{'Authorization': 'Bearer {SECRET}'}}")
+    assert sink.getvalue() == f"headers = {{'Authorization': 'Bearer {MASK}'}}\n"
+    assert isinstance(writer._file, hygiene.ScrubbingStream)
+    assert not isinstance(writer._file.stream, hygiene.ScrubbingStream)
+
+
+def test_an_internal_error_without_the_terminal_is_printed_scrubbed(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    redactor = Redactor()
+    redactor.register(SECRET)
+    config = pytester.parseconfigure("-p", "no:terminal")
+    plugin = hygiene.HygienePlugin(redactor, config)
+    assert plugin.pytest_internalerror(f"Traceback\nValueError: token {SECRET}") is True
+    err = capsys.readouterr().err
+    assert err == f"INTERNALERROR> Traceback\nINTERNALERROR> ValueError: token {MASK}\n"
+    with_terminal = hygiene.HygienePlugin(redactor, pytester.parseconfigure())
+    assert with_terminal.pytest_internalerror("x") is None  # the terminal prints it, scrubbed

@@ -463,3 +463,45 @@ def test_a_fifo_as_ca_bundle_is_refused(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(SettingsError, match=r"--jira-ca-bundle .* is a named pipe"):
         build_settings(_values(tmp_path, ca_bundle=str(fifo)), {"JIRA_TOKEN": "t"})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "bot:Url-Secret-81@jira.example.com",  # no scheme
+        "bot:Url Secret 81@jira.example.com",  # no scheme, a space
+        "https://bot:Url Secret 81@jira.example.com",  # a space
+        "https://bot:Url/Secret/81@jira.example.com",  # a slash: urlsplit sees a port
+        "https://bot:Url-Secret-81@jira example.com",  # a space after the user info
+        "https://bot:Url\tSecret-81@jira.example.com",  # a control character
+        "//bot:Url-Secret-81@jira.example.com",
+    ],
+)
+def test_a_url_with_credentials_is_never_echoed_with_them(raw: str) -> None:
+    """Issue 23: with no scheme, or with a space, the usage error echoed the whole URL."""
+    with pytest.raises(SettingsError) as caught:
+        validate_url(raw, "JIRA_URL")
+    message = str(caught.value)
+    assert "JIRA_URL" in message
+    for piece in (
+        "Url-Secret",
+        "Url Secret",
+        "Url/Secret",
+        "Url\tSecret",
+        "Secret-81",
+        "Secret 81",
+    ):
+        assert piece not in message, message
+
+
+def test_a_number_of_more_than_4300_digits_in_a_compare_file_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    """Python refuses to convert it (ValueError, an INTERNALERROR before issue 23)."""
+    path = _previous(tmp_path)
+    text = path.read_text().replace('"run":', f'\n"duration": {"9" * 5000}, "run":')
+    path.write_text(text)
+    with pytest.raises(SettingsError) as caught:
+        load_comparison(str(path), "https://jira.example.com")
+    assert "is not a result of this tool" in str(caught.value)
+    assert "line 2 holds a number of 5,000 digits" in str(caught.value)
