@@ -2,6 +2,14 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
+# The emulator imports its TLS libraries when it first makes a certificate. Imported now, while
+# the tests are collected: pytester forgets the modules a test imported when it ends, and
+# cryptography imported a second time no longer recognises the classes of its first import
+# ("curve must be an EllipticCurve instance" from the next TLS emulator on that worker).
+import trustme  # noqa: F401
+from cryptography import x509  # noqa: F401
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
 from hypothesis import settings
 
 from tests import signals
