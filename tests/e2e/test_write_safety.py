@@ -1,8 +1,10 @@
 """The write round trip never touches what it did not create and never loses its own issue.
 
 Issue 14: a proxy in front of the emulator (tests/bending_proxy.py) bends one answer at a time;
-the emulator's own request log and world say what really happened in Jira. Signals are real
-signals to a real suite subprocess.
+the emulator's own request log and world say what really happened in Jira. The round trip runs
+in-process (its state machine, or a whole run through ``tests.runs.run_checks`` where the row,
+the verdict and the exit code are asserted); signals are real signals to a real suite
+subprocess.
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ from conformance.evidence import Evidence
 from conformance.probes import write
 from conformance.probes.write import LABEL, RoundtripFacts, WriteRoundTrip, registry
 from tests.bending_proxy import BendingProxy, Passed, bending_proxy, json_answer
-from tests.e2e.accounts import BOT
-from tests.e2e.conftest import RunSuite
 from tests.e2e.test_write_roundtrip import write_suite
 from tests.integration.test_write_roundtrip import ISSUE_KEY, target_at, target_for
+from tests.runs import run_checks
 from tests.signals import default_signals
 
 Emulator = Callable[..., EmulatorServer]
@@ -149,14 +150,14 @@ def test_a_create_answer_naming_another_issue_touches_nothing_but_its_own(
     assert registry(target).pending() == []
 
 
-def test_a_bent_create_through_the_suite_reports_it_and_deletes_its_own(
-    jira_emulator: Emulator, run_suite: RunSuite
+def test_a_bent_create_in_a_whole_run_is_reported_and_its_own_issue_deleted(
+    jira_emulator: Emulator,
 ) -> None:
     server = jira_emulator("dc-healthy")
     foreign = foreign_issue(server, "OPS-1")
     answer = {"id": foreign["id"], "key": "../issue/OPS-1", "self": foreign["self"]}
     with bending_proxy(server.url, bend_create(answer)) as proxy:
-        run = run_suite(proxy.url, "--jira-write-project", "VIS", "-k", "roundtrip", env=BOT)
+        run = run_checks(proxy.url, write_project="VIS")
     (own,) = server.world.created_keys
     assert server.world.deleted_keys == [own]
     assert mutations_of(server, "OPS-1", foreign["id"]) == []
@@ -259,7 +260,7 @@ def test_an_issue_hidden_from_the_bot_is_named_as_left_behind(jira_emulator: Emu
 
 
 def test_a_404_to_the_delete_of_an_issue_never_read_back_is_no_deletion(
-    jira_emulator: Emulator, run_suite: RunSuite
+    jira_emulator: Emulator,
 ) -> None:
     """Reads and the delete answer 404, search still finds it: the suite must not say
     "delete: ok"; it names the issue as left behind, with its key."""
@@ -270,7 +271,7 @@ def test_a_404_to_the_delete_of_an_issue_never_read_back_is_no_deletion(
             Fault("DELETE", r"/rest/api/2/issue/VIS-\d+$", status=404),
         ],
     )
-    run = run_suite(server.url, "--jira-write-project", "VIS", "-k", "roundtrip", env=BOT)
+    run = run_checks(server.url, write_project="VIS")
     (own,) = server.world.created_keys
     assert server.world.issues_with_label(LABEL) == [own]
     row = run.row("write.roundtrip", "VIS")
@@ -652,9 +653,7 @@ def test_a_create_answered_oddly_may_have_created(jira_emulator: Emulator, answe
     assert create.code == "WRITE_CREATE_FAILED"
 
 
-def test_a_waf_answering_the_delete_makes_the_suite_not_ready(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_a_waf_answering_the_delete_makes_the_run_not_ready(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
 
     def waf(proxy: BendingProxy, request: Request) -> Response | None:
@@ -662,7 +661,7 @@ def test_a_waf_answering_the_delete_makes_the_suite_not_ready(
 
     with bending_proxy(server.url) as proxy:
         proxy.intercept = waf
-        run = run_suite(proxy.url, "--jira-write-project", "VIS", "-k", "roundtrip", env=BOT)
+        run = run_checks(proxy.url, write_project="VIS")
     (own,) = server.world.created_keys
     assert server.world.issues_with_label(LABEL) == [own]
     assert run.ret == 1 and run.result["verdict"] == "not-ready"
