@@ -63,9 +63,8 @@ class RotatingPasswordJira:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
-        return self.app(environ, start_response)
+        return self.app(Request(environ))(environ, start_response)
 
-    @Request.application
     def app(self, request: Request) -> Response:
         password = request.authorization is not None
         with self.lock:

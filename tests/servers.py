@@ -244,3 +244,15 @@ def tls_context(ca: Any, *names: str, expired: bool = False) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     cert.configure_cert(context)
     return context
+
+
+class Counter:
+    """A WSGI app that answers ``{}`` to everything and keeps the path of each request: a test
+    that must send nothing asserts ``requests == []``."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self.requests.append(Request(environ).path)
+        return Response("{}", mimetype="application/json")(environ, start_response)

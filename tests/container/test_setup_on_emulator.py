@@ -7,6 +7,7 @@ the same code, over real HTTP, so a break in it shows up on every CI run.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypedDict
 
 import pytest
 import requests
@@ -17,7 +18,15 @@ from fixtures.jira_seed import SeedResult, seed_jira
 from fixtures.jira_setup import WizardSettings, run_setup_wizard
 
 ADMIN = Credentials("admin", "admin")
-FAST = {"step_timeout_s": 10.0, "database_timeout_s": 10.0, "running_timeout_s": 3.0}
+
+
+class Timeouts(TypedDict):
+    step_timeout_s: float
+    database_timeout_s: float
+    running_timeout_s: float
+
+
+FAST: Timeouts = {"step_timeout_s": 10.0, "database_timeout_s": 10.0, "running_timeout_s": 3.0}
 WIZARD_POSTS = [
     "/secure/SetupMode.jspa",
     "/secure/SetupDatabase.jspa",

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.accounts import BOT
+from tests.signals import default_signals
 
 COMMAND = str(Path(sys.executable).with_name("visor-jira-check"))
 TYPED_PASSWORD = "typed-Secret-pw-93"
@@ -79,6 +80,7 @@ def on_pty(
     its exit code. Once each prompt text of ``keys`` appears, its raw bytes are typed."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the command, with the pty as its controlling terminal
+        default_signals()  # Ctrl-C at the prompt works even when this test runs in the background
         if columns is not None:
             fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
             env = {**env, "COLUMNS": str(columns)}

@@ -18,20 +18,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from conformance.emulator import BOT_USER, EmulatorServer
+from conformance.emulator import EmulatorServer
 from conformance.plugin import CHECKS_DIR
 from tests.bending_proxy import BendingProxy, Passed, bending_proxy
 from tests.e2e.accounts import BOT
 from tests.e2e.conftest import RunSuite
 from tests.e2e.test_secret_canaries import COOKIE, NOISY, Artefacts, leaks, with_cookie
 from tests.hostile_jira import HANG, HostileJira, Reply, Req, reply_json
+from tests.integration.test_login_rotation import (
+    ROTATE_AFTER,
+    assert_never_locks_the_bot,
+    non_sticky,
+)
 from tests.servers import quoting_proxy, serve, tiny_jira
+from tests.signals import default_signals
 
 Emulator = Callable[..., EmulatorServer]
 MYSELF = "/rest/api/2/myself"
@@ -40,38 +45,15 @@ MYSELF = "/rest/api/2/myself"
 # -- never lock the bot: sessions that do not stick ------------------------------------------------
 
 
-def non_sticky(server: EmulatorServer, *, rotate_after: int | None) -> Any:
-    """A load balancer without sticky sessions in front of two nodes: every other request lands
-    on the node that does not know the session (the cookie is not honoured there). With
-    ``rotate_after``, the bot's password changes after that many requests."""
-
-    def forward(proxy: BendingProxy, seq: int, request: Request, headers: dict[str, str]) -> None:
-        if rotate_after is not None and seq == rotate_after:
-            server.config.world.users[BOT_USER].password = "rotated-by-the-admin"
-        if seq % 2:
-            headers.pop("Cookie", None)
-
-    return forward
-
-
-@pytest.mark.parametrize("password", ["changed", "unchanged"])
-def test_sessions_that_do_not_stick_cost_at_most_one_failed_login_and_are_not_anonymous(
-    jira_emulator: Emulator, run_suite: RunSuite, password: str
+def test_the_suite_behind_non_sticky_sessions_fails_one_login_at_most_when_the_password_changes(
+    jira_emulator: Emulator, run_suite: RunSuite
 ) -> None:
-    # 30 projects: the password changes while requests are in flight (before the fix, the
-    # suite fell back to the password on all of them: 12 failed logins here, 15-19 in the field).
+    """The suite's process once (both cases, in-process: tests/integration/test_login_rotation.py)."""
     server = jira_emulator("dc-healthy", latency_ms=50, projects=30)
-    rotate = 40 if password == "changed" else None
     with bending_proxy(server.url) as proxy:
-        proxy.forward = non_sticky(server, rotate_after=rotate)
+        proxy.forward = non_sticky(server, rotate_after=ROTATE_AFTER)
         run = run_suite(proxy.url, "--jira-concurrency", "8", env=BOT)
-    assert server.log.failed_logins() <= 1, [
-        (e.path, e.status) for e in server.log.entries if e.login_failed
-    ]
-    assert run.result["http"]["failed_logins"] <= 1
-    assert "AUTH_ANONYMOUS" not in run.codes(), run.outcomes()
-    if password == "unchanged":
-        assert run.result["verdict"] == "ready", run.outcomes()
+    assert_never_locks_the_bot(server, run, ready=False)
 
 
 # -- never a traceback: two JSESSIONID cookies with different paths ---------------------------------
@@ -104,13 +86,6 @@ def test_two_session_cookies_with_different_paths_are_no_collection_error(
 
 SECRET = "Wire-Secret+pw/4711=xQ"  # a password with characters every encoding changes
 WIRE_ENV = {"JIRA_USER": "visor-bot", "JIRA_PASSWORD": SECRET}
-
-
-def default_signals() -> None:
-    """The child's SIGINT and SIGTERM as a terminal would give them (tests may run in the
-    background, where SIGINT is ignored and the child would inherit that)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def suite_env(tmp_path: Path, secret_env: dict[str, str]) -> dict[str, str]:

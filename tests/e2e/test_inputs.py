@@ -1,41 +1,26 @@
 """Every bad input to ``visor-jira-check`` is one sentence on stderr and exit 4, before the first
-request (issues 13, 14 and 15): a real process, a real local server that counts what it gets."""
+request (issues 13, 14 and 15): a real process, a real local server that counts what it gets.
+
+Here what needs a process: a read-only mount, the command's exit code and stderr, and pytest
+mode. The sentence of every bad input is tests/integration/test_command_inputs.py, where the
+command's own code (``cli.main``) runs in the test's process."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.wrappers import Request, Response
 
 from conformance import options, plugin
 from tests.e2e.accounts import BOT
 from tests.e2e.test_cli import COMMAND, clean_env, run_command
-from tests.servers import serve
+from tests.servers import Counter
 
 SENTENCE_END = "\n"
-
-
-class Counter:
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        self.requests.append(Request(environ).path)
-        return Response("{}", mimetype="application/json")(environ, start_response)
-
-
-@pytest.fixture
-def counted() -> Iterator[tuple[str, Counter]]:
-    counter = Counter()
-    with serve(counter) as url:
-        yield url, counter
 
 
 def usage_error(result: subprocess.CompletedProcess[str], words: str) -> str:
@@ -48,28 +33,6 @@ def usage_error(result: subprocess.CompletedProcess[str], words: str) -> str:
     assert lines[0].startswith("visor-jira-check: error: "), lines[0]
     assert words in lines[0], lines[0]
     return lines[0]
-
-
-@pytest.mark.parametrize(
-    ("make_args", "words"),
-    [
-        (lambda t: ["--jira-json", str(t)], "is a folder: give the path of a file to write"),
-        (lambda t: ["--jira-json", str(t / "no" / "r.json")], "which does not exist"),
-        (lambda t: ["--jira-json", "/dev/full"], "is a device"),
-        (
-            lambda t: ["--jira-report-dir", str((t / "f").write_text("x") and t / "f")],
-            "a file of that name is in the way",
-        ),
-    ],
-    ids=["json-folder", "json-missing-folder", "json-device", "report-dir-is-a-file"],
-)
-def test_a_bad_output_path_is_exit_4_and_no_request_is_sent(
-    counted: tuple[str, Counter], tmp_path: Path, make_args: Any, words: str
-) -> None:
-    url, counter = counted
-    result = run_command(tmp_path, url, *make_args(tmp_path), env=clean_env(tmp_path, **BOT))
-    usage_error(result, words)
-    assert counter.requests == []
 
 
 def _read_only(folder: Path, command: list[str], env: dict[str, str], cwd: Path) -> Any:
@@ -106,95 +69,24 @@ def test_a_read_only_destination_is_exit_4_and_no_request_is_sent(
     assert counter.requests == []
 
 
-@pytest.mark.parametrize(
-    ("args", "env", "words"),
-    [
-        (["http://[::1"], {}, "the URL argument 'http://[::1' is not a valid URL"),
-        (["http://a..b/"], {}, "the URL argument 'http://a..b/' has an invalid host name"),
-        (["http://jira.example.com:0"], {}, "has port 0"),
-        ([""], {}, "the URL argument is empty"),
-        (["--jira-url", "jira.example.com"], {}, "--jira-url 'jira.example.com' has no scheme"),
-        ([], {"JIRA_URL": "jira.example.com"}, "JIRA_URL 'jira.example.com' has no scheme"),
-        (
-            ["https://jira.example.com/browse/KEY-1"],
-            {},
-            "points at a Jira page, not at Jira's base URL: use https://jira.example.com ",
-        ),
-        (["https://a.example", "--jira-url", "https://b.example"], {}, "two different URLs"),
-    ],
-    ids=["ipv6", "double-dot", "port-0", "empty", "option", "env", "page", "two-urls"],
-)
-def test_url_errors_name_what_the_user_typed(
-    tmp_path: Path, args: list[str], env: dict[str, str], words: str
-) -> None:
-    result = run_command(tmp_path, *args, env=clean_env(tmp_path, **BOT, **env))
-    usage_error(result, words)
+def test_a_url_error_is_one_sentence_on_stderr_and_exit_4(tmp_path: Path) -> None:
+    """A real process (the URL from the environment); every URL error's sentence is
+    tests/integration/test_command_inputs.py."""
+    env = clean_env(tmp_path, **BOT, JIRA_URL="jira.example.com")
+    result = run_command(tmp_path, env=env)
+    usage_error(result, "JIRA_URL 'jira.example.com' has no scheme")
     assert not (tmp_path / "reports").exists()
 
 
-@pytest.mark.parametrize(
-    ("env", "words"),
-    [
-        (
-            {**BOT, "JIRA_PASSWORD": "Canary-pw\nsecond"},
-            "The secret from JIRA_PASSWORD contains a line break",
-        ),
-        ({**BOT, "JIRA_PASSWORD": "Canary-pw€"}, "contains a character outside Latin-1"),
-        (
-            {"JIRA_USER": "", "JIRA_PASSWORD": "Canary-pw"},
-            "JIRA_PASSWORD is set but JIRA_USER is set but empty",
-        ),
-        ({**BOT, "HTTP_PROXY": "::garbage::"}, "HTTP_PROXY '::garbage::' is not a proxy URL"),
-    ],
-    ids=["lf-inside", "euro", "empty-user", "garbage-proxy"],
-)
-def test_secret_and_environment_errors_are_exit_4_and_never_show_the_secret(
-    counted: tuple[str, Counter], tmp_path: Path, env: dict[str, str], words: str
-) -> None:
-    url, counter = counted
-    result = run_command(tmp_path, url, env=clean_env(tmp_path, **env))
-    usage_error(result, words)
-    assert "Canary-pw" not in result.stdout + result.stderr
-    assert counter.requests == []
-
-
-@pytest.mark.parametrize("option", ["--jira-secret-file", "--jira-profile", "--jira-compare"])
-def test_a_fifo_is_refused_at_once(
-    counted: tuple[str, Counter], tmp_path: Path, option: str
-) -> None:
-    url, counter = counted
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    result = run_command(tmp_path, url, option, str(fifo), env=clean_env(tmp_path, **BOT))
-    usage_error(result, "is a named pipe, not an ordinary file")
-    assert counter.requests == []
-
-
-def test_compare_with_a_run_of_another_jira_is_exit_4_naming_both(
+def test_a_secret_error_is_exit_4_and_never_shows_the_secret(
     counted: tuple[str, Counter], tmp_path: Path
 ) -> None:
+    """A real process; every secret and environment error is in tests/integration too."""
     url, counter = counted
-    previous = tmp_path / "previous.json"
-    previous.write_text(
-        json.dumps(
-            {"schema": "visor-jira-conformance/result/v1", "target": {"url": "https://old.example"}}
-        )
-    )
-    result = run_command(
-        tmp_path, url, "--jira-compare", str(previous), env=clean_env(tmp_path, **BOT)
-    )
-    usage_error(result, f"is a run against https://old.example, not {url}")
-    assert counter.requests == []
-
-
-def test_a_profile_alias_bomb_is_exit_4(counted: tuple[str, Counter], tmp_path: Path) -> None:
-    url, counter = counted
-    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
-    bomb = tmp_path / "bomb.yaml"
-    bomb.write_text("name: bomb\n" + "\n".join(lines) + "\nprojects: *a9\n")
-    result = run_command(tmp_path, url, "--jira-profile", str(bomb), env=clean_env(tmp_path, **BOT))
-    usage_error(result, "aliases expand to more than")
+    env = clean_env(tmp_path, **{**BOT, "JIRA_PASSWORD": "Canary-pw\nsecond"})
+    result = run_command(tmp_path, url, env=env)
+    usage_error(result, "The secret from JIRA_PASSWORD contains a line break")
+    assert "Canary-pw" not in result.stdout + result.stderr
     assert counter.requests == []
 
 

@@ -24,8 +24,9 @@ import pytest
 
 from conformance.emulator import EmulatorServer
 from tests.e2e.accounts import BOT
-from tests.e2e.test_hostile_round_two import default_signals, suite_env
+from tests.e2e.test_hostile_round_two import suite_env
 from tests.hostile_servers import fill, remount_read_only, tiny_filesystem
+from tests.signals import default_signals
 
 Emulator = Callable[..., EmulatorServer]
 NO_TRACEBACK = ("Traceback (most recent call last)", "INTERNALERROR", "Exception ignored")

@@ -3,7 +3,9 @@
 Both are what makes a 200-project run keep pace with the network (docs/architecture.md, "Speed"):
 a project's rows need only that project's evidence, and the checks print nothing, so pytest's
 per-phase file-descriptor capture is not worth its system calls. Each run is the real suite in a
-subprocess against the emulator.
+subprocess against the emulator. The rows of a project form one block in the engine's order
+(tests/integration/test_run_order.py), the order the suite keeps for every scenario
+(tests/e2e/test_every_scenario.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 
 from conformance.emulator import BOT_PASSWORD, BOT_USER
 from tests.e2e.conftest import RunSuite
+from tests.runs import run_checks
 
 FD_WRITER = """
 import os
@@ -30,21 +33,6 @@ def pytest_collection_modifyitems(items):
 
             item.runtest = writing_then_judging
 """
-
-
-def test_the_rows_of_a_project_run_together_in_the_result(
-    jira_emulator: Any, run_suite: RunSuite
-) -> None:
-    server = jira_emulator("dc-healthy", projects=4)
-    run = run_suite(server.url)
-    assert run.ret == 0, run.stdout
-    order = [row["project"] for row in run.result["results"] if row["project"]]
-    projects = list(dict.fromkeys(order))
-    assert projects == ["P001", "P002", "P003", "P004"]
-    per_project = len(order) // len(projects)
-    assert per_project > 1
-    # Every project's rows form one block, the blocks in the project list's order.
-    assert order == [key for key in projects for _ in range(per_project)]
 
 
 def test_a_conformance_run_captures_at_the_sys_level_unless_told_otherwise(
@@ -66,10 +54,9 @@ def test_rows_are_collected_whatever_the_import_mode(
 ) -> None:
     """A customer's pytest.ini may set --import-mode=importlib: the rows stay the suite's own."""
     server = jira_emulator("dc-healthy")
-    prepend = run_suite(server.url)
     importlib = run_suite(server.url, "--import-mode=importlib")
-    assert importlib.ret == prepend.ret == 0, importlib.stdout
-    assert importlib.outcomes() == prepend.outcomes()
+    assert importlib.ret == 0, importlib.stdout
+    assert importlib.outcomes() == run_checks(server.url).outcomes()
 
 
 FREEZE_AT_EXIT = """

@@ -13,16 +13,19 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from tests.e2e.accounts import BOT
-from tests.e2e.conftest import JIRA_ENV, RESULT_SCHEMA, RunSuite
+from tests.e2e.conftest import RunSuite
+from tests.runs import JIRA_ENV, validated
+from tests.signals import default_signals
 
 POLL_S = 0.05
 
@@ -48,14 +51,37 @@ def suite_process(url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_signals,  # the signals reach it even when this test runs in the background
     )
 
 
-def wait_for_requests(server: Any, count: int, process: subprocess.Popen[str]) -> None:
-    """Until the emulator has seen ``count`` requests: an order of events, not a clock."""
-    while len(server.log.entries) < count:
-        assert process.poll() is None, "the run ended before the signal could be sent"
-        time.sleep(POLL_S)
+class Watched:
+    """A suite process whose output is read as it comes, so a test can wait for an event."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        self.lines.extend(self.process.stdout or [])
+
+    def collected(self) -> bool:
+        """pytest has finished collecting (it says 'collected N items')."""
+        return any(line.startswith("collected ") for line in self.lines)
+
+    def wait_until(self, event: Callable[[], bool]) -> None:
+        """Until ``event`` holds: an order of events, not a clock."""
+        while not event():
+            assert self.process.poll() is None, "the run ended before the signal could be sent"
+            time.sleep(POLL_S)
+
+    def output(self) -> str:
+        """Everything the process printed, once it has ended (at most 120 s from now)."""
+        self.process.wait(timeout=120)
+        self.reader.join(timeout=10)
+        return "".join(self.lines)
 
 
 def artefacts(tmp_path: Path) -> tuple[dict[str, Any], str, ET.Element]:
@@ -63,8 +89,7 @@ def artefacts(tmp_path: Path) -> tuple[dict[str, Any], str, ET.Element]:
     (json_path,) = report_dir.glob("*.json")
     (html_path,) = report_dir.glob("*.html")
     (xml_path,) = report_dir.glob("*.xml")
-    result = json.loads(json_path.read_text("utf-8"))
-    jsonschema.validate(result, RESULT_SCHEMA)
+    result = validated(json.loads(json_path.read_text("utf-8")))
     return result, html_path.read_text("utf-8"), ET.parse(xml_path).getroot()
 
 
@@ -73,23 +98,32 @@ def junit_properties(root: ET.Element) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("signal_name", "requests"),
+    ("signal_name", "moment"),
     [
-        ("SIGINT", 12),  # past the chain, in the middle of the projects
-        ("SIGTERM", 12),
-        ("SIGHUP", 12),
-        ("SIGTERM", 1),  # while pytest collects: the dependent chain is under way
-        ("SIGHUP", 1),
+        ("SIGINT", "judging"),
+        ("SIGTERM", "judging"),
+        ("SIGHUP", "judging"),
+        ("SIGTERM", "collecting"),
+        ("SIGHUP", "collecting"),
     ],
 )
 def test_a_signal_mid_run_is_incomplete_everywhere(
-    jira_emulator: Any, tmp_path: Path, signal_name: str, requests: int
+    jira_emulator: Any, tmp_path: Path, signal_name: str, moment: str
 ) -> None:
-    server = jira_emulator("dc-healthy", projects=30, latency_ms=50)
-    process = suite_process(server.url, tmp_path)
-    wait_for_requests(server, requests, process)
+    # Collecting, the run already sends (it finds the projects); at 300 ms an answer, the signal
+    # comes while it waits for the first one. Judging: collected, and in the middle of the projects.
+    server = jira_emulator(
+        "dc-healthy", projects=30, latency_ms=300 if moment == "collecting" else 50
+    )
+    watched = Watched(suite_process(server.url, tmp_path))
+    process = watched.process
+    if moment == "collecting":
+        watched.wait_until(lambda: len(server.log.entries) >= 1)
+        assert not watched.collected()
+    else:
+        watched.wait_until(lambda: watched.collected() and len(server.log.entries) >= 12)
     process.send_signal(getattr(signal, signal_name))
-    out, _ = process.communicate(timeout=120)
+    out = watched.output()
     assert process.returncode == 2, out
     assert "Traceback (most recent call last)" not in out
     result, html, junit = artefacts(tmp_path)
@@ -139,25 +173,6 @@ def test_a_complete_run_is_ready_with_exit_0_and_says_so_in_junit(
     assert junit_properties(root)["visor.verdict"] == "ready"
 
 
-def test_the_deadline_is_one_run_deadline_finding_and_no_network_finding(
-    jira_emulator: Any, run_suite: RunSuite
-) -> None:
-    server = jira_emulator("dc-healthy", projects=40, latency_ms=300)
-    run = run_suite(server.url, "--jira-deadline", "2", "--jira-concurrency", "4")
-    assert run.ret == 2, run.stdout
-    assert run.result["verdict"] == "incomplete"
-    assert run.result["incomplete"]["reasons"] == ["deadline"]
-    assert run.result["incomplete"]["finding"]["code"] == "RUN_DEADLINE"
-    assert "--jira-deadline" in run.result["incomplete"]["finding"]["remediation"]
-    codes = run.codes()
-    assert "NET_TIMEOUT" not in codes and "RUN_DEADLINE" not in codes, codes
-    # A row the deadline cut is incomplete without a finding; the rows after it are not run at
-    # all (issue 23: the deadline bounds the whole run), and listed as such.
-    incomplete = [row for row in run.result["results"] if row["outcome"] == "incomplete"]
-    assert all(not row["findings"] for row in incomplete)
-    assert run.result["incomplete"]["not_run_count"] > 0
-
-
 @pytest.mark.parametrize(
     "args",
     [
@@ -200,15 +215,3 @@ def test_markers_select_an_area_and_an_empty_selection_says_so(
     said = nothing.stdout + nothing.stderr
     assert re.search(r"matches none of the \d+ checks", said) and "-m: reachability" in said
     assert not nothing.result
-
-
-def test_dash_n_is_ignored_with_one_line_saying_why(
-    jira_emulator: Any, run_suite: RunSuite
-) -> None:
-    server = jira_emulator("dc-healthy")
-    run = run_suite(server.url, "-n", "2")
-    assert "-n was ignored: a conformance run is one process, so that the bot logs in once" in (
-        run.stdout
-    )
-    assert run.ret == 0 and server.log.failed_logins() == 0
-    assert "bringing up nodes" not in run.stdout and "workers [" not in run.stdout  # no xdist

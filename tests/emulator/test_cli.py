@@ -11,14 +11,24 @@ import pytest
 import requests
 
 from conformance.emulator import SCENARIOS
+from tests.signals import default_signals
 
 
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+class Spawned(subprocess.Popen[str]):
+    """The emulator's command, reading its output line by line (it prints its URL first)."""
+
+    def line(self) -> str:
+        assert self.stdout is not None
+        return self.stdout.readline().strip()
+
+
+def _spawn(*args: str) -> Spawned:
+    return Spawned(
         [sys.executable, "-m", "conformance.emulator", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,  # the signals reach it even when this test runs in the background
     )
 
 
@@ -39,7 +49,7 @@ def test_serves_and_stops_on_sigterm() -> None:
         "--scenario", "dc-9.12", "--fault", "GET /rest/api/2/myself=503", "--context-path", "/jira"
     )
     try:
-        url = proc.stdout.readline().strip()
+        url = proc.line()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/jira")
         info = requests.get(f"{url}/rest/api/2/serverInfo", timeout=5).json()
         assert info["version"].startswith("9.12.")
@@ -54,8 +64,8 @@ def test_serves_and_stops_on_sigterm() -> None:
 def test_tls_prints_ca_path() -> None:
     proc = _spawn("--scenario", "cloud", "--tls", "--rate-limit", "10/2")
     try:
-        url = proc.stdout.readline().strip()
-        ca = proc.stdout.readline().strip()
+        url = proc.line()
+        ca = proc.line()
         assert url.startswith("https://") and ca.startswith("ca: ")
         r = requests.get(
             f"{url}/rest/api/2/myself",
@@ -160,9 +170,8 @@ def test_impossible_layouts_are_usage_errors(args: tuple[str, ...]) -> None:
 def test_the_accounts_line_follows_the_url(scenario: str, expected: list[str]) -> None:
     proc = _spawn("--scenario", scenario)
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        accounts = proc.stdout.readline().strip()
+        url = proc.line()
+        accounts = proc.line()
         assert url.startswith("http://127.0.0.1:")
         assert accounts.startswith("accounts: ")
         assert all(part in accounts for part in expected), accounts
@@ -178,8 +187,7 @@ def test_broken_projects_over_the_cli() -> None:
         "--scenario", "read-only-bot", "--projects", "4", "--broken-projects", "2", "--issues", "5"
     )
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
+        url = proc.line()
         can_create = {}
         for key in ("P001", "P002", "P003", "P004"):
             perms = requests.get(

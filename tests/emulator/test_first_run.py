@@ -6,6 +6,7 @@ import re
 
 import requests
 
+from conformance.emulator import EmulatorServer
 from tests.emulator.conftest import Emulator
 
 STEPS = [
@@ -31,16 +32,19 @@ STEPS = [
 EXPECTED = [302, 302, 302, 302, 200, 302]
 
 
-def _start(server) -> tuple[requests.Session, str]:
+def _start(server: EmulatorServer) -> tuple[requests.Session, str]:
     s = requests.Session()
     r = s.get(f"{server.url}/")
     assert r.status_code == 200 and "jira-setup-mode" in r.text
     assert "atlassian.xsrf.token" in s.cookies
-    token = re.search(r'name="atl_token" value="([^"]+)"', r.text).group(1)
-    return s, token
+    token = re.search(r'name="atl_token" value="([^"]+)"', r.text)
+    assert token is not None, r.text
+    return s, token.group(1)
 
 
-def _post(s, server, step, data, token):
+def _post(
+    s: requests.Session, server: EmulatorServer, step: str, data: dict[str, str], token: str
+) -> requests.Response:
     return s.post(
         f"{server.url}/secure/{step}.jspa", data={**data, "atl_token": token}, allow_redirects=False
     )

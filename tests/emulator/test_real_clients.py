@@ -57,10 +57,12 @@ def test_jira_package_with_personal_access_token(jira_emulator: Emulator) -> Non
 def test_atlassian_python_api_against_dc_healthy(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     a = Jira(url=server.url, username=BOT[0], password=BOT[1])
-    assert a.get_server_info()["version"].startswith("10.3.")
+    info = a.get_server_info()
+    assert info is not None and info["version"].startswith("10.3.")
     assert a.myself()["name"] == "visor-bot"
     assert len(a.projects()) == 3
     found = a.jql("project = MKT ORDER BY key ASC", limit=5, start=5)
+    assert found is not None
     assert found["total"] == 15
     assert [i["key"] for i in found["issues"]] == [f"MKT-{n}" for n in range(6, 11)]
     created = a.issue_create(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -47,7 +48,7 @@ BROKEN_TLS = {name for name, switches in NETWORK.items() if switches.get("tls_fa
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_every_scenario_starts_and_answers_status(jira_emulator, name) -> None:
+def test_every_scenario_starts_and_answers_status(jira_emulator: Emulator, name: str) -> None:
     server = jira_emulator(name)
     verify = str(server.ca_path) if server.ca_path else True
     if name in BROKEN_TLS:  # its TLS is broken on purpose: the handshake fails
@@ -176,7 +177,7 @@ def test_anonymous_fallback(jira_emulator: Emulator, http: requests.Session) -> 
 @pytest.mark.parametrize(
     ("scenario", "kwargs"), [("tls-self-signed", {}), ("dc-healthy", {"tls": True})]
 )
-def test_tls_private_ca(jira_emulator, scenario, kwargs) -> None:
+def test_tls_private_ca(jira_emulator: Emulator, scenario: str, kwargs: dict[str, bool]) -> None:
     server = jira_emulator(scenario, **kwargs)
     assert server.url.startswith("https://") and server.ca_path and server.ca_path.exists()
     with pytest.raises(requests.exceptions.SSLError):
@@ -199,10 +200,10 @@ def test_mixed_permissions(jira_emulator: Emulator, http: requests.Session) -> N
     server = jira_emulator("mixed-permissions")
     api = f"{server.url}/rest/api/2"
 
-    def perms(key: str) -> dict:
-        return http.get(f"{api}/mypermissions", params={"projectKey": key}, auth=BOT).json()[
-            "permissions"
-        ]
+    def perms(key: str) -> dict[str, Any]:
+        answer = http.get(f"{api}/mypermissions", params={"projectKey": key}, auth=BOT)
+        permissions: dict[str, Any] = answer.json()["permissions"]
+        return permissions
 
     assert perms("VIS")["ADD_COMMENTS"]["havePermission"] is True
     ops = perms("OPS")
@@ -274,7 +275,7 @@ def test_pagination_faults(jira_emulator: Emulator, http: requests.Session) -> N
     url = f"{server.url}/rest/api/2/search"
     p0 = http.get(
         url,
-        params={"jql": "project = OPS ORDER BY key ASC", "maxResults": 20, "fields": "summary"},
+        params={"jql": "project = OPS ORDER BY key ASC", "maxResults": "20", "fields": "summary"},
         auth=BOT,
     ).json()
     assert p0["total"] == 43
@@ -282,8 +283,8 @@ def test_pagination_faults(jira_emulator: Emulator, http: requests.Session) -> N
         url,
         params={
             "jql": "project = OPS ORDER BY key ASC",
-            "maxResults": 20,
-            "startAt": 20,
+            "maxResults": "20",
+            "startAt": "20",
             "fields": "summary",
         },
         auth=BOT,
@@ -331,7 +332,7 @@ def test_search_max_results_option(jira_emulator: Emulator, http: requests.Sessi
     server = jira_emulator("dc-healthy", search_max_results=100)
     body = http.get(
         f"{server.url}/rest/api/2/search",
-        params={"jql": "project = VIS", "maxResults": 500, "fields": "summary"},
+        params={"jql": "project = VIS", "maxResults": "500", "fields": "summary"},
         auth=BOT,
     ).json()
     assert body["maxResults"] == 100 and len(body["issues"]) == 100
@@ -345,7 +346,7 @@ def test_generated_projects_and_issue_counts(
     assert keys == ["P001", "P002", "P003", "P004", "P005"]
     total = http.get(
         f"{server.url}/rest/api/2/search",
-        params={"jql": "project = P001", "maxResults": 0},
+        params={"jql": "project = P001", "maxResults": "0"},
         auth=BOT,
     ).json()["total"]
     assert total == 3000
@@ -440,8 +441,8 @@ def test_admin_endpoints_drive_permissions(jira_emulator: Emulator, http: reques
     sid = r.json()["id"]
     r = http.put(f"{api}/project/NEW/permissionscheme", auth=ADMIN, json={"id": sid})
     assert r.status_code == 200
-    seeded = ("seeded-bot", "pw")
-    assert [p["key"] for p in http.get(f"{api}/project", auth=seeded).json()] == ["NEW"]
+    as_seeded = ("seeded-bot", "pw")
+    assert [p["key"] for p in http.get(f"{api}/project", auth=as_seeded).json()] == ["NEW"]
     r = http.post(
         f"{api}/issue",
         auth=ADMIN,
@@ -450,9 +451,11 @@ def test_admin_endpoints_drive_permissions(jira_emulator: Emulator, http: reques
         },
     )
     assert r.status_code == 201 and r.json()["key"] == "NEW-1"
-    found = http.get(f"{api}/search", params={"jql": "project = NEW"}, auth=seeded).json()
+    found = http.get(f"{api}/search", params={"jql": "project = NEW"}, auth=as_seeded).json()
     assert found["total"] == 1
     assert (
-        http.put(f"{api}/issue/NEW-1", auth=seeded, json={"fields": {"summary": "no"}}).status_code
+        http.put(
+            f"{api}/issue/NEW-1", auth=as_seeded, json={"fields": {"summary": "no"}}
+        ).status_code
         == 403
     )

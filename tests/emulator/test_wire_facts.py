@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 
@@ -139,11 +141,13 @@ def test_project_is_flat_array_and_404(jira_emulator: Emulator, http: requests.S
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_search_default_and_clamp(jira_emulator, http, method) -> None:
+def test_search_default_and_clamp(
+    jira_emulator: Emulator, http: requests.Session, method: str
+) -> None:
     server = jira_emulator("dc-healthy")
     url = f"{server.url}/rest/api/2/search"
 
-    def search(**kw):
+    def search(**kw: Any) -> requests.Response:
         if method == "GET":
             return http.get(url, params=kw, auth=BOT)
         return http.post(url, json=kw, auth=BOT)
@@ -217,7 +221,9 @@ def test_search_labels_and_order(jira_emulator: Emulator, http: requests.Session
         ("summary = x", "The operator '=' is not supported by the 'summary' field."),
     ],
 )
-def test_bad_jql_400(jira_emulator, http, jql, message) -> None:
+def test_bad_jql_400(
+    jira_emulator: Emulator, http: requests.Session, jql: str, message: str
+) -> None:
     server = jira_emulator("dc-healthy")
     r = http.get(f"{server.url}/rest/api/2/search", params={"jql": jql}, auth=BOT)
     assert r.status_code == 400
@@ -244,7 +250,7 @@ def test_cloud_search_410_and_enhanced_search(
         assert r.status_code == 410
         assert "CHANGE-2046" in r.json()["errorMessages"][0]
     url = f"{server.url}/rest/api/3/search/jql"
-    page = http.get(url, params={"jql": "project = OPS", "maxResults": 25}, auth=auth).json()
+    page = http.get(url, params={"jql": "project = OPS", "maxResults": "25"}, auth=auth).json()
     assert "total" not in page and page["isLast"] is False and page["nextPageToken"]
     assert set(page["issues"][0]) == {"id"}
     last = http.post(
@@ -285,7 +291,9 @@ def test_cloud_auth_rules(jira_emulator: Emulator, http: requests.Session) -> No
         ("dc-11.3", 404, 200),
     ],
 )
-def test_createmeta_by_version(jira_emulator, http, scenario, old, paged) -> None:
+def test_createmeta_by_version(
+    jira_emulator: Emulator, http: requests.Session, scenario: str, old: int, paged: int
+) -> None:
     server = jira_emulator(scenario)
     kw = {"headers": bearer()} if scenario == "dc-11.3" else {"auth": BOT}
     r = http.get(
@@ -319,7 +327,9 @@ def test_pat_by_version(jira_emulator: Emulator, http: requests.Session) -> None
 
 
 @pytest.mark.parametrize("scenario", ["dc-11.3", "basic-auth-disabled"])
-def test_basic_auth_disabled(jira_emulator, http, scenario) -> None:
+def test_basic_auth_disabled(
+    jira_emulator: Emulator, http: requests.Session, scenario: str
+) -> None:
     server = jira_emulator(scenario)
     r = http.get(f"{server.url}/rest/api/2/myself", auth=BOT)
     assert r.status_code == 403
@@ -444,7 +454,9 @@ def test_cloud_paged_project_search(jira_emulator: Emulator, http: requests.Sess
 
 
 @pytest.mark.parametrize("scenario", ["dc-11.3", "basic-auth-disabled", "sso-redirect"])
-def test_admin_token_lists_projects_where_basic_auth_is_off(jira_emulator, http, scenario) -> None:
+def test_admin_token_lists_projects_where_basic_auth_is_off(
+    jira_emulator: Emulator, http: requests.Session, scenario: str
+) -> None:
     server = jira_emulator(scenario)
     r = http.get(f"{server.url}/rest/api/2/project", headers=bearer("admin-token"))
     assert [p["key"] for p in r.json()] == ["MKT", "OPS", "VIS"]

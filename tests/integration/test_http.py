@@ -32,10 +32,9 @@ class Recorder:
     retry_after: str = "0"
     delay_s: float = 0.0
 
-    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
-        return self.app(environ, start_response)
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(Request(environ))(environ, start_response)
 
-    @Request.application
     def app(self, request: Request) -> Response:
         auth = request.authorization
         with self.lock:
@@ -66,7 +65,7 @@ class Recorder:
             return json_response(
                 {"ok": True, "echo": request.args.get("q")},
                 headers={
-                    "X-AUSERNAME": auth.username if auth else "anonymous",
+                    "X-AUSERNAME": (auth.username if auth else None) or "anonymous",
                     "X-RateLimit-Remaining": "50",
                 },
             )

@@ -29,7 +29,7 @@ from tests.hostile_servers import (
     reflecting_jira,
     reflections,
 )
-from tests.integration.test_http import PASSWORD, Recorder, make_http
+from tests.integration.test_http import PASSWORD, Recorder, RecordingHttp, make_http
 from tests.servers import black_hole, json_response, proxy_requiring_auth, serve, tiny_jira
 
 
@@ -41,7 +41,7 @@ def run_concurrently(http: JiraHttp, paths: list[str]) -> None:
         thread.join()
 
 
-def dump(http: JiraHttp) -> str:
+def dump(http: RecordingHttp) -> str:
     """Everything the layer recorded that reaches an artefact."""
     parts: list[str] = []
     for exchange in http.exchanges:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import ssl
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -329,7 +330,7 @@ def test_cloud_search_is_checked_with_a_project_bounded_query(
     row = next(r for r in result.rows if r.id == "api.search_endpoint")
     assert row.outcome.value == "warn", row.findings
     asked = [x.url for x in row.exchanges() if "/search/jql" in x.url]
-    assert asked and all("project" in requests.utils.unquote(u) for u in asked)
+    assert asked and all("project" in urllib.parse.unquote(u) for u in asked)
 
 
 def test_the_suites_own_refused_query_never_asks_to_correct_the_profile(

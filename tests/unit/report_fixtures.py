@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.check import CheckRecord, Outcome, Requirement, Step
 from conformance.engine.result import RunResult, conclude
 from conformance.engine.verdict import RunState
-from conformance.evidence import Evidence, Exchange
+from conformance.evidence import Evidence, Exchange, Problem
 from conformance.findings import CATALOGUE, finding, placeholders
 from conformance.profile import load_profile
 from conformance.secrets import Redactor, Secret
@@ -29,7 +31,7 @@ def make_target(*, strict: bool = False, url: str = "https://jira.example.com") 
     return JiraTarget(settings, redactor, load_profile(None))
 
 
-def filled(code: str, params: dict[str, object]) -> dict[str, object]:
+def filled(code: str, params: dict[str, object]) -> dict[str, Any]:
     """Every placeholder of the code's templates: the given values, else a visible sample."""
     spec = CATALOGUE[code]
     advice = min(spec.advice, default=None)  # an entry with advice texts: the first of them
@@ -79,8 +81,8 @@ def exchange(**overrides: object) -> Exchange:
     return Exchange(**values)  # type: ignore[arg-type]
 
 
-def evidence(*exchanges: Exchange, **facts: object) -> Evidence:
-    return Evidence("account.myself", False, dict(facts), list(exchanges), problem="rejected")
+def evidence(*exchanges: Exchange, **facts: object) -> Evidence[dict[str, object]]:
+    return Evidence("account.myself", False, dict(facts), list(exchanges), problem=Problem.REJECTED)
 
 
 def add_perm_missing(

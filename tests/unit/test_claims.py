@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,7 @@ SAMPLE = {
 }
 
 
-def sample_params(template: str) -> dict[str, object]:
+def sample_params(template: str) -> dict[str, Any]:
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     return {name: SAMPLE.get(name, f"<{name}>") for name in names}
 
@@ -107,11 +108,13 @@ def rendered(code: str) -> list[str]:
     the catalogue's credential words: every sentence the catalogue can produce."""
     spec = CATALOGUE[code]
     texts = []
-    for advice in sorted(spec.advice) or [None]:
+    advices: list[str | None] = [*sorted(spec.advice)] or [None]
+    for advice in advices:
         text = spec.advice[advice] if advice else ""
         params = sample_params(spec.summary + spec.remediation.replace("{advice}", text))
         for words in CREDENTIAL_WORDS.values():
-            made = finding(code, advice=advice, **{**params, **words})
+            filled: dict[str, Any] = {**params, **words}
+            made = finding(code, advice=advice, **filled)
             texts += [made.summary, made.remediation]
     return texts
 
@@ -137,7 +140,7 @@ def test_every_set_of_credential_words_fills_the_same_placeholders() -> None:
 
 
 def test_an_unknown_missing_or_unwanted_advice_key_raises() -> None:
-    facts = {"url": "https://jira.example.com", "state": "STARTING"}
+    facts: dict[str, Any] = {"url": "https://jira.example.com", "state": "STARTING"}
     for wrong in ("RUNNING", None, "Jira is still starting; wait until it runs."):
         with pytest.raises(FindingTemplateError, match="has no advice"):
             finding("NET_NOT_RUNNING", advice=wrong, **facts)
@@ -146,7 +149,7 @@ def test_an_unknown_missing_or_unwanted_advice_key_raises() -> None:
 
 
 def test_a_placeholder_of_the_chosen_advice_must_be_given() -> None:
-    facts = {"project": "OPS", "where": "page 1", "status": 400, "message": "bad"}
+    facts: dict[str, Any] = {"project": "OPS", "where": "page 1", "status": 400, "message": "bad"}
     with pytest.raises(FindingTemplateError, match="without jql"):
         finding("IMP_SEARCH_FAILED", advice="bad_jql", **facts)
     assert "search API" in finding("IMP_SEARCH_FAILED", advice="search_hidden", **facts).remediation
@@ -161,7 +164,9 @@ def test_an_advice_table_and_its_placeholder_go_together() -> None:
 
 def test_the_keys_the_rules_choose_are_in_the_catalogue() -> None:
     """Call sites pick some keys by a rule (the version, the HTTP status): each is a real key."""
-    chosen = {("IMP_SEARCH_FAILED", key) for key in import_check._SEARCH_ADVICE.values()}
+    chosen: set[tuple[str, str]] = {
+        ("IMP_SEARCH_FAILED", key) for key in import_check._SEARCH_ADVICE.values()
+    }
     for numbers in (None, (7, 13), (8, 14), (10, 3, 12), (11, 0)):
         chosen.add(("AUTH_BASIC_DISABLED", versions.basic_disabled_advice(numbers)))
         chosen.add(("AUTH_WRONG_SCHEME", versions.pat_as_password_advice(numbers)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import cast
 
 import pytest
 
@@ -162,8 +163,11 @@ def test_jira_400_with_error_messages_is_jiras_answer_quoted(body: dict[str, obj
     verdict = judge(400, JSON, json.dumps(body, ensure_ascii=False), asked)
     assert verdict.kind is Kind.JIRA_ERROR and verdict.diagnosis is not None
     assert shown(verdict).code == "API_JIRA_ERROR"
-    quoted = body.get("errorMessages") or [f"{k}: {v}" for k, v in body["errors"].items()]  # type: ignore[union-attr]
-    assert str(quoted[0]) in shown(verdict).summary  # type: ignore[index]
+    errors = cast("dict[str, object]", body.get("errors") or {})
+    quoted = cast(
+        "list[object]", body.get("errorMessages") or [f"{k}: {v}" for k, v in errors.items()]
+    )
+    assert str(quoted[0]) in shown(verdict).summary
 
 
 @pytest.mark.parametrize(
@@ -203,9 +207,8 @@ def test_prompted_credentials_get_prompt_advice_not_environment_variables() -> N
     prompted = replace(DC_BASIC, secret_origin="prompt")
     captcha = shown(judge(403, headers, b"", prompted))
     disabled = shown(judge(403, JSON, json_body(None), prompted))
-    assert captcha is not None and disabled is not None
     for found in (captcha, disabled):
         assert "leave the user name empty at the prompt" in found.remediation
         assert "JIRA_USER" not in found.remediation
     from_env = shown(judge(403, headers, b"", DC_BASIC))
-    assert from_env is not None and "JIRA_TOKEN" in from_env.remediation
+    assert "JIRA_TOKEN" in from_env.remediation

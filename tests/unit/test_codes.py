@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import inspect
 from importlib import resources
+from pathlib import Path
 from typing import get_args, get_type_hints
 
 import pytest
@@ -77,7 +78,7 @@ def test_explain_fills_a_record_into_the_catalogue_text() -> None:
 def test_product_code_builds_findings_only_from_typed_records() -> None:
     """``findings.finding("CODE", **params)`` is checked only at run time: outside the catalogue
     itself, the package builds findings from records, which mypy checks."""
-    package = resources.files("conformance")
+    package = Path(str(resources.files("conformance")))  # a folder: the package is not zipped
     offenders = []
     for path in sorted(_python_files(package)):
         if path.name == "findings.py" and path.parent.name == "conformance":
@@ -101,9 +102,9 @@ def _is_catalogue_finding(func: ast.expr) -> bool:
     )
 
 
-def _python_files(folder: object) -> list[object]:
-    found = []
-    for entry in folder.iterdir():  # type: ignore[attr-defined]
+def _python_files(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for entry in folder.iterdir():
         if entry.is_dir() and entry.name != "__pycache__":
             found += _python_files(entry)
         elif entry.name.endswith(".py"):

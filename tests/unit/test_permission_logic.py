@@ -218,11 +218,11 @@ def test_invisible_project_is_told_apart_from_a_missing_permission(
     ops = target.probe(perms.project_permissions, "OPS")
     nope = target.probe(perms.project_permissions, "NOPE")
     assert ops.ok
-    assert perms.Grants(ops.facts.get("granted")).missing(perms.required_permissions("write")) == [
+    assert perms.Grants(ops.facts["granted"]).missing(perms.required_permissions("write")) == [
         "ADD_COMMENTS"
     ]
     assert not nope.ok and nope.problem == "invisible"
-    assert "No project could be found" in nope.facts.get("reason")
+    assert "No project could be found" in nope.facts["reason"]
 
 
 def test_cloud_gets_the_mandatory_permissions_parameter(jira_emulator: Emulator) -> None:
@@ -247,8 +247,8 @@ def test_createmeta_without_a_known_version_finds_the_form_jira_serves(
     assert evidence.ok, evidence.facts
     assert evidence.facts.get("form") == form
     assert evidence.facts.get("paged_404", False) is (form == "old")
-    assert "Task" in evidence.facts.get("issue_types")
-    ids = {f.id for f in evidence.facts.get("fields")["Task"]}
+    assert "Task" in evidence.facts["issue_types"]
+    ids = {f.id for f in evidence.facts["fields"]["Task"]}
     assert {"summary", "issuetype", "project"} <= ids
 
 
@@ -264,7 +264,7 @@ def test_createmeta_follows_the_learned_version_without_trying(jira_emulator: Em
 def test_required_custom_field_is_seen_in_create_metadata(jira_emulator: Emulator) -> None:
     server = jira_emulator("mixed-permissions")
     target = make_target(server.url, profile="visor-two-way")
-    fields = target.probe(perms.create_metadata, "MKT").facts.get("fields")["Task"]
+    fields = target.probe(perms.create_metadata, "MKT").facts["fields"]["Task"]
     blocking = perms.unfillable_required(fields, target.profile.write_fields)
     assert [(f.id, f.name) for f in blocking] == [("customfield_10100", "Customer Impact")]
 

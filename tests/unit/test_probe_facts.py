@@ -63,7 +63,7 @@ def target_for(server: EmulatorServer, cloud: bool) -> JiraTarget:
     return JiraTarget(settings, redactor, load_profile("visor-two-way"))
 
 
-def every_probe(target: JiraTarget) -> Iterator[Evidence]:
+def every_probe(target: JiraTarget) -> Iterator[Evidence[Any]]:
     """Each probe once, in the order of a run, the project probes for the visible projects."""
     for probe in (
         network.proxy,
@@ -85,13 +85,13 @@ def every_probe(target: JiraTarget) -> Iterator[Evidence]:
     keys = target.probe(projects.visible_projects).facts.get("keys") or ["VIS"]
     for key in keys[:3]:
         yield target.probe(permissions.survey, key)
-        for probe in (
+        for project_probe in (
             permissions.project_permissions,
             permissions.permission_scheme,
             permissions.create_metadata,
             permissions.edit_metadata,
         ):
-            yield target.probe(probe, key)
+            yield target.probe(project_probe, key)
         yield permissions._first_issue(target, f"project = {key} ORDER BY key DESC")
         yield target.probe(search_probes.import_sample, key)
     yield WriteRoundTrip(target, "VIS").run()
@@ -102,7 +102,7 @@ def every_probe(target: JiraTarget) -> Iterator[Evidence]:
     yield search_probes.rate_limit(target)
 
 
-def undeclared(evidence: Evidence) -> tuple[set[str], set[str]]:
+def undeclared(evidence: Evidence[Any]) -> tuple[set[str], set[str]]:
     """(keys set but not declared, required keys not set) of one evidence's facts."""
     declared: Any = facts_type(evidence.probe)
     keys = set(evidence.facts)

@@ -260,7 +260,7 @@ def test_invalid_profile_on_the_command_line_is_a_usage_error(
         "--jira-url", "http://127.0.0.1:9", "--jira-profile", str(bad), "-p", "no:cacheprovider"
     )
     output = str(result.stdout) + str(result.stderr)
-    assert result.ret == pytest.ExitCode.USAGE_ERROR == 4
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and int(result.ret) == 4
     assert (
         f"The profile {bad} is invalid at line 2, key 'projects': the project list is empty"
         in output

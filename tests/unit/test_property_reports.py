@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
-import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,11 +22,9 @@ from conformance.classify import Asked, judge
 from conformance.engine.result import Identity
 from conformance.findings import explain
 from conformance.report import html, json_result, terminal
+from tests.runs import validated
 from tests.unit.report_fixtures import add, evidence, exchange, finished, make_target
 
-SCHEMA = json.loads(
-    resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
-)
 HOSTILE = ["\x1b[2J", "\x1b]0;owned\x07", "\r[NET_OK] fine", "\n[NET_OK] fine", "\u202e", "\x9b"]
 MARKUP = "<script>alert(1)</script>"
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -92,7 +88,7 @@ def test_any_answer_reaches_every_report_whole_and_harmless(
     result = json_result.build(done)
     path = Path(str(tmp_path_factory.mktemp("json"))) / "result.json"  # type: ignore[attr-defined]
     json_result.write(result, path, target.redactor)
-    jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), SCHEMA)
+    validated(json.loads(path.read_text(encoding="utf-8")))
 
     page = html.render_summary(done) + html.details_html(done, record)
     page.encode("utf-8")

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from conformance.check import Outcome
 from conformance.report import compare, html, json_result, terminal
 from conformance.settings import Comparison
+from conformance.target import JiraTarget
+from tests.runs import validated
 from tests.unit.report_fixtures import add, add_perm_missing, finished, make_target
-
-SCHEMA = json.loads(
-    resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
-)
 
 
 def previous_result() -> dict[str, Any]:
@@ -30,7 +24,7 @@ def previous_result() -> dict[str, Any]:
     return json_result.build(finished(before))
 
 
-def current_target():
+def current_target() -> JiraTarget:
     target = make_target()
     add(target, "reachability.dns", Outcome.FAIL, findings=("NET_REFUSED",))  # new
     add(target, "api.server_info", Outcome.PASS)  # fixed
@@ -74,7 +68,7 @@ def test_since_the_last_run_in_terminal_html_and_json() -> None:
     page = html.render_summary(finished(target))
     assert 'id="vc-since"' in page and "tool 0.9.0" in page
     result = json_result.build(finished(target))
-    jsonschema.validate(result, SCHEMA)
+    validated(result)
     since = result["since_last_run"]
     assert since["previous"] == {"started": "2026-11-30T09:00:00+00:00", "tool_version": "0.9.0"}
     assert [c["project"] for c in since["still_failing"]] == ["OPS"]

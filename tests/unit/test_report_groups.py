@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-
-import jsonschema
-
 from conformance.check import Outcome
 from conformance.report import groups, html, json_result, summary, terminal
+from conformance.target import JiraTarget
+from tests.runs import validated
 from tests.unit.report_fixtures import add, add_perm_missing, finished, make_target
 
-SCHEMA = json.loads(
-    resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
-)
 
-
-def two_hundred_projects_one_scheme():
+def two_hundred_projects_one_scheme() -> JiraTarget:
     target = make_target()
     add(target, "reachability.dns", Outcome.PASS)
     for i in range(200):
@@ -67,7 +60,7 @@ def test_the_terminal_and_the_page_print_one_fix_for_200_projects() -> None:
 def test_json_keeps_a_row_per_project_and_adds_the_groups() -> None:
     target = two_hundred_projects_one_scheme()
     result = json_result.build(finished(target))
-    jsonschema.validate(result, SCHEMA)
+    validated(result)
     assert sum(1 for r in result["results"] if r["outcome"] == "fail") == 200
     (group,) = result["groups"]
     assert group["number"] == 1 and group["code"] == "PERM_MISSING"

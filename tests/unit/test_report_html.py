@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import jinja2
 import markupsafe
+import pytest
 
 from conformance.check import Outcome
 from conformance.engine.result import Identity
 from conformance.report import html
+from conformance.secrets import Redactor
 from tests.unit.report_fixtures import PASSWORD, add, evidence, exchange, finished, make_target
 
 HOSTILE = "<img src=x onerror=alert(1)>\"'&"
@@ -41,6 +44,34 @@ def test_curl_reproduces_the_request_with_a_placeholder_for_the_secret() -> None
     assert "set JIRA_PASSWORD in your shell first" in page
     bearer = html.exchange_html(exchange(auth_scheme="bearer", user=None))
     assert "Authorization: Bearer $JIRA_TOKEN" in bearer
+
+
+def test_templates_compile_once_and_each_render_scrubs_with_its_own_redactor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The compiled templates are shared between renders (html.COMPILED); what a render masks
+    stays its own: a secret one run knows is masked in its page and only there."""
+    monkeypatch.setattr(html, "COMPILED", html.CompiledTemplates())
+    compiled: list[str | None] = []
+    compile_source = jinja2.Environment.compile
+
+    def counting(env: jinja2.Environment, source: str, name: str | None, *args: object) -> object:
+        compiled.append(name)
+        return compile_source(env, source, name, *args)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    secrets = ("first-runs-secret", "second-runs-secret")
+    answer = exchange(body_excerpt=f"{' '.join(secrets)} {HOSTILE}")
+    pages = []
+    for secret in secrets:
+        redactor = Redactor()
+        redactor.register(secret)
+        pages.append(html.exchange_html(answer, redactor))
+    assert compiled == ["details.html.j2"]  # the second render reused the first one's code
+    first, second = pages
+    assert "first-runs-secret" not in first and "second-runs-secret" in first
+    assert "second-runs-secret" not in second and "first-runs-secret" in second
+    assert "&lt;img" in second and "<img" not in second
 
 
 def test_blocked_row_points_at_the_root_cause_and_its_fix_number() -> None:

@@ -69,7 +69,7 @@ def test_reports_are_scrubbed_and_skip_reasons_stay_tuples() -> None:
     plugin.pytest_runtest_logreport(report)
     assert report.longrepr == ("t.py", 1, f"Skipped: token {MASK}")
     assert report.sections == [("Captured log call", f"DEBUG {MASK}")]
-    assert SECRET not in repr(report.extras)  # type: ignore[attr-defined]
+    assert SECRET not in repr(report.extras)
 
 
 def test_what_the_terminal_writes_is_scrubbed(pytester: pytest.Pytester) -> None:

@@ -4,22 +4,19 @@ written whole even when Jira's text holds half an emoji, and never half-written.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from conformance.check import Outcome
 from conformance.engine.result import Identity
 from conformance.engine.verdict import RunState
-from conformance.report import files, html, json_result
+from conformance.report import html, json_result
+from tests.runs import validated
 from tests.unit.report_fixtures import add, finished, make_target
 
-SCHEMA = json.loads(
-    resources.files("conformance.schemas").joinpath("result.schema.json").read_text("utf-8")
-)
 HALF_EMOJI = "cut here \ud83d"
 
 
@@ -27,7 +24,7 @@ def test_verdict_and_exit_code_come_from_one_decision() -> None:
     target = make_target()
     add(target, "reachability.dns", Outcome.PASS)
     result = json_result.build(finished(target))
-    jsonschema.validate(result, SCHEMA)
+    validated(result)
     assert (result["verdict"], result["exit_code"]) == ("ready", 0)
     assert "incomplete" not in result
     add(target, "import.fields", Outcome.ERROR, notes=("the check could not complete: KeyError",))
@@ -47,7 +44,7 @@ def test_an_interrupted_run_is_incomplete_with_what_did_not_run() -> None:
         ),
     )
     result = json_result.build(done)
-    jsonschema.validate(result, SCHEMA)
+    validated(result)
     assert (result["verdict"], result["exit_code"]) == ("incomplete", 2)
     assert result["incomplete"] == {
         "reasons": ["interrupted"],
@@ -90,7 +87,7 @@ def test_a_failed_write_keeps_the_earlier_report_whole(
     def full_disk(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(files.os, "replace", full_disk)
+    monkeypatch.setattr(os, "replace", full_disk)
     with pytest.raises(OSError):
         json_result.write({"later": True}, path, make_target().redactor)
     assert json.loads(path.read_text(encoding="utf-8")) == {"earlier": True}

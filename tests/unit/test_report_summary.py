@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conformance.check import Outcome
+from conformance.check import CheckRecord, Outcome
 from conformance.report import summary, terminal
+from conformance.target import JiraTarget
 from tests.unit.report_fixtures import PASSWORD, add, finished, make_target
 
 
-def three_broken_layers():
+def three_broken_layers() -> tuple[JiraTarget, CheckRecord]:
     """A TLS failure blocking the API, a failing project check, a warning and a crash."""
     target = make_target()
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))

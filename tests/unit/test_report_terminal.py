@@ -11,12 +11,13 @@ from conformance.check import Outcome
 from conformance.engine.verdict import RunState
 from conformance.report import terminal
 from conformance.report.terminal_text import no_surrogates, terminal_safe
+from conformance.target import JiraTarget
 from tests.unit.report_fixtures import PASSWORD, add, add_perm_missing, finished, make_target
 
 HOSTILE = "\x1b[2J\x1b]0;owned\x07bare\rCR\n[NET_OK] everything is fine \u202eevil\x9b31m \ud83d"
 
 
-def broken_target():
+def broken_target() -> JiraTarget:
     target = make_target(url="https://jira.example.com/" + "very-long-context-path-" * 6)
     add(target, "reachability.url", Outcome.WARN, findings=("NET_PLAIN_HTTP",))
     tls = add(target, "reachability.tls", Outcome.FAIL, findings=("NET_TLS_UNTRUSTED",))
@@ -130,9 +131,9 @@ def test_write_closing_prints_unless_the_command_owns_the_verdict() -> None:
         pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter),
     )
     target = broken_target()
-    terminal.write_closing(config, finished(target), {})
+    terminal.write_closing(config, finished(target), {})  # type: ignore[arg-type]  # a stand-in
     assert any(line.startswith("NOT READY for Visor") for line in written)
     written.clear()
     stash[terminal.VERDICT_OWNED] = True
-    terminal.write_closing(config, finished(target), {})
+    terminal.write_closing(config, finished(target), {})  # type: ignore[arg-type]
     assert written == []

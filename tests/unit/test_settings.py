@@ -13,6 +13,7 @@ from conformance.secrets import Secret
 from conformance.settings import (
     MAX_SECRET_FILE_BYTES,
     RESULT_SCHEMA,
+    Credentials,
     SettingsError,
     check_environment,
     load_comparison,
@@ -67,7 +68,7 @@ def test_credentials_in_url_never_echo_the_password() -> None:
 
 def _resolve(
     env: dict[str, str], user: str | None = None, auth: str = "auto", secret_file: str | None = None
-):
+) -> Credentials | None:
     return resolve_credentials(
         url="https://jira.example.com", user=user, auth=auth, env=env, secret_file=secret_file
     )
@@ -147,6 +148,7 @@ def test_secret_repr_and_str_are_masked() -> None:
         and "hunter2" not in f"{secret}"
     )
     creds = _resolve({"JIRA_PASSWORD": "hunter2-very-secret"}, user="bot")
+    assert creds is not None
     assert "hunter2" not in repr(creds) and "hunter2" not in creds.describe()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -38,8 +39,10 @@ def test_version_comes_from_version_numbers_never_from_the_build_number() -> Non
 
 
 def test_data_center_reports_server_and_cloud_reports_cloud() -> None:
-    assert versions.learn(server_info([10, 3, 19], "Server"))[0].deployment == "Server"
-    assert versions.learn(server_info([1001, 0, 0], "Cloud"))[0].cloud
+    server, _ = versions.learn(server_info([10, 3, 19], "Server"))
+    cloud, _ = versions.learn(server_info([1001, 0, 0], "Cloud"))
+    assert server is not None and server.deployment == "Server"
+    assert cloud is not None and cloud.cloud
 
 
 @pytest.mark.parametrize(
@@ -91,8 +94,9 @@ def test_end_of_support(version: JiraVersion, ended: bool, ends: str) -> None:
 
 
 def test_server_licences_ended_in_2024_and_10_x_is_data_center_only() -> None:
-    assert "15 Feb 2024" in versions.end_of_support(dc(9, 12, 15), TODAY).server_note
-    assert versions.end_of_support(dc(10, 3, 12), TODAY).server_note == ""
+    nine, ten = (versions.end_of_support(dc(*v), TODAY) for v in ((9, 12, 15), (10, 3, 12)))
+    assert nine is not None and "15 Feb 2024" in nine.server_note
+    assert ten is not None and ten.server_note == ""
 
 
 def test_no_end_of_support_for_cloud_or_an_unlisted_new_line() -> None:
@@ -159,8 +163,8 @@ def test_personal_access_tokens_from_8_14(numbers: tuple[int, ...] | None, has: 
 # The credential advice as the catalogue renders it, with the facts its call sites give.
 def remediation(code: str, advice: str, origin: str | None, **facts: object) -> str:
     summary = {"reason": "r", "secret_kind": "token", "scheme": "basic", "deployment": "Jira"}
-    words = credential_words(origin)
-    return finding(code, advice=advice, **summary, **facts, **words).remediation
+    params: dict[str, Any] = {**summary, **facts, **credential_words(origin)}
+    return finding(code, advice=advice, **params).remediation
 
 
 def basic_disabled(numbers: tuple[int, ...], user: str | None, origin: str | None = None) -> str:

@@ -1,6 +1,6 @@
 """Diagnoses that stay right on real Jiras: each bent answer, on a real socket, gives its own
-finding with the words of its fix, at most one failed login (counted by the server) and no
-traceback (``run_suite`` asserts that for every run)."""
+finding with the words of its fix and at most one failed login (counted by the server). Each
+run is the whole run of the checks in this process (``tests.runs.run_checks``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 import pytest
 
 from tests.e2e.accounts import BOT
-from tests.e2e.conftest import RunSuite, SuiteRun
 from tests.hostile_jira import (
     HANG,
     RESET,
@@ -20,19 +19,19 @@ from tests.hostile_jira import (
     redirect,
     reply_json,
 )
+from tests.runs import EngineRun, JsonRun, run_checks
 
-LEAN = ("-p", "no:html")
 MYSELF = "/rest/api/2/myself"
 
 
-def run_against(run_suite: RunSuite, server: HostileJira, *args: str) -> SuiteRun:
+def run_against(server: HostileJira, timeout: str | None = None) -> EngineRun:
     with server:
-        run = run_suite(server.url, *LEAN, *args, env=BOT)
+        run = run_checks(server.url, env=BOT, timeout=timeout)
     assert server.failed_logins <= 1, server.log
     return run
 
 
-def finding_of(run: SuiteRun, check: str) -> dict[str, str]:
+def finding_of(run: JsonRun, check: str) -> dict[str, str]:
     findings = run.row(check)["findings"]
     assert findings, run.outcomes()
     return dict(findings[0])
@@ -52,12 +51,10 @@ def credentialed(handler: object) -> object:
 SAML = "https://login.microsoftonline.com/tenant-id/saml2?SAMLRequest=fZJNT8MwDIb%2F&RelayState=x"
 
 
-def test_sso_gateway_on_every_path_is_named_with_the_identity_provider(
-    run_suite: RunSuite,
-) -> None:
+def test_sso_gateway_on_every_path_is_named_with_the_identity_provider() -> None:
     server = HostileJira()
     server.healthy = lambda req: redirect(SAML)  # type: ignore[method-assign]
-    run = run_against(run_suite, server)
+    run = run_against(server)
     found = finding_of(run, "reachability.jira")
     assert found["code"] == "NET_SSO_GATEWAY"
     assert "login.microsoftonline.com" in found["summary"]
@@ -69,9 +66,7 @@ def test_sso_gateway_on_every_path_is_named_with_the_identity_provider(
     assert not any(auth for _, path, auth, _ in server.log if path == "/status")
 
 
-def test_sso_chain_of_hops_is_followed_without_credentials_and_listed(
-    run_suite: RunSuite,
-) -> None:
+def test_sso_chain_of_hops_is_followed_without_credentials_and_listed() -> None:
     keycloak = "https://sso.corp.example/realms/corp/protocol/openid-connect/auth?client_id=j"
     server = HostileJira(
         {
@@ -80,7 +75,7 @@ def test_sso_chain_of_hops_is_followed_without_credentials_and_listed(
             "/gateway/oauth2/start": lambda req: redirect(keycloak),
         }
     )
-    run = run_against(run_suite, server)
+    run = run_against(server)
     found = finding_of(run, "reachability.jira")
     assert found["code"] == "NET_SSO_GATEWAY"
     assert "sso.corp.example" in found["summary"]
@@ -101,9 +96,7 @@ BASIC_DISABLED = {
 
 
 @pytest.mark.parametrize("lang", sorted(BASIC_DISABLED))
-def test_basic_auth_disabled_in_any_language_is_auth_basic_disabled(
-    run_suite: RunSuite, lang: str
-) -> None:
+def test_basic_auth_disabled_in_any_language_is_auth_basic_disabled(lang: str) -> None:
     message = BASIC_DISABLED[lang]
     body = {"message": message} if message else {}
 
@@ -111,7 +104,7 @@ def test_basic_auth_disabled_in_any_language_is_auth_basic_disabled(
         return reply_json(body, 403) if req.authorization else None
 
     server = HostileJira({MYSELF: refuse, "/rest/api/2/project": refuse})
-    run = run_against(run_suite, server)
+    run = run_against(server)
     found = finding_of(run, "auth.authenticates")
     assert found["code"] == "AUTH_BASIC_DISABLED", run.codes()
     assert "personal access token" in found["remediation"]
@@ -122,7 +115,7 @@ def test_basic_auth_disabled_in_any_language_is_auth_basic_disabled(
     assert "API_V2_MISSING" not in run.codes()
 
 
-def test_captcha_is_recognised_when_a_proxy_strips_the_denied_reason(run_suite: RunSuite) -> None:
+def test_captcha_is_recognised_when_a_proxy_strips_the_denied_reason() -> None:
     def locked(req: Req) -> Reply | None:
         if not req.authorization:
             return None
@@ -134,7 +127,7 @@ def test_captcha_is_recognised_when_a_proxy_strips_the_denied_reason(run_suite: 
         )
 
     server = HostileJira({MYSELF: locked})
-    run = run_against(run_suite, server)
+    run = run_against(server)
     found = finding_of(run, "auth.authenticates")
     assert found["code"] == "AUTH_CAPTCHA"
     assert (
@@ -165,10 +158,10 @@ def test_captcha_is_recognised_when_a_proxy_strips_the_denied_reason(run_suite: 
     ids=["json-list", "empty-name", "name-number", "not-utf8"],
 )
 def test_myself_of_the_wrong_shape_is_never_a_rejected_password(
-    run_suite: RunSuite, reply: Reply, code: str, words: str
+    reply: Reply, code: str, words: str
 ) -> None:
     server = HostileJira({MYSELF: credentialed(lambda req: reply)})  # type: ignore[dict-item]
-    run = run_against(run_suite, server)
+    run = run_against(server)
     assert "AUTH_BAD_CREDENTIALS" not in run.codes()
     row_codes = run.codes("auth.authenticates") | run.codes("api.json_answers")
     assert code in row_codes, run.outcomes()
@@ -180,21 +173,19 @@ def test_myself_of_the_wrong_shape_is_never_a_rejected_password(
     assert any(words in f["summary"] for f in found), found
 
 
-def test_cloud_myself_with_an_empty_name_and_an_account_id_is_accepted(
-    run_suite: RunSuite,
-) -> None:
+def test_cloud_myself_with_an_empty_name_and_an_account_id_is_accepted() -> None:
     cloud_me = {"name": "", "accountId": "5b10ac8d82e05b22cc7d4ef5", "displayName": "Visor Bot"}
     server = HostileJira({MYSELF: credentialed(lambda req: reply_json(cloud_me))})  # type: ignore[dict-item]
-    run = run_against(run_suite, server)
+    run = run_against(server)
     assert run.outcome("auth.authenticates") == "pass", run.row("auth.authenticates")
 
 
 # -- what stands between this machine and Jira -----------------------------------------------------
 
 
-def test_slow_status_alone_fails_its_own_row_and_blocks_nothing(run_suite: RunSuite) -> None:
+def test_slow_status_alone_fails_its_own_row_and_blocks_nothing() -> None:
     server = HostileJira({"/status": lambda req: HANG})
-    run = run_against(run_suite, server, "--jira-timeout", "1")
+    run = run_against(server, timeout="1")
     found = finding_of(run, "reachability.status")
     assert found["code"] == "NET_STATUS_SLOW"
     assert "/status" in found["summary"] and "REST API answers" in found["summary"]
@@ -205,9 +196,9 @@ def test_slow_status_alone_fails_its_own_row_and_blocks_nothing(run_suite: RunSu
     assert [r["id"] for r in mine if r["outcome"] == "blocked"] == []
 
 
-def test_reset_only_with_an_authorization_header_is_net_auth_blocked(run_suite: RunSuite) -> None:
+def test_reset_only_with_an_authorization_header_is_net_auth_blocked() -> None:
     server = HostileJira({MYSELF: credentialed(lambda req: RESET)})  # type: ignore[dict-item]
-    run = run_against(run_suite, server)
+    run = run_against(server)
     found = finding_of(run, "auth.authenticates")
     assert found["code"] == "NET_AUTH_BLOCKED"
     assert "Authorization header" in found["summary"]
@@ -218,39 +209,35 @@ def test_reset_only_with_an_authorization_header_is_net_auth_blocked(run_suite: 
 # -- refusals after an accepted login ------------------------------------------------------------
 
 
-def test_401_on_the_project_list_after_an_accepted_login_is_the_login_lost(
-    run_suite: RunSuite,
-) -> None:
+def test_401_on_the_project_list_after_an_accepted_login_is_the_login_lost() -> None:
     lost = reply_json({"message": "Client must be authenticated.", "status-code": 401}, 401)
     server = HostileJira({"/rest/api/2/project": credentialed(lambda req: lost)})  # type: ignore[dict-item]
-    run = run_against(run_suite, server)
+    run = run_against(server)
     assert run.outcome("auth.authenticates") == "pass"
     codes = run.codes("permissions.visible")
     assert codes == {"AUTH_LOGIN_LOST"}, run.outcomes()
     found = run.rows("permissions.visible")[0]["findings"][0]
     assert "/rest/api/2/project" in found["summary"] and "mid-run" in found["summary"]
-    text = json.dumps(run.result) + run.stdout
+    text = json.dumps(run.result) + run.terminal
     assert "rejected earlier in this run" not in text and "API_SCHEMA" not in run.codes()
 
 
-def test_basic_disabled_on_the_project_list_only_is_auth_basic_disabled(
-    run_suite: RunSuite,
-) -> None:
+def test_basic_disabled_on_the_project_list_only_is_auth_basic_disabled() -> None:
     refused = reply_json(
         {"message": "Basic Authentication has been disabled on this instance."}, 403
     )
     server = HostileJira({"/rest/api/2/project": credentialed(lambda req: refused)})  # type: ignore[dict-item]
-    run = run_against(run_suite, server)
+    run = run_against(server)
     assert run.codes("permissions.visible") == {"AUTH_BASIC_DISABLED"}, run.outcomes()
     found = run.rows("permissions.visible")[0]["findings"][0]
     assert "after it accepted the bot's login" in found["summary"]
     assert "AUTH_BAD_CREDENTIALS" not in run.codes()
 
 
-def test_jira_400_with_error_messages_is_quoted_as_jiras_answer(run_suite: RunSuite) -> None:
+def test_jira_400_with_error_messages_is_quoted_as_jiras_answer() -> None:
     bad = reply_json({"errorMessages": ["Das Feld 'summary' existiert nicht."], "errors": {}}, 400)
     server = HostileJira({"/rest/api/2/search": credentialed(lambda req: bad)})  # type: ignore[dict-item]
-    run = run_against(run_suite, server)
+    run = run_against(server)
     assert run.codes("api.search_endpoint") == {"API_JIRA_ERROR"}
     found = finding_of(run, "api.search_endpoint")
     assert "Das Feld 'summary' existiert nicht." in found["summary"]
@@ -276,10 +263,10 @@ def test_jira_400_with_error_messages_is_quoted_as_jiras_answer(run_suite: RunSu
     ids=["serverinfo-versions", "project-number", "project-key-null", "search-issues-number"],
 )
 def test_wrong_json_types_are_api_schema_naming_the_field(
-    run_suite: RunSuite, path: str, body: object, check: str, field: str
+    path: str, body: object, check: str, field: str
 ) -> None:
     server = HostileJira({path: lambda req: reply_json(body)})
-    run = run_against(run_suite, server)
+    run = run_against(server)
     # The import's own rows (conformance/checks/test_import.py) are judged elsewhere.
     assert [k for k, v in run.outcomes().items() if v == "error" and "import." not in k] == []
     assert check in {r["id"] for r in run.result["results"]}
@@ -288,12 +275,10 @@ def test_wrong_json_types_are_api_schema_naming_the_field(
     assert field in found[0]["summary"]
 
 
-def test_mypermissions_of_the_wrong_types_is_api_schema_not_an_error_row(
-    run_suite: RunSuite,
-) -> None:
+def test_mypermissions_of_the_wrong_types_is_api_schema_not_an_error_row() -> None:
     wrong = reply_json({"permissions": []})
     server = HostileJira({"/rest/api/2/mypermissions": credentialed(lambda req: wrong)})  # type: ignore[dict-item]
-    run = run_against(run_suite, server)
+    run = run_against(server)
     assert run.codes("auth.least_privilege") == {"API_SCHEMA"}, run.row("auth.least_privilege")
     assert "permissions is a JSON array" in finding_of(run, "auth.least_privilege")["summary"]
     assert run.outcome("auth.authenticates") == "pass"

@@ -1,5 +1,7 @@
-"""Per-project permission rows, end to end: the real suite against emulated grants, judged by
-the JSON result a support engineer would attach to a ticket."""
+"""Per-project permission rows: the whole run in-process (``tests.runs.run_checks``) against
+emulated grants, judged by the JSON result a support engineer would attach to a ticket. That
+pytest names each row's test by its project key is shown end to end, for every scenario, in
+tests/e2e/test_scenarios.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.emulator import EmulatorServer
-from tests.e2e.conftest import RunSuite, SuiteRun
+from tests.runs import JsonRun, run_checks
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKS = (
@@ -21,7 +23,7 @@ Emulator = Callable[..., EmulatorServer]
 Rows = dict[tuple[str, str | None], tuple[str, set[str]]]
 
 
-def permission_rows(run: SuiteRun) -> Rows:
+def permission_rows(run: JsonRun) -> Rows:
     """(check, project) -> (outcome, finding codes) for every permissions row of the run."""
     return {
         (row["id"], row["project"]): (row["outcome"], {f["code"] for f in row["findings"]})
@@ -39,25 +41,22 @@ def project_rows(**per_project: tuple[str, str, str, str]) -> Rows:
     }
 
 
-def finding_of(run: SuiteRun, check: str, project: str | None) -> list[dict[str, Any]]:
+def finding_of(run: JsonRun, check: str, project: str | None) -> list[dict[str, Any]]:
     return list(run.row(check, project)["findings"])
 
 
-def test_read_only_bot_can_read_everything_and_write_nothing(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_read_only_bot_can_read_everything_and_write_nothing(jira_emulator: Emulator) -> None:
     server = jira_emulator("read-only-bot")
-    read = run_suite(server.url, "-v")
+    read = run_checks(server.url)
     assert permission_rows(read) == project_rows(
         MKT=("pass", "pass", "skipped", "skipped"),
         OPS=("pass", "pass", "skipped", "skipped"),
         VIS=("pass", "pass", "skipped", "skipped"),
     )
-    assert "test_permissions_granted[VIS] PASSED" in read.stdout  # test ids are the keys
     notes = read.row("permissions.granted", "VIS")["notes"]
     assert any("Delete Issues is not granted: needed only for the opt-in" in n for n in notes)
 
-    write = run_suite(server.url, "--jira-profile", "visor-two-way")
+    write = run_checks(server.url, profile="visor-two-way")
     expected = project_rows(
         MKT=("pass", "fail", "blocked", "blocked"),
         OPS=("pass", "fail", "blocked", "blocked"),
@@ -80,10 +79,10 @@ def test_read_only_bot_can_read_everything_and_write_nothing(
 
 
 def test_bot_without_project_access_gets_one_row_saying_it_sees_none(
-    jira_emulator: Emulator, run_suite: RunSuite
+    jira_emulator: Emulator,
 ) -> None:
     server = jira_emulator("no-project-access")
-    run = run_suite(server.url)
+    run = run_checks(server.url)
     assert permission_rows(run) == {
         ("permissions.visible", None): ("fail", {"PERM_PROJECT_INVISIBLE"}),
         ("permissions.granted", None): ("blocked", set()),
@@ -95,7 +94,7 @@ def test_bot_without_project_access_gets_one_row_saying_it_sees_none(
     assert invisible["summary"].startswith("The bot cannot see any project")
     assert "Browse Projects" in invisible["remediation"]
 
-    named = run_suite(server.url, "--jira-project", "VIS")
+    named = run_checks(server.url, project=("VIS",))
     assert permission_rows(named)["permissions.visible", "VIS"] == (
         "fail",
         {"PERM_PROJECT_INVISIBLE"},
@@ -107,10 +106,10 @@ def test_bot_without_project_access_gets_one_row_saying_it_sees_none(
 
 
 def test_mixed_grants_name_the_missing_permission_and_the_required_field(
-    jira_emulator: Emulator, run_suite: RunSuite
+    jira_emulator: Emulator,
 ) -> None:
     server = jira_emulator("mixed-permissions")
-    run = run_suite(server.url, "--jira-profile", "visor-two-way")
+    run = run_checks(server.url, profile="visor-two-way")
     expected = project_rows(
         MKT=("pass", "pass", "fail", "pass"),
         OPS=("pass", "fail", "blocked", "blocked"),
@@ -129,9 +128,7 @@ def test_mixed_grants_name_the_missing_permission_and_the_required_field(
     assert server.log.mutating() == []
 
     # The repository's example gives each project its own mode: MKT is only read there.
-    example = run_suite(
-        server.url, "--jira-profile", str(REPO / "profiles" / "example-two-way.yaml")
-    )
+    example = run_checks(server.url, profile=REPO / "profiles" / "example-two-way.yaml")
     expected = project_rows(
         MKT=("pass", "pass", "skipped", "skipped"),
         OPS=("pass", "fail", "blocked", "blocked"),
@@ -141,11 +138,9 @@ def test_mixed_grants_name_the_missing_permission_and_the_required_field(
     assert permission_rows(example) == expected
 
 
-def test_healthy_two_way_instance_is_write_ready_without_a_write(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_healthy_two_way_instance_is_write_ready_without_a_write(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
-    run = run_suite(server.url, "--jira-profile", "visor-two-way")
+    run = run_checks(server.url, profile="visor-two-way")
     assert permission_rows(run) == project_rows(
         MKT=("pass", "pass", "pass", "pass"),
         OPS=("pass", "pass", "pass", "pass"),

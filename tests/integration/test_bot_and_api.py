@@ -1,9 +1,10 @@
 """The bot account, REST API v2 and version checks against every emulator scenario.
 
-Each run is the real suite in a subprocess against a real emulator (or a small reverse proxy in
-front of it, for what only a proxy does: rewrite or replace Jira's answers). Every run also
-proves, from the emulator's own request log, the two safety rules: at most one rejected login,
-and no GET sent twice.
+Each run is the whole run of the checks in this process (``tests.runs.run_checks``, settings
+resolved as the command line resolves them) against a real emulator on a real socket (or a small
+reverse proxy in front of it, for what only a proxy does: rewrite or replace Jira's answers).
+Every run also proves, from the emulator's own request log, the two safety rules: at most one
+rejected login, and no GET sent twice.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from conformance.emulator import EmulatorServer, Fault
+from conformance.settings import SettingsError
 from tests.e2e.accounts import ADMIN, BOT, BOT_TOKEN, CLOUD_BOT
-from tests.e2e.conftest import RunSuite, SuiteRun
+from tests.runs import JsonRun, run_checks
 from tests.servers import serve
 
 MINE = ("api.", "auth.", "version.")
-LEAN = ("-p", "no:html")  # these tests read the JSON result; the HTML page has its own tests
 AFTER_LOGIN = ("api.search_endpoint", "auth.identity", "auth.least_privilege")
 VERSION_CHECKS = ("version.known", "version.supported", "version.support_window")
 Emulator = Callable[..., EmulatorServer]
@@ -42,17 +43,17 @@ def assert_safe(server: EmulatorServer) -> None:
     assert server.log.mutating() == []
 
 
-def my_outcomes(run: SuiteRun) -> dict[str, str]:
+def my_outcomes(run: JsonRun) -> dict[str, str]:
     return {k: v for k, v in run.outcomes().items() if k.startswith(MINE)}
 
 
-def assert_blocked_by(run: SuiteRun, root: str, *checks: str) -> None:
+def assert_blocked_by(run: JsonRun, root: str, *checks: str) -> None:
     for check in checks:
         assert run.outcome(check) == "blocked", my_outcomes(run)
         assert run.row(check)["blocked_by"] == root
 
 
-def remediation(run: SuiteRun, check: str) -> str:
+def remediation(run: JsonRun, check: str) -> str:
     return " ".join(f["remediation"] for f in run.row(check)["findings"])
 
 
@@ -83,7 +84,6 @@ PAGED_CREATEMETA = "createmeta/{project}/issuetypes"
 )
 def test_supported_lines_are_ready(
     jira_emulator: Emulator,
-    run_suite: RunSuite,
     scenario: str,
     env: dict[str, str],
     version: str,
@@ -91,7 +91,7 @@ def test_supported_lines_are_ready(
     choices: tuple[str, ...],
 ) -> None:
     server = jira_emulator(scenario)
-    run = run_suite(server.url, *LEAN, env=env)
+    run = run_checks(server.url, env=env)
     assert run.result["verdict"] == "ready", run.outcomes()
     assert run.ret == 0
     for check, outcome in my_outcomes(run).items():
@@ -188,7 +188,6 @@ def test_supported_lines_are_ready(
 )
 def test_refused_login_is_diagnosed_from_one_attempt(
     jira_emulator: Emulator,
-    run_suite: RunSuite,
     scenario: str,
     options: dict[str, int],
     env: dict[str, str],
@@ -197,7 +196,7 @@ def test_refused_login_is_diagnosed_from_one_attempt(
     advice: str,
 ) -> None:
     server = jira_emulator(scenario, **options)
-    run = run_suite(server.url, *LEAN, env=env)
+    run = run_checks(server.url, env=env)
     assert run.ret == 1 and run.result["verdict"] == "not-ready"
     assert run.outcome(check) == "fail" and run.codes(check) == {code}, my_outcomes(run)
     assert advice in remediation(run, check)
@@ -214,23 +213,17 @@ def test_refused_login_is_diagnosed_from_one_attempt(
     assert len(credentialed) <= 1  # the login was never retried
 
 
-def test_captcha_is_no_obstacle_for_a_personal_access_token(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_captcha_is_no_obstacle_for_a_personal_access_token(jira_emulator: Emulator) -> None:
     server = jira_emulator("captcha")
-    run = run_suite(server.url, *LEAN, env=BOT_TOKEN)
+    run = run_checks(server.url, env=BOT_TOKEN)
     assert run.outcome("auth.authenticates") == "pass"
     assert set(my_outcomes(run).values()) == {"pass"}
     assert_safe(server)
 
 
-def test_token_of_another_user_is_a_user_mismatch(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_token_of_another_user_is_a_user_mismatch(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
-    run = run_suite(
-        server.url, *LEAN, "--jira-auth", "bearer", env={"JIRA_USER": "admin", **BOT_TOKEN}
-    )
+    run = run_checks(server.url, auth="bearer", env={"JIRA_USER": "admin", **BOT_TOKEN})
     assert run.outcome("auth.identity") == "fail"
     assert run.codes("auth.identity") == {"AUTH_USER_MISMATCH"}
     summary = run.row("auth.identity")["findings"][0]["summary"]
@@ -238,11 +231,9 @@ def test_token_of_another_user_is_a_user_mismatch(
     assert_safe(server)
 
 
-def test_administrator_as_bot_is_a_least_privilege_warning(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_administrator_as_bot_is_a_least_privilege_warning(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
-    run = run_suite(server.url, *LEAN, env=ADMIN)
+    run = run_checks(server.url, env=ADMIN)
     assert run.outcome("auth.least_privilege") == "warn"
     assert run.codes("auth.least_privilege") == {"AUTH_ADMIN_BOT"}
     assert "ADMINISTER" in run.row("auth.least_privilege")["findings"][0]["summary"]
@@ -251,20 +242,21 @@ def test_administrator_as_bot_is_a_least_privilege_warning(
 
 
 def test_missing_secret_is_a_usage_error_naming_auth_no_credentials(
-    jira_emulator: Emulator, run_suite: RunSuite
+    jira_emulator: Emulator,
 ) -> None:
+    # Exit 4 with the sentence on stderr: tests/e2e/test_reachability.py.
     server = jira_emulator("dc-healthy")
-    run = run_suite(server.url, *LEAN, env={"JIRA_USER": "visor-bot"})
-    assert run.ret == 4 and "AUTH_NO_CREDENTIALS" in run.stderr + run.stdout
+    with pytest.raises(SettingsError, match="AUTH_NO_CREDENTIALS"):
+        run_checks(server.url, env={"JIRA_USER": "visor-bot"})
     assert server.log.entries == []
 
 
 # -- single sign-on, base URL, scenarios my checks must pass or be blocked in ----------------------
 
 
-def test_sso_redirect_with_a_password(jira_emulator: Emulator, run_suite: RunSuite) -> None:
+def test_sso_redirect_with_a_password(jira_emulator: Emulator) -> None:
     server = jira_emulator("sso-redirect")
-    run = run_suite(server.url, *LEAN, env=BOT)
+    run = run_checks(server.url, env=BOT)
     assert run.outcome("api.json_answers") == "fail"
     assert run.codes("api.json_answers") == {"AUTH_SSO_REDIRECT"}
     assert "/_idp/saml/login" in run.row("api.json_answers")["findings"][0]["summary"]
@@ -274,21 +266,17 @@ def test_sso_redirect_with_a_password(jira_emulator: Emulator, run_suite: RunSui
     assert_safe(server)
 
 
-def test_sso_redirect_with_a_token_gets_through(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_sso_redirect_with_a_token_gets_through(jira_emulator: Emulator) -> None:
     server = jira_emulator("sso-redirect")
-    run = run_suite(server.url, *LEAN, env=BOT_TOKEN)
+    run = run_checks(server.url, env=BOT_TOKEN)
     assert set(my_outcomes(run).values()) == {"pass"}, my_outcomes(run)
     assert "asked with the bot's login" in " ".join(run.row("api.json_answers")["notes"])
     assert_safe(server)
 
 
-def test_base_url_mismatch_warns_in_jiras_words(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_base_url_mismatch_warns_in_jiras_words(jira_emulator: Emulator) -> None:
     server = jira_emulator("base-url-mismatch")
-    run = run_suite(server.url, *LEAN, env=BOT)
+    run = run_checks(server.url, env=BOT)
     assert run.outcome("api.base_url") == "warn"
     finding = run.row("api.base_url")["findings"][0]
     assert finding["code"] == "API_BASEURL_MISMATCH" and finding["severity"] == "warning"
@@ -299,11 +287,9 @@ def test_base_url_mismatch_warns_in_jiras_words(
 
 
 @pytest.mark.parametrize("scenario", ["not-running", "first-run"])
-def test_jira_not_running_blocks_every_api_check(
-    jira_emulator: Emulator, run_suite: RunSuite, scenario: str
-) -> None:
+def test_jira_not_running_blocks_every_api_check(jira_emulator: Emulator, scenario: str) -> None:
     server = jira_emulator(scenario)
-    run = run_suite(server.url, *LEAN, env=BOT)
+    run = run_checks(server.url, env=BOT)
     assert run.codes("reachability.jira") == {"NET_NOT_RUNNING"}
     assert_blocked_by(
         run, "reachability.jira", "api.json_answers", "api.server_info", "auth.authenticates"
@@ -312,21 +298,19 @@ def test_jira_not_running_blocks_every_api_check(
     assert_safe(server)
 
 
-def test_missing_context_path_blocks_the_api_checks(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_missing_context_path_blocks_the_api_checks(jira_emulator: Emulator) -> None:
     server = jira_emulator("context-path")
     root = server.url.removesuffix("/jira")
     assert root != server.url
-    wrong = run_suite(root, *LEAN, env=BOT)
+    wrong = run_checks(root, env=BOT)
     assert wrong.codes("reachability.jira") == {"NET_CONTEXT_PATH"}
     assert_blocked_by(wrong, "reachability.jira", "api.server_info", "auth.authenticates")
     assert_safe(server)
 
 
-def test_self_signed_tls_with_its_ca_bundle(jira_emulator: Emulator, run_suite: RunSuite) -> None:
+def test_self_signed_tls_with_its_ca_bundle(jira_emulator: Emulator) -> None:
     server = jira_emulator("tls-self-signed")
-    run = run_suite(server.url, *LEAN, "--jira-ca-bundle", str(server.ca_path), env=BOT)
+    run = run_checks(server.url, ca_bundle=str(server.ca_path), env=BOT)
     assert set(my_outcomes(run).values()) == {"pass"}, my_outcomes(run)
     assert_safe(server)
 
@@ -335,22 +319,20 @@ def test_self_signed_tls_with_its_ca_bundle(jira_emulator: Emulator, run_suite: 
     "scenario", ["read-only-bot", "no-project-access", "rate-limited", "mixed-permissions"]
 )
 def test_permission_scenarios_leave_the_bot_checks_green(
-    jira_emulator: Emulator, run_suite: RunSuite, scenario: str
+    jira_emulator: Emulator, scenario: str
 ) -> None:
     server = jira_emulator(scenario)
-    run = run_suite(server.url, *LEAN, env=BOT)
+    run = run_checks(server.url, env=BOT)
     assert set(my_outcomes(run).values()) == {"pass"}, my_outcomes(run)
     assert run.result["http"]["failed_logins"] == 0
     assert_safe(server)
 
 
-def test_unsupported_version_by_the_profile(
-    jira_emulator: Emulator, run_suite: RunSuite, tmp_path: Path
-) -> None:
+def test_unsupported_version_by_the_profile(jira_emulator: Emulator, tmp_path: Path) -> None:
     profile = tmp_path / "nine-plus.yaml"
     profile.write_text("name: nine-plus\nprojects: all-visible\nversions:\n  server: '>=9.0'\n")
     server = jira_emulator("dc-8.20")
-    run = run_suite(server.url, *LEAN, "--jira-profile", str(profile), env=BOT)
+    run = run_checks(server.url, profile=profile, env=BOT)
     assert run.outcome("version.supported") == "fail"
     summary = run.row("version.supported")["findings"][0]["summary"]
     assert "Jira 8.20.30 (self-managed)" in summary and ">=9.0" in summary
@@ -399,7 +381,7 @@ def forward(request: Request, server: EmulatorServer) -> Response:
     return Response(upstream.content, status=upstream.status_code, headers=headers)
 
 
-def rewritten_server_info(change: Callable[[dict[str, object]], None]) -> Override:
+def rewritten_server_info(change: Callable[[dict[str, object]], object]) -> Override:
     def override(request: Request, server: EmulatorServer) -> Response | None:
         if request.path != "/rest/api/2/serverInfo":
             return None
@@ -417,12 +399,10 @@ def proxy_error_page(request: Request, server: EmulatorServer) -> Response | Non
     return Response(page, status=502, content_type="text/html")
 
 
-def test_proxy_error_page_where_json_was_expected(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_proxy_error_page_where_json_was_expected(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     with reverse_proxy(server, proxy_error_page) as url:
-        run = run_suite(url, *LEAN, env=BOT)
+        run = run_checks(url, env=BOT)
     assert run.codes("api.json_answers") == {"API_NOT_JSON"}
     finding = run.row("api.json_answers")["findings"][0]
     assert "a proxy error page ('502 Bad Gateway')" in finding["summary"]
@@ -431,13 +411,11 @@ def test_proxy_error_page_where_json_was_expected(
     assert_safe(server)
 
 
-def test_server_info_of_the_wrong_shape_names_the_field(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_server_info_of_the_wrong_shape_names_the_field(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     wrong_type = rewritten_server_info(lambda body: body.update(versionNumbers="10.3.12"))
     with reverse_proxy(server, wrong_type) as url:
-        run = run_suite(url, *LEAN, env=BOT)
+        run = run_checks(url, env=BOT)
     assert run.outcome("api.server_info") == "fail"
     assert run.codes("api.server_info") == {"API_SCHEMA"}
     assert 'versionNumbers is "10.3.12"' in run.row("api.server_info")["findings"][0]["summary"]
@@ -445,14 +423,12 @@ def test_server_info_of_the_wrong_shape_names_the_field(
     assert_safe(server)
 
 
-def test_server_info_without_version_numbers_is_version_unknown(
-    jira_emulator: Emulator, run_suite: RunSuite
-) -> None:
+def test_server_info_without_version_numbers_is_version_unknown(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy")
     with reverse_proxy(
         server, rewritten_server_info(lambda body: body.pop("versionNumbers"))
     ) as url:
-        run = run_suite(url, *LEAN, env=BOT)
+        run = run_checks(url, env=BOT)
     assert run.outcome("api.server_info") == "pass"
     assert run.outcome("version.known") == "fail" and run.codes("version.known") == {"VER_UNKNOWN"}
     assert (
@@ -463,9 +439,9 @@ def test_server_info_without_version_numbers_is_version_unknown(
     assert_safe(server)
 
 
-def test_rest_api_v2_blocked(jira_emulator: Emulator, run_suite: RunSuite) -> None:
+def test_rest_api_v2_blocked(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy", faults=[Fault("GET", r"^/rest/api/2/serverInfo", 404)])
-    run = run_suite(server.url, *LEAN, env=BOT)
+    run = run_checks(server.url, env=BOT)
     assert run.outcome("api.json_answers") == "pass"
     # Jira's own JSON 404 (its error shape and headers): Jira answered, not a blocked API.
     assert run.codes("api.server_info") == {"API_JIRA_ERROR"}

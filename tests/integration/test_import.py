@@ -1,5 +1,6 @@
-"""The test import end to end: servers that clamp, lie about total, repeat a page, reject the
-JQL, page with nextPageToken, and rate-limit; each proven by the report and the request log."""
+"""The test import, the whole run in-process (``tests.runs.run_checks``): servers that clamp, lie
+about total, repeat a page, reject the JQL, page with nextPageToken, and rate-limit; each proven
+by the JSON result and the emulator's request log."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from urllib.parse import parse_qs
 
 from conformance.emulator import EmulatorServer
 from tests.e2e.accounts import BOT, CLOUD_BOT
-from tests.e2e.conftest import RunSuite, SuiteRun
+from tests.runs import JsonRun, run_checks
 
 Emulator = Callable[..., EmulatorServer]
 PROJECTS = ("VIS", "OPS", "MKT")
@@ -34,7 +35,7 @@ def profile(tmp_path: Path, **settings: object) -> str:
     return str(path)
 
 
-def notes(run: SuiteRun, check_id: str, project: str) -> str:
+def notes(run: JsonRun, check_id: str, project: str) -> str:
     return "\n".join(run.row(check_id, project)["notes"])
 
 
@@ -45,14 +46,14 @@ def search_queries(server: EmulatorServer, path: str, project: str) -> list[dict
 
 
 def test_clamping_server_loses_nothing_and_slow_import_warns(
-    jira_emulator: Emulator, run_suite: RunSuite, tmp_path: Path
+    jira_emulator: Emulator, tmp_path: Path
 ) -> None:
     """maxResults 100 asked, 25 served: paging follows Jira's value and reads every issue once."""
     server = jira_emulator("dc-healthy", search_max_results=25)
     slow = profile(
         tmp_path, page_size=100, sample_size=2000, changelog=True, max_full_import_minutes=0.0001
     )
-    run = run_suite(server.url, "--jira-profile", slow, env=BOT)
+    run = run_checks(server.url, profile=slow, env=BOT)
     for key, size in SIZES.items():
         assert run.outcome("import.search", key) == "pass"
         assert run.outcome("import.pagination", key) == "pass"
@@ -71,9 +72,9 @@ def test_clamping_server_loses_nothing_and_slow_import_warns(
     assert run.ret == 0  # a warning is not a failure
 
 
-def test_lying_total_is_a_pagination_failure(jira_emulator: Emulator, run_suite: RunSuite) -> None:
+def test_lying_total_is_a_pagination_failure(jira_emulator: Emulator) -> None:
     server = jira_emulator("dc-healthy", search_total_offset=5)
-    run = run_suite(server.url, env=BOT)
+    run = run_checks(server.url, env=BOT)
     assert run.outcome("import.pagination", "OPS") == "fail"
     (found,) = run.row("import.pagination", "OPS")["findings"]
     assert found["code"] == "IMP_PAGINATION"
@@ -82,12 +83,10 @@ def test_lying_total_is_a_pagination_failure(jira_emulator: Emulator, run_suite:
     assert run.ret == 1
 
 
-def test_repeated_page_is_a_pagination_failure(
-    jira_emulator: Emulator, run_suite: RunSuite, tmp_path: Path
-) -> None:
+def test_repeated_page_is_a_pagination_failure(jira_emulator: Emulator, tmp_path: Path) -> None:
     server = jira_emulator("dc-healthy", search_repeat_page_at=10)
     small_pages = profile(tmp_path, page_size=10, sample_size=100)
-    run = run_suite(server.url, "--jira-profile", small_pages, env=BOT)
+    run = run_checks(server.url, profile=small_pages, env=BOT)
     summaries = " ".join(f["summary"] for f in run.row("import.pagination", "OPS")["findings"])
     assert run.codes("import.pagination", "OPS") == {"IMP_PAGINATION"}
     assert "startAt=10 repeated 10 issue(s) already read (OPS-1" in summaries
@@ -96,10 +95,10 @@ def test_repeated_page_is_a_pagination_failure(
     assert run.outcome("import.search", "VIS") == "pass"
 
 
-def test_bad_jql_quotes_jira(jira_emulator: Emulator, run_suite: RunSuite, tmp_path: Path) -> None:
+def test_bad_jql_quotes_jira(jira_emulator: Emulator, tmp_path: Path) -> None:
     server = jira_emulator("dc-healthy")
     bad = profile(tmp_path, jql="project = {project} AND nosuchfield = 1")
-    run = run_suite(server.url, "--jira-profile", bad, env=BOT)
+    run = run_checks(server.url, profile=bad, env=BOT)
     row = run.row("import.search", "VIS")
     assert row["outcome"] == "fail"
     (found,) = row["findings"]
@@ -111,9 +110,9 @@ def test_bad_jql_quotes_jira(jira_emulator: Emulator, run_suite: RunSuite, tmp_p
         assert run.outcome(check, "VIS") == "blocked"
 
 
-def test_cloud_pages_with_next_page_token(jira_emulator: Emulator, run_suite: RunSuite) -> None:
+def test_cloud_pages_with_next_page_token(jira_emulator: Emulator) -> None:
     server = jira_emulator("cloud")
-    run = run_suite(server.url, env=CLOUD_BOT)
+    run = run_checks(server.url, env=CLOUD_BOT)
     assert "read 500 issue(s) of 1200 through /rest/api/3/search/jql" in notes(
         run, "import.search", "VIS"
     )
@@ -127,14 +126,14 @@ def test_cloud_pages_with_next_page_token(jira_emulator: Emulator, run_suite: Ru
 
 
 def test_rate_limited_import_warns_and_still_counts_right(
-    jira_emulator: Emulator, run_suite: RunSuite, tmp_path: Path
+    jira_emulator: Emulator, tmp_path: Path
 ) -> None:
     # A bucket of 10 refilled at 4/s against ~40 requests: the run must wait for the bucket. The
     # suite paces itself by Jira's headers, so (almost) nothing is refused, and the run says once
     # that Jira limited it, with the numbers.
     server = jira_emulator("rate-limited", rate_limit=(10, 4))
     small_pages = profile(tmp_path, page_size=5, sample_size=100)
-    run = run_suite(server.url, "--jira-profile", small_pages, env=BOT)
+    run = run_checks(server.url, profile=small_pages, env=BOT)
     refused = sum(1 for e in server.log.entries if e.status == 429)
     assert refused <= max(1, len(server.log.entries) // 50), refused  # at most 2%
     (found,) = run.row("import.rate_limit")["findings"]

@@ -3,8 +3,10 @@ used to come out READY (token login, a bucket never emptied, a read-only profile
 
 Also: a profile that reads every field a real issue carries finds them all on the emulator.
 
-The demo tests need the plugin to take the demo's credentials, profile and project count from
-``conformance.emulator.demo.demo_setup``.
+Each run is the whole run in-process (``tests.runs.run_checks``) with the settings
+``--jira-demo SCENARIO`` resolves (the demo's credentials and profile), against an emulator of the
+demo's size; that the plugin takes them from ``conformance.emulator.demo.demo_setup`` is shown
+end to end for every scenario in tests/e2e/test_every_scenario.py.
 """
 
 from __future__ import annotations
@@ -15,9 +17,16 @@ from pathlib import Path
 import pytest
 
 from conformance.emulator import EmulatorServer
-from tests.e2e.conftest import RunSuite
+from conformance.emulator.demo import demo_setup
+from tests.runs import EngineRun, run_checks
 
-LEAN = ("-p", "no:html")
+Emulator = Callable[..., EmulatorServer]
+
+
+def demo(jira_emulator: Emulator, scenario: str) -> EngineRun:
+    """The run ``pytest --jira-demo SCENARIO`` makes, against an emulator of the demo's size."""
+    server = jira_emulator(scenario, projects=demo_setup(scenario).projects)
+    return run_checks(server.url, demo=scenario)
 
 
 @pytest.mark.parametrize(
@@ -31,9 +40,9 @@ LEAN = ("-p", "no:html")
     ],
 )
 def test_the_demo_shows_its_problem(
-    run_suite: RunSuite, scenario: str, code: str, verdict: str | None
+    jira_emulator: Emulator, scenario: str, code: str, verdict: str | None
 ) -> None:
-    run = run_suite(None, "--jira-demo", scenario, *LEAN, env={})
+    run = demo(jira_emulator, scenario)
     assert code in run.codes(), run.outcomes()
     if verdict is not None:
         assert run.result["verdict"] == verdict
@@ -41,8 +50,8 @@ def test_the_demo_shows_its_problem(
     assert run.result["http"]["mutating_requests"] == 0
 
 
-def test_mixed_permissions_demo_names_both_broken_projects(run_suite: RunSuite) -> None:
-    run = run_suite(None, "--jira-demo", "mixed-permissions", *LEAN, env={})
+def test_mixed_permissions_demo_names_both_broken_projects(jira_emulator: Emulator) -> None:
+    run = demo(jira_emulator, "mixed-permissions")
     assert "PERM_MISSING" in run.codes(project="OPS"), run.outcomes()
     assert "PERM_REQUIRED_FIELD" in run.codes(project="MKT"), run.outcomes()
     assert not run.codes(project="VIS") & {"PERM_MISSING", "PERM_REQUIRED_FIELD"}
@@ -56,7 +65,7 @@ REAL_FIELDS = (
 
 
 def test_a_profile_reading_every_real_field_finds_them(
-    jira_emulator: Callable[..., EmulatorServer], run_suite: RunSuite, tmp_path: Path
+    jira_emulator: Emulator, tmp_path: Path
 ) -> None:
     profile = tmp_path / "all-fields.yaml"
     profile.write_text(
@@ -66,7 +75,7 @@ def test_a_profile_reading_every_real_field_finds_them(
         encoding="utf-8",
     )
     server = jira_emulator("dc-healthy")
-    run = run_suite(server.url, "--jira-profile", str(profile), *LEAN)
+    run = run_checks(server.url, profile=profile)
     assert {"pass"} == {run.outcome("import.fields", key) for key in ("VIS", "OPS", "MKT")}, (
         run.outcomes()
     )
