@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     print("command: python benchmarks/bench_whole_run.py " + " ".join(argv or sys.argv[1:]))
     with tempfile.TemporaryDirectory(prefix="bench-whole-run-") as tmp:
         scratch = Path(tmp)
-        python = args.python or user_python(scratch)
+        python = Path(os.path.abspath(args.python)) if args.python else user_python(scratch)
         print(f"suite runs from: {python}")
         with EmulatorServer("dc-healthy", projects=3) as warm:
             run_suite(warm, scratch, python)  # the first run writes the bytecode caches
