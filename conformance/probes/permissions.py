@@ -277,7 +277,8 @@ def project_permissions(target: JiraTarget, key: str) -> Evidence[ProjectFacts]:
     if the project did not exist.
     """
     path = "/rest/api/2/mypermissions"
-    result = target.http.get(path, {"projectKey": key, "permissions": ",".join(ASKED)})
+    params = {"projectKey": key, "permissions": ",".join(ASKED)}
+    result = target.http.get(path, params, keep=False)  # this probe is its only reader
     facts: ProjectFacts = {"project": key, "endpoint": path}
     if result.status == 404 and result.failure is None:
         body, _ = result.json()

@@ -140,6 +140,22 @@ def test_each_distinct_get_is_sent_once(url: str, recorder: Recorder) -> None:
     assert http.counters.requests == 2
 
 
+def test_an_answer_one_probe_alone_reads_is_not_kept_and_a_kept_one_holds_no_request(
+    url: str, recorder: Recorder
+) -> None:
+    """A project's grants are kept as the probe's evidence, not as the answer a second time;
+    what is kept of an answer is its status, headers and body, not the request that carried
+    the Authorization header."""
+    http = make_http(url)
+    once = http.get("/rest/api/2/mypermissions", {"projectKey": "OPS"}, keep=False)
+    twice = http.get("/rest/api/2/mypermissions", {"projectKey": "OPS"}, keep=False)
+    assert once is not twice and len(recorder.seen) == 2
+    kept = http.get("/rest/api/2/myself")
+    assert kept.response is not None and kept.status == 200 and kept.json()[1] is None
+    transport: dict[str, object] = vars(kept.response)
+    assert transport["request"] is None and transport["raw"] is None
+
+
 def test_after_one_rejected_login_no_credentialed_request_is_sent(
     url: str, recorder: Recorder
 ) -> None:
