@@ -23,6 +23,7 @@ from conformance.engine.verdict import ExitCode, IncompleteReason, Verdict, deci
 from conformance.evidence import Failure
 from conformance.findings import finding
 from conformance.profile import load_profile
+from conformance.report import json_result, terminal
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
 from conformance.target import JiraTarget
@@ -257,6 +258,22 @@ def test_the_deadline_gives_incomplete_rows_and_one_run_deadline_finding() -> No
     assert found is not None and found.code == "RUN_DEADLINE"
     assert "3 required check(s) did not run" in found.summary
     assert "--jira-deadline" in found.remediation
+
+
+def test_the_deadline_passing_after_the_last_row_leaves_one_verdict_for_every_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issue's repro: every row judged, then the deadline passes (a long cleanup, slow
+    report writing). The exit code and every report read the one result, decided once."""
+    target = make_target()
+    run = judge_all(run_of(target, spec("reachability.a", passes)))
+    monkeypatch.setattr(target.http, "remaining_s", lambda: -1.0)  # the deadline is now past
+    result = run.finish()
+    assert result.verdict.verdict is Verdict.READY and result.verdict.exit_code is ExitCode.READY
+    data = json_result.build(result)
+    assert (data["verdict"], data["exit_code"]) == ("ready", 0)
+    assert "READY" in terminal.verdict_line(result, {}, width=200)
+    assert result.deadline_finding is None
 
 
 def was_stopped(jira: JiraTarget) -> None:
