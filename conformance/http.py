@@ -503,16 +503,9 @@ class JiraHttp:
         *,
         credentialed: bool = True,
         timeout_s: float | None = None,
-        keep: bool = True,
     ) -> HttpResult:
-        """GET once per run: the same URL asked again returns the recorded answer.
-
-        ``keep=False`` for an answer that one probe alone reads (one project's grants): the
-        probe's cached evidence is what the run keeps of it, so the answer is not kept twice.
-        """
+        """GET once per run: the same URL asked again returns the recorded answer."""
         url = self.url_for(path, params)
-        if not keep:
-            return self._send("GET", url, credentialed=credentialed, timeout_s=timeout_s)
         key = (url, credentialed and self.settings.credentials is not None)
         with self._lock:
             key_lock = self._cache_locks.setdefault(key, threading.Lock())
@@ -536,7 +529,9 @@ class JiraHttp:
         credentialed: bool = True,
         cleanup: bool = False,
     ) -> HttpResult:
-        """Any other request; mutating ones only in write mode.
+        """Any other request; mutating ones only in write mode. A GET sent here is not kept:
+        for an answer its one reader keeps what it needs of (an import page, one project's
+        grants, a poll that must see Jira's answer now).
 
         ``cleanup`` marks the deletion of something this run created: it is sent even after the
         run's deadline (bounded by its own timeout), because leaving data behind is worse.

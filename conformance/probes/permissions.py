@@ -278,7 +278,7 @@ def project_permissions(target: JiraTarget, key: str) -> Evidence[ProjectFacts]:
     """
     path = "/rest/api/2/mypermissions"
     params = {"projectKey": key, "permissions": ",".join(ASKED)}
-    result = target.http.get(path, params, keep=False)  # this probe is its only reader
+    result = target.http.send("GET", path, params=params)  # not kept: this probe's evidence is
     facts: ProjectFacts = {"project": key, "endpoint": path}
     if result.status == 404 and result.failure is None:
         body, _ = result.json()

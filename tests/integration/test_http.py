@@ -13,8 +13,10 @@ from werkzeug.wrappers import Request, Response
 
 from conformance.evidence import Exchange
 from conformance.http import HttpResult, JiraHttp, retry_after_seconds
+from conformance.probes.permissions import project_permissions
 from conformance.secrets import Redactor, Secret
 from conformance.settings import Credentials, Settings
+from tests.runs import target_for
 from tests.servers import black_hole, json_response, serve
 
 PASSWORD = "correct-horse-battery"
@@ -140,20 +142,22 @@ def test_each_distinct_get_is_sent_once(url: str, recorder: Recorder) -> None:
     assert http.counters.requests == 2
 
 
-def test_an_answer_one_probe_alone_reads_is_not_kept_and_a_kept_one_holds_no_request(
+def test_a_projects_grants_are_kept_as_evidence_only_and_a_kept_answer_holds_no_request(
     url: str, recorder: Recorder
 ) -> None:
     """A project's grants are kept as the probe's evidence, not as the answer a second time;
     what is kept of an answer is its status, headers and body, not the request that carried
     the Authorization header."""
-    http = make_http(url)
-    once = http.get("/rest/api/2/mypermissions", {"projectKey": "OPS"}, keep=False)
-    twice = http.get("/rest/api/2/mypermissions", {"projectKey": "OPS"}, keep=False)
-    assert once is not twice and len(recorder.seen) == 2
-    kept = http.get("/rest/api/2/myself")
+    target = target_for(url, env={"JIRA_USER": "visor-bot", "JIRA_PASSWORD": PASSWORD})
+    project_permissions(target, "OPS")
+    project_permissions(target, "OPS")  # the probe's own cache is JiraTarget.probe, not used here
+    grants = [path for _, path, _ in recorder.seen if "/mypermissions?" in path]
+    assert len(grants) == 2 and grants[0] == grants[1], recorder.seen
+    kept = target.http.get("/rest/api/2/myself")
     assert kept.response is not None and kept.status == 200 and kept.json()[1] is None
     transport: dict[str, object] = vars(kept.response)
     assert transport["request"] is None and transport["raw"] is None
+    target.close()
 
 
 def test_after_one_rejected_login_no_credentialed_request_is_sent(
