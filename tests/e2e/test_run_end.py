@@ -274,7 +274,9 @@ def test_the_deadline_bounds_a_large_failing_run_and_its_reports(
     deadline took 72.5 s). Now the rows stop at the deadline, and the run's own duration stays
     within the deadline plus the per-request timeout."""
     deadline_s, timeout_s = 6.0, 2.0
-    server = jira_emulator("read-only-bot", projects=400, broken_projects=400)
+    # At 200 ms an answer, 400 projects' requests (8 at a time) need more than the deadline on
+    # any machine: without a latency, a quiet machine finished them all before it.
+    server = jira_emulator("read-only-bot", projects=400, broken_projects=400, latency_ms=200)
     reports, copy = tmp_path / "reports", tmp_path / "result.json"
     suite = Suite(
         argv_for(
