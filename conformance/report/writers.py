@@ -61,36 +61,43 @@ def plan_paths(config: pytest.Config, paths: dict[str, Path]) -> dict[str, Path]
     folder) unless ``--html`` or ``--junitxml`` name another; without the key when ``-p no:html``
     or ``-p no:junitxml`` leave that report out. Raises SettingsError (a usage error, before
     anything is sent) for an --html folder that cannot be made or a --css file that is missing."""
-    manager = config.pluginmanager
     planned = {"json": paths["json"]}
     missing: dict[str, str] = {}
-    if manager.is_blocked("html"):
+    html = _planned(config, "html", "htmlpath", "--html", paths["html"])
+    if html is None:
         missing["html"] = "not written (-p no:html)"
     else:
-        given = getattr(config.option, "htmlpath", None)
-        planned["html"] = _user_path(given, "--html") if given else paths["html"]
-        if given:
-            _make_folder(planned["html"], "--html")
-            # pytest-html would write its own page there after ours, with its stylesheet in
-            # an assets folder beside it: this run's page is the one that is attached.
-            config.option.htmlpath = None
+        planned["html"] = html
         css = [_user_path(name, "--css") for name in getattr(config.option, "css", None) or []]
         for sheet in css:
             if not sheet.is_file():
                 raise SettingsError(f"--css {str(sheet)!r} is not a file: give a stylesheet")
         config.stash[EXTRA_CSS_KEY] = css
-    if manager.is_blocked("junitxml"):
+    xml = _planned(config, "junitxml", "xmlpath", "--junitxml", paths["xml"])
+    if xml is None:
         missing["xml"] = "not written (-p no:junitxml)"
     else:
-        given = getattr(config.option, "xmlpath", None)
-        planned["xml"] = _user_path(given, "--junitxml") if given else paths["xml"]
-        if given:
-            _make_folder(planned["xml"], "--junitxml")
-        # This run's JUnit is written from its result (report/junit.py): pytest's junitxml
-        # plugin, which would build its own as rows are judged, stays out.
-        config.option.xmlpath = None
+        planned["xml"] = xml
     config.stash[NOT_WRITTEN_KEY] = missing
     return planned
+
+
+def _planned(
+    config: pytest.Config, plugin: str, dest: str, option: str, default: Path
+) -> Path | None:
+    """Where the report pytest's ``plugin`` makes is written: the path its ``option`` gives,
+    else ``default``; None when ``-p no:PLUGIN`` leaves it out. The plugin itself then writes
+    nothing (its option is cleared): this run's report is written from its result, and
+    pytest-html would write its own page over ours, its stylesheet in a folder beside it."""
+    if config.pluginmanager.is_blocked(plugin):
+        return None
+    given = getattr(config.option, dest, None)
+    if not given:
+        return default
+    path = _user_path(given, option)
+    _make_folder(path, option)
+    setattr(config.option, dest, None)
+    return path
 
 
 def _user_path(given: str, option: str) -> Path:
