@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from conformance.emulator.proxy import accept_each
 from tests.servers import read_head
 
 BOT_USER = "visor-bot"
@@ -110,7 +111,7 @@ class HostileJira:
         self._held: list[socket.socket] = []
 
     def __enter__(self) -> HostileJira:
-        threading.Thread(target=self._accept, daemon=True).start()
+        accept_each(self._listener, self._stop, self._serve)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -161,15 +162,6 @@ class HostileJira:
         return reply_json({"errorMessages": [f"null for uri: {path}"], "errors": {}}, 404, who)
 
     # -- the socket side ---------------------------------------------------------------------------
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(5)

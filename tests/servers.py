@@ -16,6 +16,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from conformance.emulator.proxy import accept_each
+
 WsgiApp = Callable[..., Any]
 
 
@@ -123,18 +125,7 @@ def raw_server(
     listener.bind(("127.0.0.1", 0))
     listener.listen(backlog)
     stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
+    thread = accept_each(listener, stop, lambda conn: handle(conn, stop))
     try:
         yield listener.getsockname()[1]
     finally:

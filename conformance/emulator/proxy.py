@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -23,6 +24,31 @@ from .blockpages import PROXY_HOST, VENDORS
 
 PROXY_MODES = ("pass", "refuse", "plain-tunnel")
 HEAD_LIMIT = 65536
+
+
+def accept_each(
+    listener: socket.socket,
+    stop: threading.Event,
+    handle: Callable[[socket.socket], None],
+    *,
+    name: str = "accept",
+) -> threading.Thread:
+    """Hand each connection ``listener`` accepts to ``handle``, in a thread of its own, until
+    ``stop`` is set (looked at every 0.2 s); the accepting thread, started. The test servers
+    that speak HTTP by hand use it too."""
+    listener.settimeout(0.2)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass
@@ -53,24 +79,14 @@ class ForwardProxy:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.host, 0))
         listener.listen(64)
-        listener.settimeout(0.2)
         self._listener = listener
-        threading.Thread(target=self._accept, name="emulator-proxy", daemon=True).start()
+        accept_each(listener, self._stop, self._serve, name="emulator-proxy")
         return self
 
     def stop(self) -> None:
         self._stop.set()
         if self._listener is not None:
             self._listener.close()
-
-    def _accept(self) -> None:
-        assert self._listener is not None
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
