@@ -50,6 +50,8 @@ def run_command(
 
 
 CONTROL_KEYS = (b"\x03", b"\x04")
+# What the terminal itself writes back for a control key, whether or not the program saw it.
+ECHOES = {b"\x03": b"^C", b"\x04": b"^D"}
 RESEND_AFTER_POLLS = 25  # polls of 0.2 s without a change on the screen
 
 
@@ -101,7 +103,8 @@ def on_pty(
             if not chunk:
                 break
             seen += chunk
-            last, quiet = None, 0
+            if last is None or chunk.replace(ECHOES.get(last, b""), b"").strip():
+                last, quiet = None, 0  # the program answered (the terminal's echo is not that)
         elif last is not None and last in CONTROL_KEYS:
             quiet += 1
             if quiet % RESEND_AFTER_POLLS == 0:
