@@ -10,7 +10,6 @@ from conformance import __version__
 from conformance.report import compare, summary
 from conformance.report.files import atomic_write_text
 from conformance.report.terminal_text import no_surrogates
-from conformance.secrets import Redactor
 
 if TYPE_CHECKING:
     from conformance.check import CheckRecord
@@ -21,7 +20,8 @@ SCHEMA_ID = "visor-jira-conformance/result/v1"
 
 
 def build(result: RunResult) -> dict[str, Any]:
-    """The JSON result: what the run's one result says, as the schema lays it out."""
+    """The JSON result: what the run's one result says, as the schema lays it out, scrubbed of
+    the run's secrets (once: the file and the hand-over both read it)."""
     identity = result.identity
     settings = result.settings
     creds = settings.credentials
@@ -73,7 +73,8 @@ def build(result: RunResult) -> dict[str, Any]:
     since = compare.for_result(result)
     if since is not None:
         data["since_last_run"] = since.as_json()
-    return data
+    scrubbed: dict[str, Any] = result.redactor.scrub_obj(data)  # type: ignore[assignment]
+    return scrubbed
 
 
 def _incomplete(result: RunResult) -> dict[str, Any]:
@@ -122,7 +123,8 @@ def _result(record: CheckRecord) -> dict[str, Any]:
     return data
 
 
-def write(result: dict[str, Any], path: Path, redactor: Redactor) -> None:
-    """Scrubbed, lone surrogates replaced (Jira text cut mid-emoji), written atomically."""
-    text = json.dumps(redactor.scrub_obj(result), indent=2, ensure_ascii=False)
+def write(result: dict[str, Any], path: Path) -> None:
+    """What ``build`` made (scrubbed there), lone surrogates replaced (Jira text cut
+    mid-emoji), written atomically."""
+    text = json.dumps(result, indent=2, ensure_ascii=False)
     atomic_write_text(path, no_surrogates(text) + "\n")

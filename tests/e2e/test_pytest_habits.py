@@ -3,6 +3,7 @@ runs in CI, --html and -p no:html. Each runs the suite in a subprocess as pytest
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -147,3 +148,35 @@ def test_without_pytest_html_the_run_says_no_page_was_written(
     assert "Reports (attach the JSON result to your Visor ticket):" in block
     assert "HTML   not written (-p no:html)" in block
     assert run.artefact(".json").name in block
+
+
+LOCATIONS = """
+import json
+from pathlib import Path
+
+import pytest
+
+
+def pytest_collection_finish(session):
+    rows = [
+        [item.nodeid, list(item.location), list(pytest.Item.location.func(item))]
+        for item in session.items
+    ]
+    Path("locations.json").write_text(json.dumps(rows))
+"""
+
+
+def test_each_rows_location_is_the_one_pytest_would_give_it(
+    jira_emulator: Any, run_suite: RunSuite, pytester: pytest.Pytester
+) -> None:
+    """A row's (file, line, name), which pytest prints for skips and failures and plugins read,
+    is pytest's own, although its file part is worked out once per module."""
+    pytester.makeconftest(LOCATIONS)
+    server = jira_emulator("dc-healthy")
+    assert run_suite(server.url, "--co", "-q").ret == 0
+    rows = json.loads((pytester.path / "locations.json").read_text("utf-8"))
+    files = {ours[0] for _, ours, _ in rows}
+    assert len(files) > 3 and len(rows) > len(files), rows[:5]
+    for nodeid, ours, pytests in rows:
+        assert ours == pytests, nodeid
+        assert ours[2] == nodeid.partition("::")[2], nodeid

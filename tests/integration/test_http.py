@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pytest
+import requests
 from werkzeug.wrappers import Request, Response
 
 from conformance.evidence import Exchange
@@ -319,3 +320,47 @@ def test_cleanup_is_sent_after_the_deadline_but_other_requests_are_not(
     assert [(method, path) for method, path, _ in recorder.seen] == [
         ("DELETE", "/rest/api/2/issue/VIS-1")
     ]
+
+
+# Bodies a Jira, a proxy or a gateway may send, with the charset each declares. orjson decodes
+# the UTF-8 ones; whatever it refuses falls back to requests' own decoding.
+ODD_BODIES: list[tuple[bytes, str]] = [
+    ('{"name": "\u00e9t\u00e9 \u65e5\u672c", "n": 1.5e3, "t": true}'.encode(), "application/json"),
+    (b'{"n": NaN, "i": -Infinity}', "application/json"),
+    (b'{"big": 123456789012345678901234567890, "edge": 18446744073709551616}', "application/json"),
+    (b'{"low": -9223372036854775809, "id": "10001", "at": 1733569200000}', "application/json"),
+    (b'{"huge": 1e400, "tiny": 5e-324, "zero": -0.0, "e": 1E5}', "application/json"),
+    (b'\xef\xbb\xbf{"bom": true}', "application/json"),
+    (b'\xef\xbb\xbf{"bom": true}', "text/plain"),
+    ('{"utf16": "\u00e9"}'.encode("utf-16"), "application/json; charset=utf-16"),
+    ('{"latin": "caf\u00e9"}'.encode("latin-1"), "application/json; charset=ISO-8859-1"),
+    ('{"mojibake": "caf\u00e9"}'.encode(), "text/html; charset=ISO-8859-1"),
+    (b'{"lone": "\\ud800"}', "application/json"),
+    (b"[" * 3000 + b"]" * 3000, "application/json"),
+    (b'{"a": 1} trailing', "application/json"),
+    (b"<html>not json</html>", "text/html"),
+    (b"", "application/json"),
+    (b"[" + b",".join([b'{"k": "v"}'] * 120_000) + b"]", "application/json"),  # beyond orjson's
+]
+
+
+def test_every_body_decodes_to_what_requests_decodes() -> None:
+    """The faster decoder changes no value: each body gives what ``Response.json()`` gives, or
+    fails where it fails."""
+
+    @Request.application
+    def app(request: Request) -> Response:
+        body, content_type = ODD_BODIES[int(request.args["i"])]
+        return Response(body, content_type=content_type)
+
+    with serve(app) as base:
+        http = make_http(base)
+        for i, (body, content_type) in enumerate(ODD_BODIES):
+            value, why_not = http.get(f"/odd?i={i}").json()
+            try:
+                expected: Any = requests.get(f"{base}/odd?i={i}", timeout=10).json()
+            except (ValueError, RecursionError):
+                assert why_not is not None and value is None, (body[:60], content_type, value)
+            else:
+                assert why_not is None, (body[:60], content_type, why_not)
+                assert repr(value) == repr(expected), (body[:60], content_type)

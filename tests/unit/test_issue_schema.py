@@ -1,11 +1,11 @@
 """The fast issue validator never passes an issue the explaining one would fault.
 
-The test import checks each sampled issue with ``fastjsonschema`` (compiled, draft 7) and asks
-``jsonschema`` (2020-12) for the errors only when the fast one rejects it. So the evidence is
-what ``jsonschema`` alone would give as long as the fast validator never accepts an issue that
+The test import checks each sampled issue with ``jsonschema-rs`` and asks ``jsonschema`` for the
+errors only when the fast one rejects it (both read the schema as draft 2020-12). So the evidence
+is what ``jsonschema`` alone would give as long as the fast validator never accepts an issue that
 ``jsonschema`` faults, whatever shape an issue arrives in. (The other way round is harmless: the
 explainer finds no error and none is counted. It happens for a pattern's ``$`` before a final
-line break, which ``fastjsonschema`` reads as ECMA-262 does and ``jsonschema`` as Python does.)
+line break, which ``jsonschema-rs`` reads as ECMA-262 does and ``jsonschema`` as Python does.)
 """
 
 from __future__ import annotations
@@ -115,8 +115,9 @@ def test_what_the_fast_validator_passes_the_explainer_passes(
 
 
 def test_where_the_drafts_could_differ() -> None:
-    """Integers written as floats, booleans as integers, the end-of-line anchor of a pattern."""
-    for value in (1.0, 0.0, True, -1, 2.5):
+    """Integers written as floats, booleans as integers, integers beyond 64 bits, the
+    end-of-line anchor of a pattern."""
+    for value in (1.0, 0.0, True, -1, 2.5, 10**30, -(10**30)):
         agree(with_value(("changelog", "total"), value, drop=False))
     for key in ("OPS-1\n", "OPS-1 ", "1OPS-1", "OPS_2-7"):
         agree(with_value(("key",), key, drop=False))

@@ -87,7 +87,7 @@ def test_any_answer_reaches_every_report_whole_and_harmless(
     done = replace(finished(target), identity=Identity(version=note))
     result = json_result.build(done)
     path = Path(str(tmp_path_factory.mktemp("json"))) / "result.json"  # type: ignore[attr-defined]
-    json_result.write(result, path, target.redactor)
+    json_result.write(result, path)
     validated(json.loads(path.read_text(encoding="utf-8")))
 
     page = html.render_summary(done) + html.details_html(done, record)

@@ -63,7 +63,7 @@ def test_a_lone_surrogate_from_jira_does_not_lose_the_json_or_the_page(tmp_path:
     record.notes.append(HALF_EMOJI)
     done = replace(finished(target), identity=Identity(version=HALF_EMOJI))
     path = tmp_path / "result.json"
-    json_result.write(json_result.build(done), path, target.redactor)
+    json_result.write(json_result.build(done), path)
     loaded = json.loads(path.read_text(encoding="utf-8"))
     assert loaded["results"][0]["notes"] == ["cut here \ufffd"]
     page = html.render_summary(done) + html.details_html(done, record)
@@ -81,7 +81,7 @@ def test_a_failed_write_keeps_the_earlier_report_whole(
         pass
 
     with pytest.raises(TypeError):
-        json_result.write({"x": Unserialisable()}, path, make_target().redactor)
+        json_result.write({"x": Unserialisable()}, path)
     assert json.loads(path.read_text(encoding="utf-8")) == {"earlier": True}
 
     def full_disk(*_args: object) -> None:
@@ -89,6 +89,6 @@ def test_a_failed_write_keeps_the_earlier_report_whole(
 
     monkeypatch.setattr(os, "replace", full_disk)
     with pytest.raises(OSError):
-        json_result.write({"later": True}, path, make_target().redactor)
+        json_result.write({"later": True}, path)
     assert json.loads(path.read_text(encoding="utf-8")) == {"earlier": True}
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temporary left behind
