@@ -934,7 +934,9 @@ class JiraHttp:
 
         ``Session.request`` would merge what this session never uses (the environment, which
         is off and applied explicitly; a cookie jar that stays empty; hooks; redirects, which
-        are never followed) at about a quarter of a request's CPU, for the same bytes on the wire.
+        are never followed) at about a quarter of a request's CPU, for the same bytes on the wire;
+        and it reads a redirect's whole body before handing it back (a gateway's 302 to its
+        identity provider may carry any amount), where ``_read_body`` stops at the body limit.
         The adapter still builds the response, its cookies included.
         """
         request = requests.PreparedRequest()

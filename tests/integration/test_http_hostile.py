@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from conformance.diagnosis import transport_finding
 from conformance.emulator.server import EmulatorServer
-from conformance.http import JiraHttp, classify_exception
+from conformance.http import MAX_BODY_BYTES, JiraHttp, classify_exception
 from conformance.pacer import header_int, header_number, parse_retry_after
 from conformance.profile import load_profile
 from conformance.target import JiraTarget
@@ -30,7 +32,15 @@ from tests.hostile_servers import (
     reflections,
 )
 from tests.integration.test_http import PASSWORD, Recorder, RecordingHttp, make_http
-from tests.servers import black_hole, json_response, proxy_requiring_auth, serve, tiny_jira
+from tests.servers import (
+    black_hole,
+    json_response,
+    proxy_requiring_auth,
+    raw_server,
+    read_head,
+    serve,
+    tiny_jira,
+)
 
 
 def run_concurrently(http: JiraHttp, paths: list[str]) -> None:
@@ -516,3 +526,49 @@ def test_sessions_that_do_not_stick_fall_back_to_one_login_at_a_time(password: s
     # A cookie answered as anonymous is a session not honoured: the request is sent again as a
     # login, and its answer (the bot's) is what the probe gets, never the anonymous one.
     assert all((r.header("X-AUSERNAME") or "") == "visor-bot" for r in results if r.status == 200)
+
+
+# -- a redirect with a body larger than the suite reads ---------------------------------------------
+
+REDIRECT_BODY_BYTES = 96 * 1024 * 1024  # six times the body limit
+
+
+def redirect_with_a_huge_body(conn: socket.socket, stop: threading.Event) -> None:
+    """A gateway's 302 to its identity provider, followed by far more page than anyone reads."""
+    if read_head(conn) is None:
+        return
+    head = (
+        "HTTP/1.1 302 Found\r\nLocation: https://idp.example/login\r\n"
+        f"Content-Type: text/html\r\nContent-Length: {REDIRECT_BODY_BYTES}\r\n\r\n"
+    )
+    chunk = b"<p>" + b"x" * (1024 * 1024 - 3)
+    try:
+        conn.sendall(head.encode())
+        for _ in range(REDIRECT_BODY_BYTES // len(chunk)):
+            if stop.is_set():
+                return
+            conn.sendall(chunk)
+    except OSError:
+        pass  # the suite stopped reading: that is the point
+    finally:
+        conn.close()
+
+
+def test_a_redirects_body_is_read_no_further_than_the_body_limit() -> None:
+    """A redirect is not followed, and its body is read like any answer's: to the body limit.
+
+    (requests' ``Session.send`` reads a redirect's whole body before handing it back, even when
+    redirects are not followed; the suite sends through the session's adapter and reads the body
+    itself.)"""
+    with raw_server(redirect_with_a_huge_body) as port:
+        http = make_http(f"http://127.0.0.1:{port}")
+        tracemalloc.start()
+        try:
+            result = http.get("/rest/api/2/serverInfo", credentialed=False)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            http.close()
+    assert result.status == 302
+    assert result.exchange.body_truncated
+    assert peak < 3 * MAX_BODY_BYTES, f"{peak / 2**20:.0f} MiB allocated for one answer"
